@@ -1,0 +1,44 @@
+# Quick start: `make run` (a local check cycle), `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 9000
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
+
+.PHONY: run test serve lint typecheck pytest bench clean
+
+$(STAMP): requirements-dev.txt image/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead)
+run: $(STAMP)
+	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)')
+
+## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT)
+serve: $(STAMP)
+	$(BIN)/python -m localdev.serve --port $(PORT)
+
+## test: lint, type-check and the whole pytest suite
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the benchmarks in bench/, printed as ratios
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

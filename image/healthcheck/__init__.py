@@ -1,0 +1,1 @@
+"""healthcheck: a serverless uptime monitor's Lambda function."""

@@ -1,0 +1,46 @@
+"""The invocation event: the EventBridge "Scheduled Event", a Scheduler input, or a manual one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .exceptions import InvalidEventError
+
+__all__ = ["Invocation", "format_timestamp", "parse_event"]
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """``targets`` is None when the event names none (use the configured ones)."""
+
+    timestamp: str
+    targets: list[object] | None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The record key's form: ISO 8601 UTC to the second with ``Z``, so a retried event rewrites the same key."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(value: object, now: datetime) -> str:
+    if value is None:
+        return format_timestamp(now)
+    if not isinstance(value, str):
+        raise InvalidEventError(f"event 'time' must be an ISO 8601 string, got {type(value).__name__}")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidEventError(f"event 'time' {value!r} is not an ISO 8601 timestamp") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # EventBridge and Scheduler times are UTC
+    return format_timestamp(moment)
+
+
+def parse_event(event: object, now: datetime) -> Invocation:
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"the event must be a JSON object, got {type(event).__name__}")
+    targets = event.get("targets")
+    if targets is not None and not isinstance(targets, list):
+        raise InvalidEventError(f"event 'targets' must be a list of targets, got {type(targets).__name__}")
+    return Invocation(timestamp=_timestamp(event.get("time"), now), targets=targets)

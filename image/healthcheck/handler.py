@@ -1,0 +1,113 @@
+"""Lambda entrypoint: parse the event, check every target, log and store the records.
+
+The DynamoDB client and the connection pool are built once, at import, so
+they live across warm invocations.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+
+from .config import MAX_CONCURRENCY_LIMIT, Settings
+from .event import parse_event
+from .exceptions import ConfigError
+from .probe import CheckResult, Probe
+from .report import Report, Summary
+from .runner import run_checks
+from .store import CLIENT_CONFIG, ResultStore, to_item
+from .targets import parse_targets
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+__all__ = ["check_and_record", "handler"]
+
+log = logging.getLogger(__name__)
+
+# Time kept back from the Lambda timeout for writing records after the checks.
+MAX_WRITE_RESERVE_S = 10.0
+# Without a Lambda context (a local run) the run is bounded by its checks alone.
+LOCAL_RUN_BUDGET_S = 900.0
+
+
+class LambdaContext(Protocol):
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def _run_deadline(context: LambdaContext | None, start: float) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return start + LOCAL_RUN_BUDGET_S
+    remaining_s = float(remaining()) / 1000
+    return start + remaining_s - min(MAX_WRITE_RESERVE_S, remaining_s / 4)
+
+
+def check_and_record(
+    event: object,
+    context: LambdaContext | None,
+    *,
+    settings: Settings,
+    probe: Probe,
+    store: ResultStore,
+    now: datetime,
+) -> dict[str, object]:
+    """One run: every target checked and logged, then every record written.
+
+    Raises ``InvalidEventError``/``ConfigError`` before checking anything, and
+    ``RecordsNotWrittenError`` only after every result was logged.
+    """
+    start = time.monotonic()
+    invocation = parse_event(event, now)
+    raw_targets = invocation.targets if invocation.targets is not None else settings.targets
+    if raw_targets is None:
+        raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
+    parsed = parse_targets(raw_targets)
+    report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
+
+    results = run_checks(
+        parsed.valid, probe, run_deadline=_run_deadline(context, start), max_workers=settings.max_concurrency
+    )
+    for bad in parsed.invalid:
+        if bad.recordable:
+            results.append(CheckResult(bad.label, bad.url, False, 0, error=bad.error))
+        else:
+            report.unrecorded(bad)
+    for result in results:
+        report.check(result)
+
+    succeeded = sum(result.success for result in results)
+    summary = Summary(
+        timestamp=invocation.timestamp,
+        checked=len(results),
+        succeeded=succeeded,
+        failed=len(results) - succeeded,
+        invalid=len(parsed.invalid),
+    )
+    report.summary(summary)
+    store.write([to_item(result, invocation.timestamp) for result in results])
+    return summary.as_dict()
+
+
+_dynamodb: DynamoDBClient = boto3.client("dynamodb", config=CLIENT_CONFIG)
+_probe = Probe(max_connections=MAX_CONCURRENCY_LIMIT)
+
+
+def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, object]:
+    """``healthcheck.handler.handler``: the image's CMD (see DESIGN.md for the event and record contracts)."""
+    settings = Settings.from_environ(os.environ)
+    return check_and_record(
+        event,
+        context,
+        settings=settings,
+        probe=_probe,
+        store=ResultStore(_dynamodb, settings.table_name),
+        now=datetime.now(UTC),
+    )

@@ -1,0 +1,331 @@
+"""The only module that speaks HTTP: one check of one URL, bounded and classified.
+
+urllib3's timeouts bound each socket operation, not a check: a server that
+drips one byte a second never trips them, and DNS ignores them. So a check
+runs against a monotonic deadline (body reads test it between chunks) and a
+:class:`Cancel` token lets the watchdog shut the socket a check is blocked on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urljoin, urlsplit
+
+from urllib3 import PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    HTTPError,
+    LocationValueError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.response import BaseHTTPResponse, HTTPResponse
+from urllib3.util import Timeout
+
+from .targets import SCHEMES, Target
+
+__all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
+
+MAX_BODY_BYTES: Final = 1024 * 1024
+MAX_REDIRECTS: Final = 5
+READ_CHUNK: Final = 64 * 1024
+USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one check found. ``status`` is set when a response arrived, ``error`` when it failed."""
+
+    name: str
+    url: str
+    success: bool
+    duration_ms: int
+    status: int | None = None
+    error: str | None = None
+
+
+def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:
+    return CheckResult(target.name, target.url, False, duration_ms, error=f"timed out after {limit_s:.3g} s")
+
+
+class CheckAbortedError(Exception):
+    """The watchdog cancelled this check before it could start a connection."""
+
+
+class CheckTimedOutError(Exception):
+    """The check's deadline passed between two reads."""
+
+
+class RedirectError(Exception):
+    """A redirect chain that cannot be followed (too long, or to a non-HTTP URL)."""
+
+
+class Cancel:
+    """Lets another thread abort a check by shutting the sockets it uses."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[HTTPConnection] = []
+        self.aborted = False
+
+    def attach(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            if self.aborted:
+                raise CheckAbortedError
+            self._connections.append(connection)
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            for connection in self._connections:
+                sock = connection.sock
+                if sock is not None:
+                    # socket.socket's own shutdown, not SSLSocket's, which would drop
+                    # its SSL object under a reader blocked in another thread.
+                    # OSError: already closed, nothing left to unblock.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            self._connections.clear()
+
+    def release(self) -> None:
+        """Forget the connections: they go back to the pool for other checks."""
+        with self._lock:
+            self._connections.clear()
+
+
+_current = threading.local()
+
+
+def _attach(connection: HTTPConnection) -> None:
+    cancel: Cancel | None = getattr(_current, "cancel", None)
+    if cancel is not None:
+        cancel.attach(connection)
+
+
+class _CancellableHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        _attach(self)
+        super().connect()
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        _attach(self)  # a pooled connection skips connect()
+        return super().getresponse()
+
+
+class _CancellableHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        _attach(self)
+        super().connect()
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
+        _attach(self)
+        return super().getresponse()
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CancellableHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CancellableHTTPSConnection
+
+
+class Probe:
+    """Checks URLs with one shared connection pool.
+
+    No retries inside a check: retrying hides the flakiness users want to see,
+    and urllib3's retries would sleep on a server's ``Retry-After``.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 128,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
+        ca_certs: str | None = None,
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.max_redirects = max_redirects
+        self._http = PoolManager(
+            num_pools=max_connections,
+            maxsize=max_connections,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs,
+            retries=False,
+            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+        )
+        self._http.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def clear(self) -> None:
+        """Close pooled connections: after a Lambda freeze they are stale and would fail the next check."""
+        self._http.clear()
+
+    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
+        """Check one target; every failure is a result, never an exception."""
+        _current.cancel = cancel
+        status: int | None = None
+        error: str | None = None
+        expired = False
+        try:
+            status = self._fetch(target.url, deadline)
+        except (CheckAbortedError, CheckTimedOutError):
+            expired = True
+        except RedirectError as exc:
+            error = str(exc)
+        except (HTTPError, OSError, http.client.HTTPException) as exc:
+            expired = _is_timeout(exc)
+            error = describe_error(exc)
+        finally:
+            _current.cancel = None
+            cancel.release()
+        duration_ms = round((time.monotonic() - started) * 1000)
+        if expired or cancel.aborted:
+            # A shut socket can surface as an empty 200: it is a timeout, never UP.
+            return timed_out(target, deadline - started, duration_ms)
+        if error is not None:
+            return CheckResult(target.name, target.url, False, duration_ms, error=error)
+        assert status is not None
+        if 200 <= status < 300:
+            return CheckResult(target.name, target.url, True, duration_ms, status=status)
+        return CheckResult(
+            target.name, target.url, False, duration_ms, status=status, error=f"status {status} (expected 2xx)"
+        )
+
+    def _fetch(self, url: str, deadline: float) -> int:
+        """GET ``url``, following redirects, and return the final status."""
+        for _hop in range(self.max_redirects + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CheckTimedOutError
+            response = self._http.urlopen(
+                "GET",
+                url,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                timeout=Timeout(connect=remaining, read=remaining),
+            )
+            complete = False
+            try:
+                complete = self._read_body(response, deadline)
+            finally:
+                if not complete:
+                    response.close()  # unread data: the connection cannot be reused
+                response.release_conn()
+            location = response.get_redirect_location()
+            if not location:
+                return response.status
+            next_url = urljoin(url, location)
+            if urlsplit(next_url).scheme.lower() not in SCHEMES:
+                raise RedirectError(f"redirect to unsupported URL {next_url!r}")
+            url = next_url
+        raise RedirectError(f"too many redirects (more than {self.max_redirects})")
+
+    def _read_body(self, response: BaseHTTPResponse, deadline: float) -> bool:
+        """Read at most ``max_body_bytes`` before the deadline; True when the body ended."""
+        read = 0
+        while read < self.max_body_bytes:
+            if time.monotonic() >= deadline:
+                raise CheckTimedOutError
+            chunk = response.read1(min(READ_CHUNK, self.max_body_bytes - read))
+            if not chunk:
+                return True
+            read += len(chunk)
+        return False
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (urllib3 wraps in args as well as causes)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((e for e in _chain(exc) if isinstance(e, kind)), None)
+
+
+def _tls_error(exc: BaseException) -> str:
+    verify = _find(exc, ssl.SSLCertVerificationError)
+    if isinstance(verify, ssl.SSLCertVerificationError):
+        return f"TLS error: certificate verify failed: {verify.verify_message}"
+    mismatch = _find(exc, ssl.CertificateError)
+    if mismatch is not None:
+        return f"TLS error: certificate does not match host: {mismatch}"
+    tls = _find(exc, ssl.SSLError)
+    if isinstance(tls, ssl.SSLError) and tls.reason:
+        return f"TLS error: {tls.reason.lower().replace('_', ' ')}"
+    return f"TLS error: {exc}"
+
+
+_PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
+    (http.client.RemoteDisconnected, "server closed the connection without a response"),
+    (ConnectionResetError, "connection reset by the server"),
+    (http.client.IncompleteRead, "response ended before its declared length"),
+    (http.client.LineTooLong, "header line too long"),
+    (http.client.BadStatusLine, "malformed status line"),
+)
+
+
+def _protocol_error(exc: BaseException) -> str:
+    for kind, text in _PROTOCOL_CAUSES:
+        if _find(exc, kind) is not None:
+            return f"protocol error: {text}"
+    return f"protocol error: {exc}"
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # NewConnectionError subclasses ConnectTimeoutError but means refused/unreachable.
+    return isinstance(exc, ConnectTimeoutError | ReadTimeoutError | TimeoutError) and not isinstance(
+        exc, NewConnectionError
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, human ``Error`` for a failed check; the most specific type first.
+
+    Order matters: NameResolutionError ⊂ NewConnectionError ⊂ ConnectTimeoutError.
+    """
+    if isinstance(exc, NameResolutionError):
+        return f"name not resolved: {exc.conn.host}" if exc.conn is not None else "name not resolved"
+    if isinstance(exc, NewConnectionError):
+        if _find(exc, ConnectionRefusedError) is not None:
+            return "connection refused"
+        cause = _find(exc, OSError)
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc)
+        return f"connection failed: {reason}"
+    if isinstance(exc, SSLError | ssl.SSLError):
+        return _tls_error(exc)
+    if isinstance(exc, DecodeError):
+        return "protocol error: body could not be decoded"
+    if isinstance(exc, ProtocolError | http.client.HTTPException):
+        return _protocol_error(exc)
+    if isinstance(exc, LocationValueError):
+        return f"invalid URL: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"network error: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,101 @@
+"""Runs every check of an invocation concurrently, each bounded by its own deadline.
+
+Each target gets a slot that is filled once: by its check, by the watchdog
+when the check's deadline passes, or as "not checked" when the run's own
+deadline (the Lambda timeout, less time to write records) arrives first. So
+every target has exactly one result when :func:`run_checks` returns, however
+a check misbehaves, and no check outlives the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from .probe import Cancel, CheckResult, Probe, timed_out
+from .targets import Target
+from .watchdog import Watchdog
+
+__all__ = ["run_checks"]
+
+log = logging.getLogger(__name__)
+
+WATCHDOG_GRACE_S = 0.5
+NOT_CHECKED = "not checked: the invocation ran out of time before this check could finish"
+
+
+class _Slot:
+    """Holds the first result offered for one target; later offers are ignored."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.result: CheckResult | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def offer(self, result: CheckResult) -> None:
+        with self._lock:
+            if self.result is None:
+                self.result = result
+                self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(max(timeout, 0.0))
+
+
+def _not_checked(target: Target) -> CheckResult:
+    return CheckResult(target.name, target.url, False, 0, error=NOT_CHECKED)
+
+
+def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -> None:
+    target = slot.target
+    started = time.monotonic()
+    if started >= run_deadline:  # the run's time ran out while this one was queued
+        slot.offer(_not_checked(target))
+        return
+    deadline = min(started + target.timeout, run_deadline)
+    cancel = Cancel()
+
+    def expire() -> None:
+        slot.offer(timed_out(target, deadline - started, round((time.monotonic() - started) * 1000)))
+        cancel.abort()
+
+    handle = watchdog.schedule(deadline, expire)
+    try:
+        slot.offer(probe.check(target, cancel, started=started, deadline=deadline))
+    except Exception as exc:
+        # A bug in one check must not cost the other targets their records.
+        log.exception("check of %s raised", target.name)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        slot.offer(CheckResult(target.name, target.url, False, duration_ms, error=f"internal error: {exc!r}"))
+    finally:
+        watchdog.cancel(handle)
+
+
+def run_checks(
+    targets: Sequence[Target], probe: Probe, *, run_deadline: float, max_workers: int = 128
+) -> list[CheckResult]:
+    """Check every target concurrently; one result per target, in the targets' order."""
+    if not targets:
+        return []
+    slots = [_Slot(target) for target in targets]
+    watchdog = Watchdog()
+    executor = ThreadPoolExecutor(max_workers=min(max_workers, len(slots)), thread_name_prefix="check")
+    try:
+        for slot in slots:
+            executor.submit(_check, slot, probe, watchdog, run_deadline)
+        for slot in slots:
+            # The grace lets the watchdog report a check cut at the run deadline as
+            # the timeout it is; only what never started is "not checked".
+            if not slot.wait(run_deadline + WATCHDOG_GRACE_S - time.monotonic()):
+                slot.offer(_not_checked(slot.target))
+    finally:
+        # Don't wait: a thread stuck in DNS (which ignores socket timeouts) has
+        # already been given its result by the watchdog.
+        executor.shutdown(wait=False, cancel_futures=True)
+        watchdog.stop()
+        probe.clear()
+    return [slot.result for slot in slots if slot.result is not None]

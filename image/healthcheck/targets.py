@@ -1,0 +1,188 @@
+"""The target model: what to check, validated once and shared with infra.
+
+Infra calls :func:`require_valid` on the stack config so a bad target fails
+``pulumi preview``; the handler calls :func:`parse_targets`, which keeps the
+good targets and turns each bad one into an :class:`InvalidTarget` so it is
+reported without costing the others their checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .exceptions import InvalidTargetError
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "MAX_TIMEOUT_S",
+    "InvalidTarget",
+    "ParsedTargets",
+    "Target",
+    "parse_target",
+    "parse_targets",
+    "require_valid",
+]
+
+DEFAULT_TIMEOUT_S = 10.0
+# A check longer than a minute tells an uptime monitor nothing more, and the
+# bound keeps a whole run inside the Lambda timeout.
+MAX_TIMEOUT_S = 60.0
+# DynamoDB allows 2048 bytes for a partition key; names are the key.
+MAX_NAME_BYTES = 1024
+MAX_URL_LENGTH = 2048
+KNOWN_FIELDS = ("url", "name", "timeout")
+SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One endpoint to check. ``name`` is the record's ``Id``."""
+
+    name: str
+    url: str
+    timeout: float = DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidTarget:
+    """A target entry that cannot be checked, and why.
+
+    ``label`` is what the entry is known by (its name, else its url, else its
+    position); ``recordable`` is false when that label already belongs to
+    another target, so writing it would overwrite that target's record.
+    """
+
+    label: str
+    url: str
+    error: str
+    recordable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTargets:
+    valid: tuple[Target, ...]
+    invalid: tuple[InvalidTarget, ...]
+
+
+def _check_url(url: object) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidTargetError("'url' is required and must be a non-empty string")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidTargetError(f"'url' is longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise InvalidTargetError(f"'url' {url!r} contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a non-numeric or out-of-range port
+    except ValueError as exc:
+        raise InvalidTargetError(f"'url' {url!r} is malformed: {exc}") from exc
+    if parts.scheme.lower() not in SCHEMES:
+        raise InvalidTargetError(f"'url' {url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise InvalidTargetError(f"'url' {url!r} has no host")
+    if port == 0:
+        raise InvalidTargetError(f"'url' {url!r} has port 0")
+    return url
+
+
+def _check_name(name: object, url: str) -> str:
+    if name is None:
+        return url
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidTargetError("'name' must be a non-empty string")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InvalidTargetError(f"'name' is longer than {MAX_NAME_BYTES} bytes")
+    return name
+
+
+def _check_timeout(timeout: object) -> float:
+    if timeout is None:
+        return DEFAULT_TIMEOUT_S
+    # bool is an int subclass; `"timeout": true` is a mistake, not one second.
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise InvalidTargetError(f"'timeout' must be a number of seconds, got {timeout!r}")
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise InvalidTargetError(
+            f"'timeout' must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds, got {timeout!r}"
+        )
+    return float(timeout)
+
+
+def parse_target(raw: object) -> Target:
+    """Validate one target object and fill its defaults."""
+    if not isinstance(raw, dict):
+        raise InvalidTargetError(f"a target must be an object with a 'url', got {type(raw).__name__}")
+    unknown = sorted(str(key) for key in raw if key not in KNOWN_FIELDS)
+    if unknown:
+        raise InvalidTargetError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})")
+    url = _check_url(raw.get("url"))
+    return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
+
+
+def _label(raw: object, index: int) -> tuple[str, str]:
+    """What an entry is called in errors and records: name, else url, else position."""
+    url = raw.get("url") if isinstance(raw, dict) else None
+    name = raw.get("name") if isinstance(raw, dict) else None
+    url_text = url if isinstance(url, str) else ""
+    if isinstance(name, str) and name.strip():
+        return name, url_text
+    if url_text.strip():
+        return url_text, url_text
+    return f"targets[{index}]", url_text
+
+
+def parse_targets(raw: Sequence[object]) -> ParsedTargets:
+    """Split entries into checkable targets and reported ones; never raises.
+
+    Names are record keys, so a second target with a name already taken is
+    invalid (two checks would otherwise write one record).
+    """
+    valid: list[Target] = []
+    failed: list[tuple[int, InvalidTarget]] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(raw):
+        try:
+            target = parse_target(entry)
+        except InvalidTargetError as exc:
+            label, url = _label(entry, index)
+            failed.append((index, InvalidTarget(label=label, url=url, error=f"invalid target: {exc}")))
+            continue
+        if target.name in first_index:
+            failed.append(
+                (
+                    index,
+                    InvalidTarget(
+                        label=target.name,
+                        url=target.url,
+                        error=f"invalid target: duplicate name {target.name!r} "
+                        f"(first used by targets[{first_index[target.name]}])",
+                        recordable=False,
+                    ),
+                )
+            )
+            continue
+        first_index[target.name] = index
+        valid.append(target)
+
+    invalid: list[InvalidTarget] = []
+    taken = set(first_index)
+    for _, bad in failed:
+        if bad.recordable and bad.label in taken:
+            bad = InvalidTarget(label=bad.label, url=bad.url, error=bad.error, recordable=False)
+        taken.add(bad.label)
+        invalid.append(bad)
+    return ParsedTargets(valid=tuple(valid), invalid=tuple(invalid))
+
+
+def require_valid(raw: object, source: str = "targets") -> tuple[Target, ...]:
+    """Strict load for configuration: every entry valid, or one error naming each bad one."""
+    if not isinstance(raw, list):
+        raise InvalidTargetError(f"{source} must be a list of target objects, got {type(raw).__name__}")
+    parsed = parse_targets(raw)
+    if parsed.invalid:
+        problems = "; ".join(f"{bad.label}: {bad.error.removeprefix('invalid target: ')}" for bad in parsed.invalid)
+        raise InvalidTargetError(f"{source}: {problems}")
+    return parsed.valid

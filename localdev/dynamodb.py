@@ -1,0 +1,60 @@
+"""An embedded DynamoDB-compatible server (moto in server mode) on a free loopback port."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from healthcheck.store import HASH_KEY, RANGE_KEY
+
+__all__ = ["LOCAL_AWS_ENV", "create_results_table", "embedded_dynamodb", "use_endpoint"]
+
+# Dummy credentials and a region: boto3 needs them, moto ignores them.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@contextmanager
+def embedded_dynamodb() -> Iterator[str]:
+    """Yield the endpoint URL of a running moto server; stopped on exit."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def use_endpoint(endpoint: str, environ: MutableMapping[str, str] = os.environ) -> None:
+    """Point boto3 at ``endpoint`` the way DESIGN.md says: its own AWS_ENDPOINT_URL_DYNAMODB."""
+    environ.update(LOCAL_AWS_ENV)
+    environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+
+
+def create_results_table(endpoint: str, table_name: str) -> None:
+    """The same key schema and billing mode as the deployed table (infra/table.py)."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[
+            {"AttributeName": HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": RANGE_KEY, "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": RANGE_KEY, "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

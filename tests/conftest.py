@@ -1,0 +1,102 @@
+"""Shared fixtures: real local servers, a trusted test CA, an embedded DynamoDB."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+import trustme
+
+from healthcheck.probe import CheckResult, Probe
+from healthcheck.runner import run_checks
+from healthcheck.targets import Target
+from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, embedded_dynamodb
+from tests.servers import FaultServer, running
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# Dummy credentials and a region for the whole session: no test may reach a real AWS account.
+os.environ.update(LOCAL_AWS_ENV)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def server_context(ca: trustme.CA, *identities: str, **issue: object) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*identities, **issue).configure_cert(context)  # type: ignore[arg-type]
+    return context
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[FaultServer]:
+    with running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def https_server(ca: trustme.CA) -> Iterator[FaultServer]:
+    with running(server_context(ca, "127.0.0.1", "localhost")) as server:
+        yield server
+
+
+@pytest.fixture
+def probe(ca_file: str) -> Probe:
+    return Probe(ca_certs=ca_file)
+
+
+def check_one(probe: Probe, url: str, timeout: float = 5.0) -> CheckResult:
+    """One target through the real runner: probe, watchdog and all."""
+    [result] = run_checks([Target(name="t", url=url, timeout=timeout)], probe, run_deadline=time.monotonic() + 60)
+    return result
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    with embedded_dynamodb() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def dynamodb(dynamodb_endpoint: str) -> DynamoDBClient:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_endpoint,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+_table_numbers = itertools.count()
+
+
+@pytest.fixture
+def table(dynamodb_endpoint: str) -> str:
+    """A fresh results table (same schema as deployed) for each test."""
+    name = f"results-{next(_table_numbers)}"
+    create_results_table(dynamodb_endpoint, name)
+    return name
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,218 @@
+"""Real HTTP(S) servers on 127.0.0.1, one route per fault a monitored site can have."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Counters:
+    """What the server saw, for assertions (requests per path, bytes sent, peak concurrency)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: dict[str, int] = {}
+        self.body_bytes_sent = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+
+class FaultHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FaultServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes = b"ok", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        counters = self.server.counters
+        with counters.lock:
+            counters.requests[parts.path] = counters.requests.get(parts.path, 0) + 1
+            counters.in_flight += 1
+            counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
+        try:
+            route = ROUTES.get(parts.path.rstrip("/").split("/")[1] if parts.path != "/" else "ok")
+            if route is None:
+                self._send(404, b"no such route")
+            else:
+                route(self, parts.path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it was meant to
+        finally:
+            with counters.lock:
+                counters.in_flight -= 1
+
+
+Route = Callable[[FaultHandler, str, dict[str, str]], None]
+
+
+def _ok(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler._send(200)
+
+
+def _status(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    code = int(path.split("/")[2])
+    headers = {"Retry-After": query["retry_after"]} if "retry_after" in query else None
+    handler._send(code, b"status", headers)
+
+
+def _slow(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    time.sleep(int(query.get("ms", "300")) / 1000)
+    handler._send(200)
+
+
+def _together(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    """Answers 200 only once `n` requests are in flight at the same time."""
+    barrier = handler.server.barrier(int(query["n"]))
+    try:
+        barrier.wait(timeout=5)
+    except threading.BrokenBarrierError:
+        handler._send(503, b"requests did not arrive together")
+        return
+    handler._send(200)
+
+
+def _drip_body(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Length", "60")
+    handler.end_headers()
+    for _ in range(60):
+        handler.wfile.write(b"x")
+        handler.wfile.flush()
+        time.sleep(1)
+
+
+def _drip_headers(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(60):
+        handler.wfile.write(b"X")
+        handler.wfile.flush()
+        time.sleep(1)
+
+
+def _endless(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    """Claims a 1 GB body and sends it as fast as the client reads."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(1024**3))
+    handler.end_headers()
+    chunk = b"x" * 65536
+    for _ in range(1024**3 // len(chunk)):
+        handler.wfile.write(chunk)
+        with handler.server.counters.lock:
+            handler.server.counters.body_bytes_sent += len(chunk)
+
+
+def _redirect(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    hops = int(path.split("/")[2])
+    location = "/ok" if hops == 0 else f"/redirect/{hops - 1}"
+    handler._send(302, b"", {"Location": location})
+
+
+def _redirect_loop(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler._send(301, b"", {"Location": path})
+
+
+def _redirect_to(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler._send(302, b"", {"Location": query["url"]})
+
+
+def _hang_up(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler.close_connection = True
+    handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _garbage(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    handler.close_connection = True
+
+
+def _short_body(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    handler.wfile.write(b"only a little")
+    handler.close_connection = True
+
+
+ROUTES: dict[str, Route] = {
+    "ok": _ok,
+    "status": _status,
+    "slow": _slow,
+    "together": _together,
+    "drip-body": _drip_body,
+    "drip-headers": _drip_headers,
+    "endless": _endless,
+    "redirect": _redirect,
+    "redirect-loop": _redirect_loop,
+    "redirect-to": _redirect_to,
+    "hang-up": _hang_up,
+    "garbage": _garbage,
+    "short-body": _short_body,
+}
+
+
+class FaultServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), FaultHandler)
+        self.counters = Counters()
+        self._barriers: dict[int, threading.Barrier] = {}
+        self._barrier_lock = threading.Lock()
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def barrier(self, parties: int) -> threading.Barrier:
+        with self._barrier_lock:
+            return self._barriers.setdefault(parties, threading.Barrier(parties))
+
+    def finish_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return  # the client refused our certificate: that is the test
+        super().finish_request(request, client_address)
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if isinstance(self.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://127.0.0.1:{self.server_address[1]}"
+
+
+@contextlib.contextmanager
+def running(tls: ssl.SSLContext | None = None) -> Iterator[FaultServer]:
+    server = FaultServer(tls)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -1,0 +1,80 @@
+"""The invocation event and the function's environment: bad input is a named error."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from healthcheck.config import DEFAULT_MAX_CONCURRENCY, Settings
+from healthcheck.event import parse_event
+from healthcheck.exceptions import ConfigError, InvalidEventError
+
+NOW = datetime(2026, 11, 27, 18, 0, 5, 123456, tzinfo=UTC)
+
+
+def test_scheduled_event_sample_uses_its_time(repo_root: Path) -> None:
+    event = json.loads((repo_root / "events" / "eventbridge.json").read_text())
+    invocation = parse_event(event, NOW)
+    assert invocation.timestamp == "2015-10-08T16:53:06Z"
+    assert invocation.targets is None
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        ("2015-10-08T16:53:06Z", "2015-10-08T16:53:06Z"),
+        ("2015-10-08T18:53:06+02:00", "2015-10-08T16:53:06Z"),
+        ("2015-10-08T16:53:06.789Z", "2015-10-08T16:53:06Z"),
+        ("2015-10-08T16:53:06", "2015-10-08T16:53:06Z"),
+        (None, "2026-11-27T18:00:05Z"),
+    ],
+    ids=["utc", "offset", "fraction", "naive-is-utc", "absent-is-now"],
+)
+def test_time_is_normalised_to_utc_seconds_with_z(time: str | None, expected: str) -> None:
+    event = {} if time is None else {"time": time}
+    assert parse_event(event, NOW).timestamp == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ([], "the event must be a JSON object, got list"),
+        ("hello", "the event must be a JSON object, got str"),
+        ({"targets": {"url": "https://a.example/"}}, "event 'targets' must be a list"),
+        ({"time": "yesterday"}, "event 'time' 'yesterday' is not an ISO 8601 timestamp"),
+        ({"time": 1700000000}, "event 'time' must be an ISO 8601 string"),
+    ],
+    ids=["list", "string", "targets-object", "time-words", "time-number"],
+)
+def test_bad_events_are_named(event: object, message: str) -> None:
+    with pytest.raises(InvalidEventError, match=message):
+        parse_event(event, NOW)
+
+
+def test_event_targets_override() -> None:
+    assert parse_event({"targets": [{"url": "https://a.example/"}]}, NOW).targets == [{"url": "https://a.example/"}]
+
+
+def test_settings_from_environment() -> None:
+    settings = Settings.from_environ({"TABLE_NAME": "results", "TARGETS": '[{"url": "https://a.example/"}]'})
+    assert settings == Settings("results", [{"url": "https://a.example/"}], DEFAULT_MAX_CONCURRENCY)
+    assert Settings.from_environ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "16"}).max_concurrency == 16
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "TABLE_NAME is not set"),
+        ({"TABLE_NAME": "r", "TARGETS": "[{"}, "TARGETS is not valid JSON"),
+        ({"TABLE_NAME": "r", "TARGETS": '{"url": "x"}'}, "TARGETS must be a JSON list"),
+        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "many"}, "MAX_CONCURRENCY must be a whole number"),
+        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY must be between 1 and 512"),
+    ],
+    ids=["no-table", "bad-json", "not-list", "concurrency-word", "concurrency-zero"],
+)
+def test_bad_environment_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_environ(environ)

@@ -1,0 +1,153 @@
+"""A whole run: real servers checked, records in the embedded DynamoDB, JSON lines on stdout."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from healthcheck.config import Settings
+from healthcheck.exceptions import ConfigError, InvalidEventError, RecordsNotWrittenError
+from healthcheck.handler import check_and_record
+from healthcheck.probe import Probe
+from healthcheck.store import ResultStore
+from tests.servers import FaultServer, closed_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+NOW = datetime(2026, 11, 27, 18, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def event(repo_root: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((repo_root / "events" / "eventbridge.json").read_text())
+    return loaded
+
+
+def _targets(server: FaultServer) -> list[object]:
+    return [
+        {"name": "up", "url": f"{server.base_url}/ok"},
+        {"name": "down", "url": f"{server.base_url}/status/500", "timeout": 2},
+        {"name": "refused", "url": f"http://127.0.0.1:{closed_port()}/"},
+    ]
+
+
+def _run(
+    event: object, probe: Probe, dynamodb: DynamoDBClient, table: str, targets: list[object] | None
+) -> dict[str, object]:
+    return check_and_record(
+        event, None, settings=Settings(table, targets), probe=probe, store=ResultStore(dynamodb, table), now=NOW
+    )
+
+
+def _records(dynamodb: DynamoDBClient, table: str) -> dict[str, dict[str, Any]]:
+    return {item["Id"]["S"]: item for item in dynamodb.scan(TableName=table)["Items"]}
+
+
+def test_scheduled_event_checks_configured_targets_and_writes_one_record_each(
+    event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    summary = _run(event, probe, dynamodb, table, _targets(http_server))
+    assert summary == {"timestamp": "2015-10-08T16:53:06Z", "checked": 3, "succeeded": 1, "failed": 2, "invalid": 0}
+    records = _records(dynamodb, table)
+    assert set(records) == {"up", "down", "refused"}
+    assert {r["Timestamp"]["S"] for r in records.values()} == {"2015-10-08T16:53:06Z"}
+    assert records["up"]["Success"] == {"BOOL": True}
+    assert records["up"]["Status"] == {"N": "200"}
+    assert records["down"]["Status"] == {"N": "500"}
+    assert records["down"]["Error"] == {"S": "status 500 (expected 2xx)"}
+    assert records["refused"]["Error"] == {"S": "connection refused"}
+    assert "Status" not in records["refused"]
+
+
+def test_event_targets_replace_the_configured_ones(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    event = {"time": "2026-01-01T00:00:00Z", "targets": [{"name": "only", "url": f"{http_server.base_url}/ok"}]}
+    _run(event, probe, dynamodb, table, _targets(http_server))
+    assert set(_records(dynamodb, table)) == {"only"}
+
+
+def test_same_event_twice_writes_the_same_keys(
+    event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    _run(event, probe, dynamodb, table, _targets(http_server))
+    _run(event, probe, dynamodb, table, _targets(http_server))
+    assert len(dynamodb.scan(TableName=table)["Items"]) == 3
+
+
+def test_invalid_target_is_recorded_and_costs_the_others_nothing(
+    event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    targets: list[object] = [
+        {"name": "bad-scheme", "url": "ftp://files.example/"},
+        {"name": "up", "url": f"{http_server.base_url}/ok"},
+        {"name": "up", "url": f"{http_server.base_url}/status/500"},
+    ]
+    summary = _run(event, probe, dynamodb, table, targets)
+    assert summary["invalid"] == 2
+    records = _records(dynamodb, table)
+    assert set(records) == {"bad-scheme", "up"}
+    assert records["bad-scheme"]["Error"]["S"].startswith("invalid target: 'url' 'ftp://files.example/'")
+    assert records["up"]["Success"] == {"BOOL": True}  # not overwritten by the duplicate
+
+
+def test_every_check_is_logged_as_a_json_line(
+    event: dict[str, Any],
+    http_server: FaultServer,
+    probe: Probe,
+    dynamodb: DynamoDBClient,
+    table: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _run(event, probe, dynamodb, table, _targets(http_server))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    checks = {line["id"]: line for line in lines if line["type"] == "check"}
+    assert set(checks) == {"up", "down", "refused"}
+    assert checks["refused"]["error"] == "connection refused"
+    assert lines[-1]["type"] == "summary"
+
+
+def test_dynamodb_failure_raises_after_every_result_was_logged(
+    event: dict[str, Any],
+    http_server: FaultServer,
+    probe: Probe,
+    dynamodb: DynamoDBClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(RecordsNotWrittenError, match="3 of 3 records were not written to missing-table"):
+        _run(event, probe, dynamodb, "missing-table", _targets(http_server))
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {line["id"] for line in logged if line["type"] == "check"} == {"up", "down", "refused"}
+
+
+@pytest.mark.parametrize(
+    ("bad_event", "error", "message"),
+    [
+        (["not", "an", "object"], InvalidEventError, "must be a JSON object"),
+        ({"targets": "https://a.example/"}, InvalidEventError, "'targets' must be a list"),
+        ({"time": "soon"}, InvalidEventError, "'time' 'soon'"),
+    ],
+    ids=["not-object", "targets-string", "bad-time"],
+)
+def test_bad_event_fails_before_anything_is_written(
+    bad_event: object,
+    error: type[Exception],
+    message: str,
+    http_server: FaultServer,
+    probe: Probe,
+    dynamodb: DynamoDBClient,
+    table: str,
+) -> None:
+    with pytest.raises(error, match=message):
+        _run(bad_event, probe, dynamodb, table, _targets(http_server))
+    assert dynamodb.scan(TableName=table)["Items"] == []
+
+
+def test_no_targets_anywhere_is_a_config_error(probe: Probe, dynamodb: DynamoDBClient, table: str) -> None:
+    with pytest.raises(ConfigError, match="no targets"):
+        _run({}, probe, dynamodb, table, None)

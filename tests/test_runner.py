@@ -1,0 +1,64 @@
+"""Many targets at once: concurrency, per-check deadlines, the run's deadline, isolation."""
+
+from __future__ import annotations
+
+import time
+
+from healthcheck.probe import Cancel, CheckResult, Probe
+from healthcheck.runner import NOT_CHECKED, run_checks
+from healthcheck.targets import Target
+from tests.servers import FaultServer
+
+
+def test_targets_are_checked_concurrently(http_server: FaultServer, probe: Probe) -> None:
+    # /together answers 200 only when all n requests are in flight at once,
+    # so a sequential (or too narrow) runner records 503s.
+    n = 40
+    targets = [Target(name=f"t{i}", url=f"{http_server.base_url}/together?n={n}", timeout=10) for i in range(n)]
+    results = run_checks(targets, probe, run_deadline=time.monotonic() + 30)
+    assert [r.name for r in results] == [t.name for t in targets]
+    assert all(r.success for r in results), {r.error for r in results}
+
+
+def test_each_target_gets_its_own_timeout(http_server: FaultServer, probe: Probe) -> None:
+    targets = [
+        Target(name="fast", url=f"{http_server.base_url}/slow?ms=10", timeout=5),
+        Target(name="dripping", url=f"{http_server.base_url}/drip-body", timeout=0.5),
+    ]
+    fast, dripping = run_checks(targets, probe, run_deadline=time.monotonic() + 30)
+    assert fast.success
+    assert dripping.error == "timed out after 0.5 s"
+
+
+def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultServer, probe: Probe) -> None:
+    # One worker, three 5 s drips, and a run with 1 s left: the first is cut
+    # as a timeout, the other two never start and say so.
+    targets = [Target(name=f"t{i}", url=f"{http_server.base_url}/drip-body", timeout=5) for i in range(3)]
+    results = run_checks(targets, probe, run_deadline=time.monotonic() + 1, max_workers=1)
+    assert results[0].error is not None
+    assert results[0].error.startswith("timed out after")
+    assert [r.error for r in results[1:]] == [NOT_CHECKED, NOT_CHECKED]
+    assert not any(r.success for r in results)
+
+
+class _BuggyProbe(Probe):
+    """A probe with a bug for one URL: the runner, not the probe, is under test."""
+
+    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
+        if target.name == "buggy":
+            raise KeyError("bug")
+        return super().check(target, cancel, started=started, deadline=deadline)
+
+
+def test_a_bug_in_one_check_costs_no_other_target_its_result(http_server: FaultServer, ca_file: str) -> None:
+    targets = [
+        Target(name="buggy", url=f"{http_server.base_url}/ok"),
+        Target(name="fine", url=f"{http_server.base_url}/ok"),
+    ]
+    buggy, fine = run_checks(targets, _BuggyProbe(ca_certs=ca_file), run_deadline=time.monotonic() + 30)
+    assert (buggy.success, buggy.error) == (False, "internal error: KeyError('bug')")
+    assert fine.success
+
+
+def test_no_targets_no_results(probe: Probe) -> None:
+    assert run_checks([], probe, run_deadline=time.monotonic() + 1) == []

@@ -1,0 +1,112 @@
+"""The target model: defaults, named errors, and bad entries that cost the others nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from healthcheck.exceptions import InvalidTargetError
+from healthcheck.targets import DEFAULT_TIMEOUT_S, Target, parse_target, parse_targets, require_valid
+
+
+def test_defaults_name_to_url_and_timeout_to_ten_seconds() -> None:
+    assert parse_target({"url": "https://example.com/"}) == Target(
+        name="https://example.com/", url="https://example.com/", timeout=DEFAULT_TIMEOUT_S
+    )
+    assert DEFAULT_TIMEOUT_S == 10
+
+
+def test_explicit_fields_are_kept() -> None:
+    assert parse_target({"url": "http://a.example:8080/x", "name": "a", "timeout": 2}) == Target(
+        "a", "http://a.example:8080/x", 2.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({}, "'url' is required"),
+        ({"url": ""}, "'url' is required"),
+        ({"url": 42}, "'url' is required"),
+        ({"url": "ftp://example.com/"}, "must start with http:// or https://"),
+        ({"url": "example.com"}, "must start with http:// or https://"),
+        ({"url": "https://"}, "has no host"),
+        ({"url": "https://example.com:99999/"}, "is malformed"),
+        ({"url": "https://exa mple.com/"}, "whitespace or control characters"),
+        ({"url": "https://example.com/", "name": ""}, "'name' must be a non-empty string"),
+        ({"url": "https://example.com/", "name": 3}, "'name' must be a non-empty string"),
+        ({"url": "https://example.com/", "timeout": 0}, "'timeout' must be more than 0"),
+        ({"url": "https://example.com/", "timeout": 61}, "at most 60 seconds"),
+        ({"url": "https://example.com/", "timeout": "5"}, "'timeout' must be a number"),
+        ({"url": "https://example.com/", "timeout": True}, "'timeout' must be a number"),
+        ({"url": "https://example.com/", "timout": 5}, "unknown field"),
+        (["https://example.com/"], "must be an object"),
+    ],
+    ids=[
+        "no-url",
+        "empty-url",
+        "url-not-string",
+        "ftp",
+        "no-scheme",
+        "no-host",
+        "bad-port",
+        "space",
+        "empty-name",
+        "name-not-string",
+        "zero-timeout",
+        "long-timeout",
+        "timeout-string",
+        "timeout-bool",
+        "typo",
+        "not-object",
+    ],
+)
+def test_invalid_targets_are_named_errors(raw: object, message: str) -> None:
+    with pytest.raises(InvalidTargetError, match=message):
+        parse_target(raw)
+
+
+def test_bad_entries_are_reported_and_good_ones_kept() -> None:
+    parsed = parse_targets(
+        [
+            {"url": "https://ok.example/"},
+            {"name": "no-url"},
+            {"url": "gopher://old.example/"},
+            {},
+            {"url": "https://second.example/", "name": "ok2"},
+        ]
+    )
+    assert [t.name for t in parsed.valid] == ["https://ok.example/", "ok2"]
+    assert [(bad.label, bad.url) for bad in parsed.invalid] == [
+        ("no-url", ""),
+        ("gopher://old.example/", "gopher://old.example/"),
+        ("targets[3]", ""),
+    ]
+    assert all(bad.error.startswith("invalid target: ") and bad.recordable for bad in parsed.invalid)
+
+
+def test_duplicate_name_is_invalid_and_never_overwrites_the_first() -> None:
+    parsed = parse_targets(
+        [{"url": "https://a.example/", "name": "site"}, {"url": "https://b.example/", "name": "site"}]
+    )
+    assert [t.url for t in parsed.valid] == ["https://a.example/"]
+    [duplicate] = parsed.invalid
+    assert not duplicate.recordable
+    assert "duplicate name 'site' (first used by targets[0])" in duplicate.error
+
+
+def test_invalid_entry_labelled_like_a_valid_target_is_not_recorded() -> None:
+    parsed = parse_targets([{"url": "https://a.example/", "name": "site"}, {"name": "site", "timeout": -1}])
+    [bad] = parsed.invalid
+    assert (bad.label, bad.recordable) == ("site", False)
+
+
+def test_require_valid_names_every_bad_target() -> None:
+    with pytest.raises(
+        InvalidTargetError, match=r"targets: b: .*must start with http.*; targets\[2\]: 'url' is required"
+    ):
+        require_valid([{"url": "https://a.example/"}, {"name": "b", "url": "ftp://b"}, {}])
+
+
+def test_require_valid_wants_a_list() -> None:
+    with pytest.raises(InvalidTargetError, match="healthcheck:targets must be a list"):
+        require_valid({"url": "https://a.example/"}, source="healthcheck:targets")
