@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 
@@ -58,3 +59,14 @@ def create_results_table(endpoint: str, table_name: str) -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def main() -> None:
+    """Run the embedded DynamoDB in a process of its own; prints its endpoint, serves until killed."""
+    with embedded_dynamodb() as endpoint:
+        print(endpoint, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

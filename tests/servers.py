@@ -90,20 +90,20 @@ def _together(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
 
 def _drip_body(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     handler.send_response(200)
-    handler.send_header("Content-Length", "60")
+    handler.send_header("Content-Length", "120")
     handler.end_headers()
-    for _ in range(60):
+    for _ in range(120):  # a byte every half second: no socket timeout of a second ever trips
         handler.wfile.write(b"x")
         handler.wfile.flush()
-        time.sleep(1)
+        time.sleep(0.5)
 
 
 def _drip_headers(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
-    for _ in range(60):
+    for _ in range(120):
         handler.wfile.write(b"X")
         handler.wfile.flush()
-        time.sleep(1)
+        time.sleep(0.5)
 
 
 def _endless(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
@@ -216,3 +216,14 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def main() -> None:
+    """Serve the fault routes from a process of their own (the benchmarks use this)."""
+    with running() as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

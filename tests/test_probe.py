@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -110,7 +111,7 @@ def test_tls_spoken_to_a_plain_http_server(http_server: FaultServer, probe: Prob
 
 @pytest.mark.parametrize("path", ["/drip-body", "/drip-headers"], ids=["body", "headers"])
 def test_timeout_bounds_a_drip_feeding_server(http_server: FaultServer, probe: Probe, path: str) -> None:
-    # The server would take 60 s; no urllib3 timeout alone stops it.
+    # The server would take 60 s, a byte every 0.5 s: no urllib3 timeout alone stops it.
     started = time.monotonic()
     result = check_one(probe, http_server.base_url + path, timeout=1)
     elapsed = time.monotonic() - started
@@ -118,6 +119,18 @@ def test_timeout_bounds_a_drip_feeding_server(http_server: FaultServer, probe: P
     assert result.status is None
     assert 1000 <= result.duration_ms < 3000
     assert elapsed < 3
+    # The check itself stopped too: its socket was shut, so no thread is left
+    # holding the connection into the next (frozen, then thawed) invocation.
+    assert _no_check_threads_within(seconds=2)
+
+
+def _no_check_threads_within(seconds: float) -> bool:
+    give_up = time.monotonic() + seconds
+    while any(t.name.startswith("check") for t in threading.enumerate()):
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_body_read_is_capped(http_server: FaultServer, ca_file: str) -> None:

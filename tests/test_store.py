@@ -37,8 +37,15 @@ def test_item_schema_for_a_response_and_for_a_failure() -> None:
     assert down["Error"] == {"S": "connection refused"}
 
 
-def test_records_land_in_the_table(dynamodb: DynamoDBClient, table: str) -> None:
+def test_records_land_in_the_table_in_batches_of_25(dynamodb: DynamoDBClient, table: str) -> None:
+    sizes: list[int] = []
+
+    def count(params: dict[str, Any], **_: object) -> None:
+        sizes.append(len(params["RequestItems"][table]))
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", count)
     assert ResultStore(dynamodb, table).write(_items(60)) == 60
+    assert sorted(sizes) == [10, 25, 25]
     items = dynamodb.scan(TableName=table)["Items"]
     assert len(items) == 60
     assert dynamodb.get_item(TableName=table, Key={"Id": {"S": "t7"}, "Timestamp": {"S": TS}})["Item"]["Duration"] == {
@@ -61,7 +68,7 @@ def test_batches_of_25() -> None:
     for chunk in (items[:25], items[25:50], items[50:]):
         stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(chunk))
     with stub:
-        assert ResultStore(client, "results").write(items) == 60
+        assert ResultStore(client, "results", parallel_batches=1).write(items) == 60
     stub.assert_no_pending_responses()
 
 
@@ -96,7 +103,7 @@ def test_a_failed_batch_does_not_stop_the_next() -> None:
     stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException", "slow down")
     stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(items[25:]))
     with stub, pytest.raises(RecordsNotWrittenError, match=r"25 of 30 records.*slow down"):
-        ResultStore(client, "results").write(items)
+        ResultStore(client, "results", parallel_batches=1).write(items)
     stub.assert_no_pending_responses()
 
 

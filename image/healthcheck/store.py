@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final
 
 from botocore.config import Config
@@ -66,6 +67,7 @@ class ResultStore:
         base_delay_s: float = 0.05,
         max_delay_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        parallel_batches: int = 8,
     ) -> None:
         self._client = client
         self._table = table_name
@@ -73,26 +75,35 @@ class ResultStore:
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._sleep = sleep
+        self._parallel_batches = parallel_batches
 
     def write(self, items: Sequence[dict[str, AttributeValueTypeDef]]) -> int:
-        """Write every item; returns how many were written."""
-        unwritten = 0
-        first_error: BaseException | None = None
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = items[start : start + BATCH_SIZE]
-            try:
-                unwritten += self._write_batch(batch)
-            except (ClientError, BotoCoreError) as exc:
-                # Keep going: the next batch may well succeed, and each holds other targets' records.
-                log.error("writing %d records to %s failed: %s", len(batch), self._table, exc)
-                unwritten += len(batch)
-                first_error = first_error or exc
+        """Write every item, batches in parallel; returns how many were written.
+
+        A failed batch does not stop the others: each holds other targets' records.
+        """
+        batches = [items[start : start + BATCH_SIZE] for start in range(0, len(items), BATCH_SIZE)]
+        if not batches:
+            return 0
+        with ThreadPoolExecutor(max_workers=min(self._parallel_batches, len(batches))) as pool:
+            outcomes = list(pool.map(self._write_batch_reporting, batches))
+        unwritten = sum(left for left, _ in outcomes)
+        first_error = next((error for _, error in outcomes if error is not None), None)
         if unwritten:
             reason = f": {first_error}" if first_error else " after retrying unprocessed items"
             raise RecordsNotWrittenError(
                 f"{unwritten} of {len(items)} records were not written to {self._table}{reason}", unwritten
             ) from first_error
         return len(items)
+
+    def _write_batch_reporting(
+        self, batch: Sequence[dict[str, AttributeValueTypeDef]]
+    ) -> tuple[int, ClientError | BotoCoreError | None]:
+        try:
+            return self._write_batch(batch), None
+        except (ClientError, BotoCoreError) as exc:
+            log.error("writing %d records to %s failed: %s", len(batch), self._table, exc)
+            return len(batch), exc
 
     def _write_batch(self, batch: Sequence[dict[str, AttributeValueTypeDef]]) -> int:
         """Write one batch, retrying unprocessed items with jittered backoff; returns how many were left."""

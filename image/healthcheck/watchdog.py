@@ -30,7 +30,8 @@ class Watchdog:
         with self._cond:
             handle = next(self._ids)
             heapq.heappush(self._heap, (when, handle, callback))
-            self._cond.notify()
+            if self._heap[0][1] == handle:  # only an earlier deadline changes how long to sleep
+                self._cond.notify()
             return handle
 
     def cancel(self, handle: int) -> None:

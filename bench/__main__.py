@@ -1,0 +1,162 @@
+"""Benchmarks, printed as ratios measured in one run (`make bench`).
+
+1. efficiency: 100 targets that each take 300 ms, one handler run; 300 ms / run time (aim >= 0.8).
+2. cold start: fresh-interpreter `import healthcheck.handler` vs `import boto3, urllib3` plus
+   creating the DynamoDB client (aim <= 1.1).
+3. memory: peak RSS of a process that runs the handler over 300 targets (aim <= 100 MB).
+"""
+
+from __future__ import annotations
+
+import compileall
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+
+from healthcheck.config import Settings
+from healthcheck.probe import Probe
+from healthcheck.runner import run_checks
+from healthcheck.store import ResultStore
+from healthcheck.targets import parse_targets
+from localdev.dynamodb import create_results_table, use_endpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOW_MS = 300
+
+
+def efficiency(base_url: str, endpoint: str) -> float:
+    from healthcheck.handler import check_and_record  # builds its client at import: after the environment is set
+
+    create_results_table(endpoint, "bench-efficiency")
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    targets: list[object] = [{"name": f"t{i}", "url": f"{base_url}/slow?ms={SLOW_MS}"} for i in range(100)]
+    settings = Settings("bench-efficiency", targets)
+    store = ResultStore(client, settings.table_name)
+    probe = Probe()
+    runs = []
+    with open(os.devnull, "w") as devnull:  # noqa: PTH123 - the JSON lines are not what is measured
+        stdout, sys.stdout = sys.stdout, devnull
+        try:
+            for _ in range(5):
+                started = time.perf_counter()
+                summary = check_and_record({}, None, settings=settings, probe=probe, store=store, now=datetime.now(UTC))
+                runs.append(time.perf_counter() - started)
+                assert summary["succeeded"] == 100, summary
+        finally:
+            sys.stdout = stdout
+    elapsed = statistics.median(runs)
+    print(f"  100 targets x {SLOW_MS} ms: handler {elapsed * 1000:.0f} ms (median of 5; first {runs[0] * 1000:.0f} ms)")
+    valid = parse_targets(targets).valid
+    checks = statistics.median(
+        _timed(lambda: run_checks(valid, probe, run_deadline=time.monotonic() + 60)) for _ in range(5)
+    )
+    print(f"  of which checking (no logging or writing): {checks * 1000:.0f} ms, ratio {SLOW_MS / 1000 / checks:.2f}")
+    return SLOW_MS / 1000 / elapsed
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def _cold(code: str, env: dict[str, str]) -> float:
+    # CPU time, not wall time: a cold start is CPU-bound, and CPU time is what a
+    # shared virtual machine disturbs least.
+    timer = f"import time; t = time.process_time(); {code}; print(time.process_time() - t)"
+    out = subprocess.run([sys.executable, "-c", timer], env=env, check=True, capture_output=True, text=True)
+    return float(out.stdout)
+
+
+def cold_start(env: dict[str, str], runs: int = 15) -> float:
+    # As in the image: the Dockerfile precompiles the package, and pip did boto3's.
+    compileall.compile_dir(ROOT / "image" / "healthcheck", quiet=1)
+    env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    ours = "import healthcheck.handler"
+    baseline = (
+        "import boto3, urllib3; from botocore.config import Config; "
+        "boto3.client('dynamodb', config=Config(retries={'mode': 'standard'}))"
+    )
+    # Interleaved, so drift in the machine's load falls on both alike.
+    pairs = [(_cold(ours, env), _cold(baseline, env)) for _ in range(runs)]
+    ours_s = statistics.median(p[0] for p in pairs)
+    base_s = statistics.median(p[1] for p in pairs)
+    print(
+        f"  cold import, CPU time (median of {runs}): healthcheck.handler {ours_s * 1000:.0f} ms, "
+        f"boto3+urllib3+client {base_s * 1000:.0f} ms"
+    )
+    return ours_s / base_s
+
+
+MEMORY_CHILD = """
+import json, resource, sys, time
+from datetime import UTC, datetime
+from healthcheck.handler import check_and_record, _dynamodb, _probe
+from healthcheck.config import Settings
+from healthcheck.store import ResultStore
+import os
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+settings = Settings.from_environ(os.environ)
+sys.stdout, out = open(os.devnull, "w"), sys.stdout
+summary = check_and_record({}, None, settings=settings, probe=_probe,
+                           store=ResultStore(_dynamodb, settings.table_name), now=datetime.now(UTC))
+sys.stdout = out
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"after_import_kb": before, "peak_kb": peak, "summary": summary}))
+"""
+
+
+def memory(base_url: str, env: dict[str, str], endpoint: str) -> float:
+    create_results_table(endpoint, "bench-memory")
+    targets = [{"name": f"t{i}", "url": f"{base_url}/slow?ms={SLOW_MS}"} for i in range(300)]
+    child_env = {**env, "TABLE_NAME": "bench-memory", "TARGETS": json.dumps(targets)}
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD], env=child_env, check=True, capture_output=True, text=True
+    )
+    figures = json.loads(out.stdout)
+    assert figures["summary"]["succeeded"] == 300, figures["summary"]
+    peak_mb: float = figures["peak_kb"] / 1024
+    print(f"  300 targets: peak RSS {peak_mb:.1f} MB (after import {figures['after_import_kb'] / 1024:.1f} MB)")
+    return peak_mb
+
+
+@contextlib.contextmanager
+def serving(module: str, env: dict[str, str]) -> Iterator[str]:
+    """A server in a process of its own, so its CPU is not charged to the handler; yields its URL."""
+    process = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait()
+
+
+def main() -> int:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "image"), str(ROOT)])}
+    with serving("tests.servers", env) as base_url, serving("localdev.dynamodb", env) as endpoint:
+        use_endpoint(endpoint, env)
+        use_endpoint(endpoint)
+        print("efficiency")
+        ratio = efficiency(base_url, endpoint)
+        print(f"  ratio 300 ms / handler time = {ratio:.2f} (aim >= 0.8)")
+        print("cold start")
+        ratio = cold_start(env)
+        print(f"  ratio ours / baseline = {ratio:.2f} (aim <= 1.1)")
+        print("memory")
+        peak = memory(base_url, env, endpoint)
+        print(f"  ratio peak / 100 MB = {peak / 100:.2f} (aim <= 1.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
