@@ -45,6 +45,10 @@ class Target:
     url: str
     timeout: float = DEFAULT_TIMEOUT_S
 
+    def to_json(self) -> dict[str, object]:
+        """The object form an event's or the TARGETS variable's list carries."""
+        return {"name": self.name, "url": self.url, "timeout": self.timeout}
+
 
 @dataclass(frozen=True, slots=True)
 class InvalidTarget:

@@ -1,0 +1,1 @@
+"""Pulumi components and the pure builders they use (policies, schedules, settings)."""

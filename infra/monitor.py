@@ -1,0 +1,165 @@
+"""The monitor: results table, function, its role and logs, failure queue and schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from healthcheck.config import ENV_TABLE_NAME, ENV_TARGETS
+from healthcheck.store import HASH_KEY, RANGE_KEY
+
+from .policies import assume_role_policy, function_policy, scheduler_policy
+from .schedules import chunk_targets, schedule_input
+from .settings import StackSettings
+
+__all__ = ["Monitor", "MonitorArgs"]
+
+# Lambda allows 4 KB of environment variables in all; TABLE_NAME and the
+# variable names need some of it. Larger target lists reach the function only
+# through the schedules' input.
+TARGETS_ENV_LIMIT = 3072
+# A run that failed is retried twice by Lambda; after that, or once the event
+# is 15 minutes old, it goes to the failure queue rather than being dropped.
+ASYNC_RETRIES = 2
+MAX_EVENT_AGE_S = 900
+# Scheduler retries delivery (e.g. while Lambda throttles) for as long.
+SCHEDULER_RETRIES = 20
+QUEUE_RETENTION_S = 14 * 24 * 3600  # SQS's maximum
+
+
+@dataclass
+class MonitorArgs:
+    settings: StackSettings
+    image_uri: pulumi.Input[str]
+
+
+class Monitor(pulumi.ComponentResource):
+    table: aws.dynamodb.Table
+    function: aws.lambda_.Function
+    failures: aws.sqs.Queue
+    schedules: list[aws.scheduler.Schedule]
+
+    def __init__(self, name: str, args: MonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("healthcheck:index:Monitor", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        account_id = aws.get_caller_identity_output().account_id
+
+        self.table = aws.dynamodb.Table(
+            f"{name}-results",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=HASH_KEY,
+            range_key=RANGE_KEY,
+            attributes=[{"name": HASH_KEY, "type": "S"}, {"name": RANGE_KEY, "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            opts=child,
+        )
+        self.failures = aws.sqs.Queue(
+            f"{name}-failures",
+            message_retention_seconds=QUEUE_RETENTION_S,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+
+        role = aws.iam.Role(
+            f"{name}-function-role",
+            assume_role_policy=account_id.apply(lambda account: assume_role_policy("lambda.amazonaws.com", account)),
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-function-policy",
+            role=role.id,
+            policy=pulumi.Output.all(self.table.arn, log_group.arn, self.failures.arn).apply(
+                lambda arns: function_policy(arns[0], arns[1], arns[2])
+            ),
+            opts=child,
+        )
+
+        variables: dict[str, pulumi.Input[str]] = {ENV_TABLE_NAME: self.table.name}
+        targets_env = settings.targets_env(TARGETS_ENV_LIMIT)
+        if targets_env is not None:
+            # Lets a legacy "Scheduled Event" or a manual invoke without targets work too.
+            variables[ENV_TARGETS] = targets_env
+        else:
+            pulumi.log.info(
+                f"{len(settings.targets)} targets do not fit Lambda's environment; they reach the "
+                "function through the schedules only (invoke it with 'targets' in the event)",
+                resource=self,
+            )
+
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            package_type="Image",
+            image_uri=args.image_uri,
+            architectures=["arm64"],
+            role=role.arn,
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            environment={"variables": variables},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": log_group.name,
+                "application_log_level": "INFO",
+                "system_log_level": "WARN",
+            },
+            # The log group (with its retention) and the permissions exist before the first run.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.name,
+            maximum_retry_attempts=ASYNC_RETRIES,
+            maximum_event_age_in_seconds=MAX_EVENT_AGE_S,
+            destination_config={"on_failure": {"destination": self.failures.arn}},
+            opts=child,
+        )
+
+        scheduler_role = aws.iam.Role(
+            f"{name}-scheduler-role",
+            assume_role_policy=account_id.apply(lambda account: assume_role_policy("scheduler.amazonaws.com", account)),
+            opts=child,
+        )
+        scheduler_role_policy = aws.iam.RolePolicy(
+            f"{name}-scheduler-policy",
+            role=scheduler_role.id,
+            policy=pulumi.Output.all(self.function.arn, self.failures.arn).apply(
+                lambda arns: scheduler_policy(arns[0], arns[1])
+            ),
+            opts=child,
+        )
+        self.schedules = [
+            aws.scheduler.Schedule(
+                f"{name}-schedule-{index}",
+                description=f"healthcheck: {len(chunk)} targets, part {index + 1}",
+                schedule_expression=settings.schedule,
+                flexible_time_window={"mode": "OFF"},  # checks run on time, not spread
+                target={
+                    "arn": self.function.arn,
+                    "role_arn": scheduler_role.arn,
+                    "input": schedule_input(chunk),
+                    "retry_policy": {
+                        "maximum_event_age_in_seconds": MAX_EVENT_AGE_S,
+                        "maximum_retry_attempts": SCHEDULER_RETRIES,
+                    },
+                    "dead_letter_config": {"arn": self.failures.arn},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role_policy]),
+            )
+            for index, chunk in enumerate(chunk_targets(settings.targets))
+        ]
+        self.register_outputs(
+            {
+                "tableName": self.table.name,
+                "functionName": self.function.name,
+                "failureQueueUrl": self.failures.url,
+                "scheduleNames": [schedule.name for schedule in self.schedules],
+            }
+        )

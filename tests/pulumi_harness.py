@@ -1,0 +1,149 @@
+"""Runs the Pulumi program under the mock runtime and records every resource it registers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+from infra.stack import build_stack
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+DIGEST = "sha256:" + "ab" * 32
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Registered:
+    urn: str
+    id: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str
+    dependencies: list[str]
+
+
+@dataclass
+class Deployment:
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Registered:
+        [resource] = self.of_type(type_)
+        return resource
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Provider stand-in: echoes inputs and adds the outputs AWS would compute."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        name = state.get("name", f"{args.name}-1234567")
+        computed: dict[str, dict[str, Any]] = {
+            "aws:ecr/repository:Repository": {
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                "registryId": ACCOUNT,
+                "arn": _arn("ecr", f"repository/{name}"),
+            },
+            "docker-build:index:Image": {"digest": DIGEST},
+            "aws:dynamodb/table:Table": {"arn": _arn("dynamodb", f"table/{name}")},
+            "aws:sqs/queue:Queue": {
+                "arn": _arn("sqs", name),
+                "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
+            },
+            "aws:cloudwatch/logGroup:LogGroup": {"arn": _arn("logs", f"log-group:{name}")},
+            "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
+            "aws:lambda/function:Function": {"arn": _arn("lambda", f"function:{name}")},
+            "aws:scheduler/schedule:Schedule": {"arn": _arn("scheduler", f"schedule/default/{name}")},
+        }
+        state.setdefault("name", name)
+        state.update(computed.get(args.typ, {}))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        # camelCase keys: the SDK drops snake_case ones silently.
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "userId": "test",
+                "id": ACCOUNT,
+            }, []
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "userName": "AWS",
+                "password": "ecr-password",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+                "authorizationToken": "dG9rZW4=",
+                "expiresAt": "2030-01-01T00:00:00Z",
+                "id": REGION,
+            }, []
+        raise AssertionError(f"unexpected invoke {args.token}")
+
+
+class _RecordingMonitor(MockMonitor):
+    """Keeps each registration's URN, parent and dependencies, which mocks alone never see."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, deployment: Deployment) -> None:
+        super().__init__(mocks)
+        self._deployment = deployment
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources.get(response.urn)
+            self._deployment.resources.append(
+                Registered(
+                    urn=response.urn,
+                    id=registration.id if registration is not None else "",
+                    type=request.type,
+                    name=request.name,
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    outputs=dict(registration.state) if registration is not None else {},
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                )
+            )
+        return response
+
+
+def deploy(config: Mapping[str, object]) -> Deployment:
+    """Run the program with ``config`` (keys without the project prefix) and return what it registered."""
+    deployment = Deployment()
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(
+        mocks, project="healthcheck", stack="test", preview=False, monitor=_RecordingMonitor(mocks, deployment)
+    )
+    # The CLI applies Pulumi.yaml's defaults; the mock runtime does not, so the
+    # program's own defaults are what these tests see unless set here.
+    pulumi.runtime.set_all_config(
+        {f"healthcheck:{key}": value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    )
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        build_stack(pulumi.Config(), root=ROOT)
+        # The mock runtime never registers the stack's outputs; read the exports off the root.
+        exports: dict[str, Any] = dict(pulumi.runtime.get_root_resource().outputs)  # type: ignore[union-attr]
+        return pulumi.Output.from_input(exports).apply(deployment.outputs.update)
+
+    program()
+    return deployment

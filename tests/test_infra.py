@@ -1,0 +1,268 @@
+"""The deploy path under Pulumi's mock runtime: every resource and property, phrased as policies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from healthcheck.targets import Target
+from infra.schedules import MAX_INPUT_CHARS, MAX_TARGETS, chunk_targets, schedule_input
+from infra.settings import SettingsError
+from tests.pulumi_harness import ACCOUNT, DIGEST, Deployment, Registered, deploy
+
+TARGETS: list[dict[str, Any]] = [
+    {"name": "example", "url": "https://example.com/"},
+    {"url": "https://api.example.com/health", "timeout": 5},
+]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Deployment:
+    return deploy({"targets": TARGETS, "schedule": "rate(1 minute)", "memorySize": 256, "timeout": 60})
+
+
+def _where(resource: Registered) -> str:
+    return f"({resource.urn})"
+
+
+def _statements(document: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = json.loads(document)["Statement"]
+    return statements
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_function_is_an_arm64_image_pinned_by_digest(stack: Deployment) -> None:
+    function = stack.one("aws:lambda/function:Function")
+    inputs = function.inputs
+    assert inputs["packageType"] == "Image", _where(function)
+    assert inputs["architectures"] == ["arm64"], _where(function)
+    repository = stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    assert inputs["imageUri"] == f"{repository}@{DIGEST}", _where(function)
+    assert (inputs["memorySize"], inputs["timeout"]) == (256, 60), _where(function)
+
+
+def test_function_environment_names_the_table_and_carries_small_target_lists(stack: Deployment) -> None:
+    function = stack.one("aws:lambda/function:Function")
+    table = stack.one("aws:dynamodb/table:Table")
+    variables = function.inputs["environment"]["variables"]
+    assert variables["TABLE_NAME"] == table.outputs["name"], _where(function)
+    assert [t["url"] for t in json.loads(variables["TARGETS"])] == [t["url"] for t in TARGETS], _where(function)
+
+
+def test_function_logs_json_to_a_retained_group_created_first(stack: Deployment) -> None:
+    function = stack.one("aws:lambda/function:Function")
+    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["retentionInDays"] == 30, _where(log_group)
+    assert function.inputs["loggingConfig"]["logFormat"] == "JSON", _where(function)
+    assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"], _where(function)
+    assert log_group.urn in function.dependencies, f"the log group must exist before {function.urn}"
+
+
+def test_image_is_built_for_exactly_linux_arm64_and_pushed_to_ecr(stack: Deployment) -> None:
+    image = stack.one("docker-build:index:Image")
+    repository = stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    inputs = image.inputs
+    assert inputs["platforms"] == ["linux/arm64"], _where(image)
+    assert inputs["push"] is True, _where(image)
+    assert inputs["buildOnPreview"] is False, _where(image)
+    assert inputs["dockerfile"]["location"].endswith("/Dockerfile"), _where(image)
+    assert inputs["tags"] == [f"{repository}:latest"], _where(image)
+    [registry] = inputs["registries"]
+    assert (registry["address"], registry["username"], registry["password"]) == (repository, "AWS", "ecr-password")
+    assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}:cache"}}], _where(image)
+    cache_to = inputs["cacheTo"][0]["registry"]
+    assert (cache_to["ref"], cache_to["imageManifest"], cache_to["ociMediaTypes"]) == (
+        f"{repository}:cache",
+        True,
+        True,
+    ), _where(image)
+
+
+def test_repository_scans_on_push_and_expires_old_images(stack: Deployment) -> None:
+    repository = stack.one("aws:ecr/repository:Repository")
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, _where(repository)
+    lifecycle = stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    [rule] = json.loads(lifecycle.inputs["policy"])["rules"]
+    assert rule["selection"]["tagStatus"] == "untagged", _where(lifecycle)
+    assert rule["action"] == {"type": "expire"}, _where(lifecycle)
+
+
+def test_table_is_on_demand_with_id_and_timestamp_keys(stack: Deployment) -> None:
+    table = stack.one("aws:dynamodb/table:Table")
+    inputs = table.inputs
+    assert inputs["billingMode"] == "PAY_PER_REQUEST", _where(table)
+    assert (inputs["hashKey"], inputs["rangeKey"]) == ("Id", "Timestamp"), _where(table)
+    assert sorted((a["name"], a["type"]) for a in inputs["attributes"]) == [("Id", "S"), ("Timestamp", "S")]
+
+
+def _role_for(stack: Deployment, service: str) -> Registered:
+    return next(
+        role
+        for role in stack.of_type("aws:iam/role:Role")
+        if _statements(role.inputs["assumeRolePolicy"])[0]["Principal"] == {"Service": service}
+    )
+
+
+def _policy_of(stack: Deployment, role: Registered) -> Registered:
+    return next(p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id)
+
+
+@pytest.mark.parametrize("service", ["lambda.amazonaws.com", "scheduler.amazonaws.com"])
+def test_roles_are_assumable_only_by_their_service_for_this_account(stack: Deployment, service: str) -> None:
+    role = _role_for(stack, service)
+    [statement] = _statements(role.inputs["assumeRolePolicy"])
+    assert statement["Action"] == "sts:AssumeRole", _where(role)
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, _where(role)
+
+
+def test_no_policy_grants_wildcard_actions_or_resources(stack: Deployment) -> None:
+    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in _statements(policy.inputs["policy"]):
+            for action in _as_list(statement["Action"]):
+                assert "*" not in action, f"wildcard action {action} {_where(policy)}"
+            for resource in _as_list(statement["Resource"]):
+                assert resource != "*", f"Resource '*' {_where(policy)}"
+                assert resource.startswith("arn:aws:"), f"unscoped resource {resource} {_where(policy)}"
+
+
+def test_function_may_only_write_records_its_logs_and_failed_runs(stack: Deployment) -> None:
+    policy = _policy_of(stack, _role_for(stack, "lambda.amazonaws.com"))
+    table = stack.one("aws:dynamodb/table:Table").outputs["arn"]
+    logs = stack.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    queue = stack.one("aws:sqs/queue:Queue").outputs["arn"]
+    grants = {(a, r) for s in _statements(policy.inputs["policy"]) for a in s["Action"] for r in s["Resource"]}
+    assert grants == {
+        ("dynamodb:BatchWriteItem", table),
+        ("logs:CreateLogStream", f"{logs}:log-stream:*"),
+        ("logs:PutLogEvents", f"{logs}:log-stream:*"),
+        ("sqs:SendMessage", queue),
+    }, _where(policy)
+
+
+def test_scheduler_may_only_invoke_this_function_and_park_failures(stack: Deployment) -> None:
+    policy = _policy_of(stack, _role_for(stack, "scheduler.amazonaws.com"))
+    function = stack.one("aws:lambda/function:Function").outputs["arn"]
+    queue = stack.one("aws:sqs/queue:Queue").outputs["arn"]
+    grants = {(a, r) for s in _statements(policy.inputs["policy"]) for a in s["Action"] for r in s["Resource"]}
+    assert grants == {("lambda:InvokeFunction", function), ("sqs:SendMessage", queue)}, _where(policy)
+
+
+def test_schedule_invokes_the_function_on_time_with_scheduled_time_and_targets(stack: Deployment) -> None:
+    [schedule] = stack.of_type("aws:scheduler/schedule:Schedule")
+    inputs = schedule.inputs
+    function = stack.one("aws:lambda/function:Function").outputs["arn"]
+    assert inputs["scheduleExpression"] == "rate(1 minute)", _where(schedule)
+    assert inputs["flexibleTimeWindow"] == {"mode": "OFF"}, _where(schedule)
+    target = inputs["target"]
+    assert target["arn"] == function, _where(schedule)
+    assert target["roleArn"] == _role_for(stack, "scheduler.amazonaws.com").outputs["arn"], _where(schedule)
+    event = json.loads(target["input"])
+    assert event["time"] == "<aws.scheduler.scheduled-time>", _where(schedule)
+    assert [t["url"] for t in event["targets"]] == [t["url"] for t in TARGETS], _where(schedule)
+
+
+def test_undelivered_and_failed_runs_are_kept_not_dropped(stack: Deployment) -> None:
+    queue = stack.one("aws:sqs/queue:Queue")
+    [schedule] = stack.of_type("aws:scheduler/schedule:Schedule")
+    target = schedule.inputs["target"]
+    assert target["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, _where(schedule)
+    retry = target["retryPolicy"]
+    assert 60 <= retry["maximumEventAgeInSeconds"] <= 86400, _where(schedule)
+    assert 0 <= retry["maximumRetryAttempts"] <= 185, _where(schedule)
+    invoke = stack.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": queue.outputs["arn"]}}, _where(invoke)
+    assert invoke.inputs["maximumRetryAttempts"] <= 2, _where(invoke)
+    assert invoke.inputs["maximumEventAgeInSeconds"] <= 3600, _where(invoke)
+
+
+def test_resources_are_children_of_their_components(stack: Deployment) -> None:
+    components = {r.urn for r in stack.resources if r.type.startswith("healthcheck:index:")}
+    assert len(components) == 2
+    for resource in stack.resources:
+        if resource.urn not in components:
+            assert resource.parent in components, f"{resource.urn} is not inside a component"
+
+
+def test_stack_exports(stack: Deployment) -> None:
+    assert stack.outputs["schedule"] == "rate(1 minute)"
+    assert stack.outputs["imageUri"].endswith(f"@{DIGEST}")
+    assert stack.outputs["tableName"] == stack.one("aws:dynamodb/table:Table").outputs["name"]
+    assert stack.outputs["functionName"] == stack.one("aws:lambda/function:Function").outputs["name"]
+    assert len(stack.outputs["scheduleNames"]) == 1
+
+
+def test_defaults_apply_when_config_leaves_them_out() -> None:
+    stack = deploy({"targets": TARGETS})
+    function = stack.one("aws:lambda/function:Function")
+    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (512, 120)
+    assert stack.one("aws:scheduler/schedule:Schedule").inputs["scheduleExpression"] == "rate(5 minutes)"
+
+
+def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment() -> None:
+    many = [{"name": f"site-{i}", "url": f"https://site-{i}.example.com/health"} for i in range(250)]
+    stack = deploy({"targets": many})
+    schedules = sorted(stack.of_type("aws:scheduler/schedule:Schedule"), key=lambda s: int(s.name.rsplit("-", 1)[1]))
+    carried = [t["name"] for s in schedules for t in json.loads(s.inputs["target"]["input"])["targets"]]
+    assert carried == [t["name"] for t in many]
+    assert len(schedules) == 3
+    assert "TARGETS" not in stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, "healthcheck:targets must be a list"),
+        ({"targets": []}, "healthcheck:targets is empty"),
+        ({"targets": [{"url": "ftp://example.com/"}]}, r"healthcheck:targets: ftp://example.com/: .*http://"),
+        ({"targets": [{"name": "x"}]}, r"healthcheck:targets: x: 'url' is required"),
+        ({"targets": TARGETS, "schedule": "every 5 minutes"}, "healthcheck:schedule 'every 5 minutes'"),
+        ({"targets": TARGETS, "schedule": "rate(1 minutes)"}, r"write 'rate\(1 minute\)'"),
+        ({"targets": TARGETS, "memorySize": 64}, "healthcheck:memorySize must be a whole number from 128"),
+        ({"targets": TARGETS, "timeout": 15}, "healthcheck:timeout 15 s leaves no room"),
+        ({"targets": TARGETS, "logRetentionDays": 10}, "healthcheck:logRetentionDays must be one of"),
+        ({"targets": TARGETS, "memorySize": "lots"}, "memorySize"),
+    ],
+    ids=[
+        "no-targets",
+        "empty",
+        "bad-scheme",
+        "no-url",
+        "bad-schedule",
+        "rate-grammar",
+        "memory",
+        "timeout",
+        "retention",
+        "memory-not-int",
+    ],
+)
+def test_bad_config_fails_before_any_resource(config: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        deploy(config)
+
+
+def _target(i: int, large: bool = False) -> Target:
+    if large:  # 1000 bytes of name (6 JSON characters each, escaped) and a 2000-character URL
+        return Target(name=f"{i:04d}" + "é" * 498, url=f"https://t{i}.example.com/" + "p" * 1975)
+    return Target(name=f"{i:04d}", url=f"https://t{i}.example.com/")
+
+
+def test_chunks_keep_order_and_the_count_limit() -> None:
+    targets = tuple(_target(i) for i in range(MAX_TARGETS * 2 + 1))
+    chunks = chunk_targets(targets)
+    assert [len(c) for c in chunks] == [MAX_TARGETS, MAX_TARGETS, 1]
+    assert tuple(t for c in chunks for t in c) == targets
+
+
+def test_chunks_stay_under_the_input_size_limit_with_large_targets() -> None:
+    targets = tuple(_target(i, large=True) for i in range(MAX_TARGETS))
+    chunks = chunk_targets(targets)
+    assert len(chunks) > 1
+    assert all(len(schedule_input(c)) <= MAX_INPUT_CHARS for c in chunks)
+    assert tuple(t for c in chunks for t in c) == targets
+    assert re.search(r'"time":"<aws.scheduler.scheduled-time>"', schedule_input(chunks[0]))
