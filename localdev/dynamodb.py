@@ -46,7 +46,13 @@ def use_endpoint(endpoint: str, environ: MutableMapping[str, str] = os.environ) 
 
 def create_results_table(endpoint: str, table_name: str) -> None:
     """The same key schema and billing mode as the deployed table (infra/table.py)."""
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[

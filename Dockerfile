@@ -1,0 +1,20 @@
+# The function's image: the AWS Lambda Python base image, built for linux/arm64
+# (Pulumi passes the platform). The base image's entrypoint runs the Lambda
+# runtime client, or the Runtime Interface Emulator when started outside Lambda,
+# which is why `docker run -p 9000:8080 IMAGE` answers invokes locally.
+# For byte-for-byte reproducible builds, pin the digest too (README: "Pinning the base image").
+FROM public.ecr.aws/lambda/python:3.13
+
+# Dependencies first, in their own layer: rebuilt only when the pins change.
+# Installed into the task root so the pinned boto3 wins over the base image's.
+COPY image/requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir --only-binary=:all: --target "${LAMBDA_TASK_ROOT}" -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY image/healthcheck/ ${LAMBDA_TASK_ROOT}/healthcheck/
+
+# The filesystem is read-only at run time: compile every module now, so a cold
+# start neither compiles nor tries to write bytecode.
+RUN python -m compileall -q -j 0 "${LAMBDA_TASK_ROOT}"
+
+CMD ["healthcheck.handler.handler"]

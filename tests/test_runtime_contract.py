@@ -1,0 +1,113 @@
+"""The image's CMD run by the real runtime client (awslambdaric) against a local Runtime API,
+as the base image's entrypoint does in Lambda and under the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from localdev.dockerfile import Dockerfile, assemble_task_root
+from localdev.dynamodb import use_endpoint
+from localdev.runtime_api import RuntimeAPI, start_function
+from tests.servers import FaultServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def function_env(dynamodb_endpoint: str, table: str, http_server: FaultServer) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    use_endpoint(dynamodb_endpoint, env)
+    env["TABLE_NAME"] = table
+    env["TARGETS"] = json.dumps([{"name": "local", "url": f"{http_server.base_url}/ok"}])
+    return env
+
+
+@pytest.fixture
+def runtime(function_env: dict[str, str], tmp_path: Path) -> Iterator[RuntimeAPI]:
+    dockerfile = Dockerfile.parse(ROOT / "Dockerfile")
+    task_root = assemble_task_root(dockerfile, ROOT, tmp_path / "task")
+    with RuntimeAPI() as api:
+        function = start_function(task_root, dockerfile.cmd, api, function_env)
+        try:
+            yield api
+        finally:
+            function.terminate()
+            function.wait(timeout=10)
+
+
+def test_scheduled_event_through_the_runtime_client_writes_a_record(
+    runtime: RuntimeAPI, dynamodb: DynamoDBClient, table: str
+) -> None:
+    result = runtime.invoke((ROOT / "events" / "eventbridge.json").read_bytes(), timeout_s=60)
+    assert result.ok, result.body
+    assert result.json() == {
+        "timestamp": "2015-10-08T16:53:06Z",
+        "checked": 1,
+        "succeeded": 1,
+        "failed": 0,
+        "invalid": 0,
+    }
+    [item] = dynamodb.scan(TableName=table)["Items"]
+    assert (item["Id"], item["Timestamp"], item["Success"]) == (
+        {"S": "local"},
+        {"S": "2015-10-08T16:53:06Z"},
+        {"BOOL": True},
+    )
+
+
+def test_scheduler_input_through_the_runtime_client(
+    runtime: RuntimeAPI, http_server: FaultServer, dynamodb: DynamoDBClient, table: str
+) -> None:
+    event = {
+        "time": "2026-11-27T18:00:00Z",
+        "targets": [{"name": "from-schedule", "url": f"{http_server.base_url}/ok"}],
+    }
+    result = runtime.invoke(json.dumps(event).encode(), timeout_s=60)
+    assert result.ok, result.body
+    assert [item["Id"]["S"] for item in dynamodb.scan(TableName=table)["Items"]] == ["from-schedule"]
+
+
+def test_a_bad_event_is_a_named_function_error(runtime: RuntimeAPI, dynamodb: DynamoDBClient, table: str) -> None:
+    result = runtime.invoke(b'{"time": "tomorrow"}', timeout_s=60)
+    assert not result.ok
+    error = result.json()
+    assert isinstance(error, dict)
+    assert error["errorType"] == "InvalidEventError"
+    assert "event 'time' 'tomorrow'" in error["errorMessage"]
+    assert dynamodb.scan(TableName=table)["Items"] == []
+
+
+def test_make_serve_answers_the_emulator_invoke_url(http_server: FaultServer, dynamodb_endpoint: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "image"), str(ROOT)])}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "localdev.serve", "--port", "0", "--url", f"{http_server.base_url}/ok"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        url = serve.stdout.readline().split()[-1]
+        assert url.endswith("/2015-03-31/functions/function/invocations")
+        request = urllib.request.Request(url, data=(ROOT / "events" / "eventbridge.json").read_bytes())  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            summary = json.load(response)
+        assert summary == {"timestamp": "2015-10-08T16:53:06Z", "checked": 1, "succeeded": 1, "failed": 0, "invalid": 0}
+    finally:
+        serve.terminate()
+        assert serve.wait(timeout=10) == 0, "make serve stops cleanly on SIGTERM"
+        assert serve.stdout is not None
+        serve.stdout.close()
