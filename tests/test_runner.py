@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
+
+import pytest
 
 from healthcheck.probe import Cancel, CheckResult, Probe
 from healthcheck.runner import NOT_CHECKED, run_checks
@@ -10,7 +13,9 @@ from healthcheck.targets import Target
 from tests.servers import FaultServer
 
 
-def test_targets_are_checked_concurrently(http_server: FaultServer, probe: Probe) -> None:
+def test_targets_are_checked_concurrently(
+    http_server: FaultServer, probe: Probe, caplog: pytest.LogCaptureFixture
+) -> None:
     # /together answers 200 only when all n requests are in flight at once,
     # so a sequential (or too narrow) runner records 503s.
     n = 40
@@ -18,6 +23,8 @@ def test_targets_are_checked_concurrently(http_server: FaultServer, probe: Probe
     results = run_checks(targets, probe, run_deadline=time.monotonic() + 30)
     assert [r.name for r in results] == [t.name for t in targets]
     assert all(r.success for r in results), {r.error for r in results}
+    # Forty checks of one host are expected, not a warning per surplus connection.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_each_target_gets_its_own_timeout(http_server: FaultServer, probe: Probe) -> None:

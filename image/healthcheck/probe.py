@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 import ssl
 import threading
@@ -107,6 +108,15 @@ class Cancel:
         with self._lock:
             self._connections.clear()
 
+
+class _DropPoolFull(logging.Filter):
+    """More targets on one host than the pool keeps is expected; urllib3 would warn once per surplus connection."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Connection pool is full")
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_DropPoolFull())
 
 _current = threading.local()
 
