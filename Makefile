@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
 .PHONY: run test serve lint typecheck pytest bench clean
 
-$(STAMP): requirements-dev.txt image/requirements.txt
+$(STAMP): requirements-dev.txt requirements.txt image/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
