@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,3 +153,37 @@ def test_bad_event_fails_before_anything_is_written(
 def test_no_targets_anywhere_is_a_config_error(probe: Probe, dynamodb: DynamoDBClient, table: str) -> None:
     with pytest.raises(ConfigError, match="no targets"):
         _run({}, probe, dynamodb, table, None)
+
+
+class _LambdaContext:
+    """What Lambda passes the handler: a request id and the time left."""
+
+    aws_request_id = "req-1"
+
+    def __init__(self, remaining_ms: int) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 4 s left and a target allowed 10 s: the check is cut so there is time to write.
+    targets: list[object] = [{"name": "slow", "url": f"{http_server.base_url}/drip-body", "timeout": 10}]
+    started = time.monotonic()
+    check_and_record(
+        {"time": "2026-01-01T00:00:00Z"},
+        _LambdaContext(remaining_ms=4000),
+        settings=Settings(table, targets),
+        probe=probe,
+        store=ResultStore(dynamodb, table),
+        now=NOW,
+    )
+    assert time.monotonic() - started < 4
+    [record] = dynamodb.scan(TableName=table)["Items"]
+    # A quarter of the time left (here about 1 s) is kept for writing.
+    assert re.fullmatch(r"timed out after (2\.9\d*|3) s", record["Error"]["S"]), record["Error"]
+    assert int(record["Duration"]["N"]) < 3100
+    assert all(json.loads(line)["requestId"] == "req-1" for line in capsys.readouterr().out.splitlines())
