@@ -69,18 +69,13 @@ class Monitor(pulumi.ComponentResource):
             opts=child,
         )
 
-        role = aws.iam.Role(
-            f"{name}-function-role",
-            assume_role_policy=account_id.apply(lambda account: assume_role_policy("lambda.amazonaws.com", account)),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-function-policy",
-            role=role.id,
-            policy=pulumi.Output.all(self.table.arn, log_group.arn, self.failures.arn).apply(
+        role, role_policy = self._service_role(
+            f"{name}-function",
+            "lambda.amazonaws.com",
+            account_id,
+            pulumi.Output.all(self.table.arn, log_group.arn, self.failures.arn).apply(
                 lambda arns: function_policy(arns[0], arns[1], arns[2])
             ),
-            opts=child,
         )
 
         variables: dict[str, pulumi.Input[str]] = {ENV_TABLE_NAME: self.table.name}
@@ -122,18 +117,13 @@ class Monitor(pulumi.ComponentResource):
             opts=child,
         )
 
-        scheduler_role = aws.iam.Role(
-            f"{name}-scheduler-role",
-            assume_role_policy=account_id.apply(lambda account: assume_role_policy("scheduler.amazonaws.com", account)),
-            opts=child,
-        )
-        scheduler_role_policy = aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=scheduler_role.id,
-            policy=pulumi.Output.all(self.function.arn, self.failures.arn).apply(
+        scheduler_role, scheduler_role_policy = self._service_role(
+            f"{name}-scheduler",
+            "scheduler.amazonaws.com",
+            account_id,
+            pulumi.Output.all(self.function.arn, self.failures.arn).apply(
                 lambda arns: scheduler_policy(arns[0], arns[1])
             ),
-            opts=child,
         )
         self.schedules = [
             aws.scheduler.Schedule(
@@ -163,3 +153,17 @@ class Monitor(pulumi.ComponentResource):
                 "scheduleNames": [schedule.name for schedule in self.schedules],
             }
         )
+
+    def _service_role(
+        self, name: str, service: str, account_id: pulumi.Output[str], policy: pulumi.Output[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """A role only ``service`` may assume, for this account, with one inline policy."""
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=account_id.apply(lambda account: assume_role_policy(service, account)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return role, role_policy

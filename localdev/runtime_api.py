@@ -17,8 +17,10 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+
+from localdev.quiet_http import QuietHandler
 
 __all__ = ["Invocation", "InvocationResult", "RuntimeAPI", "start_function"]
 
@@ -42,30 +44,18 @@ class InvocationResult:
         return json.loads(self.body)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _reply(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         if self.path != f"{API}/invocation/next":
-            self._reply(404)
+            self.reply(404)
             return
         invocation = self.server.api.next_invocation()
         if invocation is None:  # shutting down
-            self._reply(503)
+            self.reply(503)
             return
-        self._reply(
+        self.reply(
             200,
             invocation.event,
             {
@@ -77,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         parts = self.path.removeprefix(API).strip("/").split("/")
         if parts == ["init", "error"]:
@@ -85,9 +75,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
             self.server.api.complete(parts[1], InvocationResult(ok=parts[2] == "response", body=body))
         else:
-            self._reply(404)
+            self.reply(404)
             return
-        self._reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
+        self.reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
 
 
 class _Server(ThreadingHTTPServer):

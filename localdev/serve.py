@@ -14,39 +14,30 @@ import os
 import signal
 import sys
 import tempfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from localdev.dockerfile import Dockerfile, assemble_task_root
 from localdev.dynamodb import create_results_table, embedded_dynamodb, use_endpoint
+from localdev.quiet_http import QuietHandler
 from localdev.run import ROOT, TABLE_NAME, stack_targets
 from localdev.runtime_api import RuntimeAPI, start_function
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+JSON = {"Content-Type": "application/json"}
 
 
-class _InvokeHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _InvokeHandler(QuietHandler):
     server: InvokeServer
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"
         if self.path != INVOKE_PATH:
-            self._reply(404, b'{"message": "not found: POST ' + INVOKE_PATH.encode() + b'"}')
+            self.reply(404, b'{"message": "not found: POST ' + INVOKE_PATH.encode() + b'"}', JSON)
             return
         # Like the emulator: 200 with the handler's return value, or with its error object.
         result = self.server.api.invoke(body)
-        self._reply(200, result.body)
-
-    def _reply(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(200, result.body, JSON)
 
 
 class InvokeServer(ThreadingHTTPServer):

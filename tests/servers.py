@@ -8,8 +8,10 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from localdev.quiet_http import QuietHandler
 
 
 class Counters:
@@ -23,22 +25,10 @@ class Counters:
         self.peak_in_flight = 0
 
 
-class FaultHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class FaultHandler(QuietHandler):
     server: FaultServer
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes = b"ok", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         parts = urlsplit(self.path)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         counters = self.server.counters
@@ -49,7 +39,7 @@ class FaultHandler(BaseHTTPRequestHandler):
         try:
             route = ROUTES.get(parts.path.rstrip("/").split("/")[1] if parts.path != "/" else "ok")
             if route is None:
-                self._send(404, b"no such route")
+                self.reply(404, b"no such route")
             else:
                 route(self, parts.path, query)
         except (BrokenPipeError, ConnectionResetError):
@@ -63,18 +53,18 @@ Route = Callable[[FaultHandler, str, dict[str, str]], None]
 
 
 def _ok(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
-    handler._send(200)
+    handler.reply(200, b"ok")
 
 
 def _status(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     code = int(path.split("/")[2])
     headers = {"Retry-After": query["retry_after"]} if "retry_after" in query else None
-    handler._send(code, b"status", headers)
+    handler.reply(code, b"status", headers)
 
 
 def _slow(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     time.sleep(int(query.get("ms", "300")) / 1000)
-    handler._send(200)
+    handler.reply(200, b"ok")
 
 
 def _together(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
@@ -83,9 +73,9 @@ def _together(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     try:
         barrier.wait(timeout=5)
     except threading.BrokenBarrierError:
-        handler._send(503, b"requests did not arrive together")
+        handler.reply(503, b"requests did not arrive together")
         return
-    handler._send(200)
+    handler.reply(200, b"ok")
 
 
 def _drip_body(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
@@ -121,15 +111,15 @@ def _endless(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
 def _redirect(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
     hops = int(path.split("/")[2])
     location = "/ok" if hops == 0 else f"/redirect/{hops - 1}"
-    handler._send(302, b"", {"Location": location})
+    handler.reply(302, b"", {"Location": location})
 
 
 def _redirect_loop(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
-    handler._send(301, b"", {"Location": path})
+    handler.reply(301, b"", {"Location": path})
 
 
 def _redirect_to(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
-    handler._send(302, b"", {"Location": query["url"]})
+    handler.reply(302, b"", {"Location": query["url"]})
 
 
 def _hang_up(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
