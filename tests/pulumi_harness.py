@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,8 +126,11 @@ class _RecordingMonitor(MockMonitor):
         return response
 
 
-def deploy(config: Mapping[str, object]) -> Deployment:
-    """Run the program with ``config`` (keys without the project prefix) and return what it registered."""
+def deploy(config: Mapping[str, object], *, via_main: bool = False) -> Deployment:
+    """Run the program with ``config`` (keys without the project prefix) and return what it registered.
+
+    ``via_main`` runs ``__main__.py`` itself, as `pulumi up` does, instead of calling ``build_stack``.
+    """
     deployment = Deployment()
     mocks = _Mocks()
     pulumi.runtime.set_mocks(
@@ -140,7 +144,10 @@ def deploy(config: Mapping[str, object]) -> Deployment:
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:
-        build_stack(pulumi.Config(), root=ROOT)
+        if via_main:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        else:
+            build_stack(pulumi.Config(), root=ROOT)
         # The mock runtime never registers the stack's outputs; read the exports off the root.
         exports: dict[str, Any] = dict(pulumi.runtime.get_root_resource().outputs)  # type: ignore[union-attr]
         return pulumi.Output.from_input(exports).apply(deployment.outputs.update)

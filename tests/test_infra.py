@@ -197,6 +197,14 @@ def test_stack_exports(stack: Deployment) -> None:
     assert len(stack.outputs["scheduleNames"]) == 1
 
 
+def test_main_program_builds_the_same_stack(stack: Deployment) -> None:
+    via_main = deploy(
+        {"targets": TARGETS, "schedule": "rate(1 minute)", "memorySize": 256, "timeout": 60}, via_main=True
+    )
+    assert sorted(r.urn for r in via_main.resources) == sorted(r.urn for r in stack.resources)
+    assert via_main.outputs.keys() == stack.outputs.keys()
+
+
 def test_defaults_apply_when_config_leaves_them_out() -> None:
     stack = deploy({"targets": TARGETS})
     function = stack.one("aws:lambda/function:Function")
