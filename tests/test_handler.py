@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,3 +188,20 @@ def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
     assert re.fullmatch(r"timed out after (2\.9\d*|3) s", record["Error"]["S"]), record["Error"]
     assert int(record["Duration"]["N"]) < 3100
     assert all(json.loads(line)["requestId"] == "req-1" for line in capsys.readouterr().out.splitlines())
+
+
+def test_records_of_fast_targets_are_stored_while_slow_ones_still_run(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    # 25 fast targets fill a batch: it is written at once, not after the slow check.
+    targets: list[object] = [{"name": f"fast-{i}", "url": f"{http_server.base_url}/ok"} for i in range(25)]
+    targets.append({"name": "slow", "url": f"{http_server.base_url}/slow?ms=2000"})
+    run = threading.Thread(target=_run, args=({"time": "2026-01-01T00:00:00Z"}, probe, dynamodb, table, targets))
+    run.start()
+    stored_during_run = 0
+    while run.is_alive() and stored_during_run < 25:
+        stored_during_run = len(dynamodb.scan(TableName=table)["Items"])
+        time.sleep(0.05)
+    run.join()
+    assert stored_during_run == 25
+    assert len(dynamodb.scan(TableName=table)["Items"]) == 26

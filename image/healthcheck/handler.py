@@ -71,28 +71,42 @@ def check_and_record(
         raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
     parsed = parse_targets(raw_targets)
     report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
+    writer = store.writer()
 
-    results = run_checks(
-        parsed.valid, probe, run_deadline=_run_deadline(context, start), max_workers=settings.max_concurrency
-    )
-    for bad in parsed.invalid:
-        if bad.recordable:
-            results.append(CheckResult(bad.label, bad.url, False, 0, error=bad.error))
-        else:
-            report.unrecorded(bad)
-    for result in results:
+    def record(result: CheckResult) -> None:
+        # Logged first, so the result survives even if DynamoDB does not take it.
         report.check(result)
+        writer.add(to_item(result, invocation.timestamp))
 
-    succeeded = sum(result.success for result in results)
-    summary = Summary(
-        timestamp=invocation.timestamp,
-        checked=len(results),
-        succeeded=succeeded,
-        failed=len(results) - succeeded,
-        invalid=len(parsed.invalid),
-    )
-    report.summary(summary)
-    store.write([to_item(result, invocation.timestamp) for result in results])
+    try:
+        invalid = [
+            CheckResult(bad.label, bad.url, False, 0, error=bad.error) for bad in parsed.invalid if bad.recordable
+        ]
+        for result in invalid:
+            record(result)
+        for bad in parsed.invalid:
+            if not bad.recordable:
+                report.unrecorded(bad)
+        results = run_checks(
+            parsed.valid,
+            probe,
+            run_deadline=_run_deadline(context, start),
+            max_workers=settings.max_concurrency,
+            on_result=record,
+        )
+        results.extend(invalid)
+        succeeded = sum(result.success for result in results)
+        summary = Summary(
+            timestamp=invocation.timestamp,
+            checked=len(results),
+            succeeded=succeeded,
+            failed=len(results) - succeeded,
+            invalid=len(parsed.invalid),
+        )
+        report.summary(summary)
+    finally:
+        # Every record still pending is sent, whatever happened above; a failure raises here.
+        writer.finish()
     return summary.as_dict()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -40,13 +41,16 @@ class Report:
         self._timestamp = timestamp
         self._request_id = request_id
         self._stream = stream
+        self._lock = threading.Lock()  # checks report from many threads: one whole line each
 
     def _emit(self, line: dict[str, object]) -> None:
         if self._request_id:
             line["requestId"] = self._request_id
+        text = json.dumps(line, separators=(",", ":")) + "\n"
         stream = self._stream or sys.stdout
-        stream.write(json.dumps(line, separators=(",", ":")) + "\n")
-        stream.flush()
+        with self._lock:
+            stream.write(text)
+            stream.flush()
 
     def check(self, result: CheckResult) -> None:
         self._emit(

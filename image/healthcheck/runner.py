@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .probe import Cancel, CheckResult, Probe, timed_out
 from .targets import Target
 from .watchdog import Watchdog
 
-__all__ = ["run_checks"]
+__all__ = ["OnResult", "run_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +27,31 @@ WATCHDOG_GRACE_S = 0.5
 NOT_CHECKED = "not checked: the invocation ran out of time before this check could finish"
 
 
+OnResult = Callable[[CheckResult], None]
+
+
 class _Slot:
     """Holds the first result offered for one target; later offers are ignored."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, on_result: OnResult | None) -> None:
         self.target = target
         self.result: CheckResult | None = None
+        self._on_result = on_result
         self._lock = threading.Lock()
         self._done = threading.Event()
 
     def offer(self, result: CheckResult) -> None:
         with self._lock:
-            if self.result is None:
-                self.result = result
-                self._done.set()
+            if self.result is not None:
+                return
+            self.result = result
+        if self._on_result is not None:
+            try:
+                self._on_result(result)
+            except Exception:
+                # Runs on a worker or the watchdog thread: a fault here must not stop them.
+                log.exception("handling the result of %s failed", result.name)
+        self._done.set()
 
     def wait(self, timeout: float) -> bool:
         return self._done.wait(max(timeout, 0.0))
@@ -76,12 +87,20 @@ def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -
 
 
 def run_checks(
-    targets: Sequence[Target], probe: Probe, *, run_deadline: float, max_workers: int = 128
+    targets: Sequence[Target],
+    probe: Probe,
+    *,
+    run_deadline: float,
+    max_workers: int = 128,
+    on_result: OnResult | None = None,
 ) -> list[CheckResult]:
-    """Check every target concurrently; one result per target, in the targets' order."""
+    """Check every target concurrently; one result per target, in the targets' order.
+
+    ``on_result`` sees each result as soon as it is final, from whichever thread made it.
+    """
     if not targets:
         return []
-    slots = [_Slot(target) for target in targets]
+    slots = [_Slot(target, on_result) for target in targets]
     watchdog = Watchdog()
     executor = ThreadPoolExecutor(max_workers=min(max_workers, len(slots)), thread_name_prefix="check")
     try:
