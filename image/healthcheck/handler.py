@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 
@@ -59,7 +59,7 @@ def check_and_record(
     store: ResultStore,
     now: datetime,
 ) -> dict[str, object]:
-    """One run: every target checked and logged, then every record written.
+    """One run: each result is logged and queued for writing as its check ends.
 
     Raises ``InvalidEventError``/``ConfigError`` before checking anything, and
     ``RecordsNotWrittenError`` only after every result was logged.
@@ -114,7 +114,7 @@ _dynamodb: DynamoDBClient = boto3.client("dynamodb", config=CLIENT_CONFIG)
 _probe = Probe(max_connections=MAX_CONCURRENCY_LIMIT)
 
 
-def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, object]:
+def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
     """``healthcheck.handler.handler``: the image's CMD (see DESIGN.md for the event and record contracts)."""
     settings = Settings.from_environ(os.environ)
     return check_and_record(
