@@ -205,3 +205,16 @@ def test_records_of_fast_targets_are_stored_while_slow_ones_still_run(
     run.join()
     assert stored_during_run == 25
     assert len(dynamodb.scan(TableName=table)["Items"]) == 26
+
+
+def test_an_invalid_target_with_an_oversized_name_costs_no_other_record(
+    event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    targets: list[object] = [
+        {"name": "n" * 3000, "url": "https://x.example/"},
+        {"name": "up", "url": f"{http_server.base_url}/ok"},
+    ]
+    _run(event, probe, dynamodb, table, targets)
+    records = _records(dynamodb, table)
+    assert set(records) == {"https://x.example/", "up"}
+    assert records["https://x.example/"]["Error"]["S"].startswith("invalid target: 'name' is longer than 1024 bytes")

@@ -110,3 +110,15 @@ def test_require_valid_names_every_bad_target() -> None:
 def test_require_valid_wants_a_list() -> None:
     with pytest.raises(InvalidTargetError, match="healthcheck:targets must be a list"):
         require_valid({"url": "https://a.example/"}, source="healthcheck:targets")
+
+
+def test_an_oversized_name_or_url_never_becomes_the_record_key() -> None:
+    # DynamoDB refuses keys over 2048 bytes, and would refuse the whole batch with them.
+    parsed = parse_targets(
+        [
+            {"name": "n" * 3000, "url": "https://a.example/"},
+            {"url": "https://b.example/" + "p" * 5000},
+        ]
+    )
+    assert [bad.label for bad in parsed.invalid] == ["https://a.example/", "targets[1]"]
+    assert len(parsed.invalid[1].url) == 2048

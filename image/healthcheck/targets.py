@@ -8,6 +8,7 @@ reported without costing the others their checks.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,14 +56,20 @@ class InvalidTarget:
     """A target entry that cannot be checked, and why.
 
     ``label`` is what the entry is known by (its name, else its url, else its
-    position); ``recordable`` is false when that label already belongs to
-    another target, so writing it would overwrite that target's record.
+    position), always short enough to be a record key; ``recordable`` is false
+    when that label already belongs to another target, so writing it would
+    overwrite that target's record.
     """
 
     label: str
     url: str
-    error: str
+    reason: str
     recordable: bool = True
+
+    @property
+    def error(self) -> str:
+        """The record's ``Error``."""
+        return f"invalid target: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +133,21 @@ def parse_target(raw: object) -> Target:
     return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
 
 
+def _usable_key(value: object) -> str | None:
+    # The label becomes a record key: one too long for DynamoDB would fail the
+    # whole batch, costing other targets their records.
+    if isinstance(value, str) and value.strip() and len(value.encode()) <= MAX_NAME_BYTES:
+        return value
+    return None
+
+
 def _label(raw: object, index: int) -> tuple[str, str]:
-    """What an entry is called in errors and records: name, else url, else position."""
-    url = raw.get("url") if isinstance(raw, dict) else None
-    name = raw.get("name") if isinstance(raw, dict) else None
-    url_text = url if isinstance(url, str) else ""
-    if isinstance(name, str) and name.strip():
-        return name, url_text
-    if url_text.strip():
-        return url_text, url_text
-    return f"targets[{index}]", url_text
+    """What an entry is called in errors and records (name, else url, else position), and its url."""
+    fields = raw if isinstance(raw, dict) else {}
+    url = fields.get("url")
+    url_text = url[:MAX_URL_LENGTH] if isinstance(url, str) else ""
+    label = _usable_key(fields.get("name")) or _usable_key(url) or f"targets[{index}]"
+    return label, url_text
 
 
 def parse_targets(raw: Sequence[object]) -> ParsedTargets:
@@ -145,37 +157,27 @@ def parse_targets(raw: Sequence[object]) -> ParsedTargets:
     invalid (two checks would otherwise write one record).
     """
     valid: list[Target] = []
-    failed: list[tuple[int, InvalidTarget]] = []
+    failed: list[InvalidTarget] = []
     first_index: dict[str, int] = {}
     for index, entry in enumerate(raw):
         try:
             target = parse_target(entry)
         except InvalidTargetError as exc:
             label, url = _label(entry, index)
-            failed.append((index, InvalidTarget(label=label, url=url, error=f"invalid target: {exc}")))
+            failed.append(InvalidTarget(label=label, url=url, reason=str(exc)))
             continue
         if target.name in first_index:
-            failed.append(
-                (
-                    index,
-                    InvalidTarget(
-                        label=target.name,
-                        url=target.url,
-                        error=f"invalid target: duplicate name {target.name!r} "
-                        f"(first used by targets[{first_index[target.name]}])",
-                        recordable=False,
-                    ),
-                )
-            )
+            reason = f"duplicate name {target.name!r} (first used by targets[{first_index[target.name]}])"
+            failed.append(InvalidTarget(label=target.name, url=target.url, reason=reason, recordable=False))
             continue
         first_index[target.name] = index
         valid.append(target)
 
     invalid: list[InvalidTarget] = []
     taken = set(first_index)
-    for _, bad in failed:
+    for bad in failed:
         if bad.recordable and bad.label in taken:
-            bad = InvalidTarget(label=bad.label, url=bad.url, error=bad.error, recordable=False)
+            bad = dataclasses.replace(bad, recordable=False)
         taken.add(bad.label)
         invalid.append(bad)
     return ParsedTargets(valid=tuple(valid), invalid=tuple(invalid))
@@ -187,6 +189,6 @@ def require_valid(raw: object, source: str = "targets") -> tuple[Target, ...]:
         raise InvalidTargetError(f"{source} must be a list of target objects, got {type(raw).__name__}")
     parsed = parse_targets(raw)
     if parsed.invalid:
-        problems = "; ".join(f"{bad.label}: {bad.error.removeprefix('invalid target: ')}" for bad in parsed.invalid)
+        problems = "; ".join(f"{bad.label}: {bad.reason}" for bad in parsed.invalid)
         raise InvalidTargetError(f"{source}: {problems}")
     return parsed.valid
