@@ -206,14 +206,3 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
-
-
-def main() -> None:
-    """Serve the fault routes from a process of their own (the benchmarks use this)."""
-    with running() as server:
-        print(server.base_url, flush=True)
-        threading.Event().wait()
-
-
-if __name__ == "__main__":
-    main()
