@@ -23,6 +23,7 @@ class Counters:
         self.body_bytes_sent = 0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.connections = 0
 
 
 class FaultHandler(QuietHandler):
@@ -119,6 +120,7 @@ def _redirect_loop(handler: FaultHandler, path: str, query: dict[str, str]) -> N
 
 
 def _redirect_to(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    time.sleep(int(query.get("ms", "0")) / 1000)
     handler.reply(302, b"", {"Location": query["url"]})
 
 
@@ -174,6 +176,8 @@ class FaultServer(ThreadingHTTPServer):
             return self._barriers.setdefault(parties, threading.Barrier(parties))
 
     def finish_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
+        with self.counters.lock:
+            self.counters.connections += 1
         if isinstance(request, ssl.SSLSocket):
             try:
                 request.do_handshake()

@@ -8,12 +8,9 @@ runs against a monotonic deadline (body reads test it between chunks) and a
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import logging
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +18,6 @@ from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 from urllib3 import PoolManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -34,9 +29,19 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.response import BaseHTTPResponse, HTTPResponse
+from urllib3.response import BaseHTTPResponse
 from urllib3.util import Timeout
 
+from .connections import POOL_CLASSES, Cancel, CheckAbortedError, CheckScope, scoped
+from .strict_http import (
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    HeadersTooLargeError,
+    IncompleteHeadError,
+    ResetBeforeReplyError,
+    TooManyHeadersError,
+    UnexpectedSwitchError,
+)
 from .targets import SCHEMES, Target
 
 __all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
@@ -64,49 +69,12 @@ def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:
     return CheckResult(target.name, target.url, False, duration_ms, error=f"timed out after {limit_s:.3g} s")
 
 
-class CheckAbortedError(Exception):
-    """The watchdog cancelled this check before it could start a connection."""
-
-
 class CheckTimedOutError(Exception):
     """The check's deadline passed between two reads."""
 
 
 class RedirectError(Exception):
     """A redirect chain that cannot be followed (too long, or to a non-HTTP URL)."""
-
-
-class Cancel:
-    """Lets another thread abort a check by shutting the sockets it uses."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connections: list[HTTPConnection] = []
-        self.aborted = False
-
-    def attach(self, connection: HTTPConnection) -> None:
-        with self._lock:
-            if self.aborted:
-                raise CheckAbortedError
-            self._connections.append(connection)
-
-    def abort(self) -> None:
-        with self._lock:
-            self.aborted = True
-            for connection in self._connections:
-                sock = connection.sock
-                if sock is not None:
-                    # socket.socket's own shutdown, not SSLSocket's, which would drop
-                    # its SSL object under a reader blocked in another thread.
-                    # OSError: already closed, nothing left to unblock.
-                    with contextlib.suppress(OSError):
-                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            self._connections.clear()
-
-    def release(self) -> None:
-        """Forget the connections: they go back to the pool for other checks."""
-        with self._lock:
-            self._connections.clear()
 
 
 class _DropPoolFull(logging.Filter):
@@ -117,42 +85,6 @@ class _DropPoolFull(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_DropPoolFull())
-
-_current = threading.local()
-
-
-def _attach(connection: HTTPConnection) -> None:
-    cancel: Cancel | None = getattr(_current, "cancel", None)
-    if cancel is not None:
-        cancel.attach(connection)
-
-
-class _CancellableHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        _attach(self)
-        super().connect()
-
-    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
-        _attach(self)  # a pooled connection skips connect()
-        return super().getresponse()
-
-
-class _CancellableHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _attach(self)
-        super().connect()
-
-    def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
-        _attach(self)
-        return super().getresponse()
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _CancellableHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _CancellableHTTPSConnection
 
 
 class Probe:
@@ -182,7 +114,7 @@ class Probe:
             retries=False,
             headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
         )
-        self._http.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        self._http.pool_classes_by_scheme = POOL_CLASSES
 
     def clear(self) -> None:
         """Close pooled connections: after a Lambda freeze they are stale and would fail the next check."""
@@ -190,12 +122,12 @@ class Probe:
 
     def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
         """Check one target; every failure is a result, never an exception."""
-        _current.cancel = cancel
         status: int | None = None
         error: str | None = None
         expired = False
         try:
-            status = self._fetch(target.url, deadline)
+            with scoped(CheckScope(cancel)) as scope:
+                status = self._fetch(scope, target.url, deadline)
         except (CheckAbortedError, CheckTimedOutError):
             expired = True
         except RedirectError as exc:
@@ -204,8 +136,7 @@ class Probe:
             expired = _is_timeout(exc)
             error = describe_error(exc)
         finally:
-            _current.cancel = None
-            cancel.release()
+            cancel.let_go()
         duration_ms = round((time.monotonic() - started) * 1000)
         if expired or cancel.aborted:
             # A shut socket can surface as an empty 200: it is a timeout, never UP.
@@ -219,26 +150,18 @@ class Probe:
             target.name, target.url, False, duration_ms, status=status, error=f"status {status} (expected 2xx)"
         )
 
-    def _fetch(self, url: str, deadline: float) -> int:
+    def _fetch(self, scope: CheckScope, url: str, deadline: float) -> int:
         """GET ``url``, following redirects, and return the final status."""
         for _hop in range(self.max_redirects + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise CheckTimedOutError
-            response = self._http.urlopen(
-                "GET",
-                url,
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                timeout=Timeout(connect=remaining, read=remaining),
-            )
+            response = self._send(scope, url, deadline)
             complete = False
             try:
                 complete = self._read_body(response, deadline)
             finally:
-                if not complete:
-                    response.close()  # unread data: the connection cannot be reused
+                # Let go first: once the connection is back in the pool, another check owns it.
+                aborted = scope.cancel.let_go()
+                if not complete or aborted:
+                    response.close()  # unread data, or a shut socket: never reused
                 response.release_conn()
             location = response.get_redirect_location()
             if not location:
@@ -248,6 +171,37 @@ class Probe:
                 raise RedirectError(f"redirect to unsupported URL {next_url!r}")
             url = next_url
         raise RedirectError(f"too many redirects (more than {self.max_redirects})")
+
+    def _send(self, scope: CheckScope, url: str, deadline: float) -> BaseHTTPResponse:
+        """One request; retried once, on a new connection, if a reused one closed before any reply.
+
+        A server may close an idle keep-alive connection just as the next request
+        goes out on it. Nothing was answered, so browsers and urllib3 resend it
+        once on a new connection; any other failure stands, unretried.
+        """
+        try:
+            return self._urlopen(url, deadline)
+        except ProtocolError as exc:
+            if not (scope.reused and _find(exc, http.client.RemoteDisconnected) is not None):
+                raise
+        scope.fresh_only = True
+        try:
+            return self._urlopen(url, deadline)
+        finally:
+            scope.fresh_only = False
+
+    def _urlopen(self, url: str, deadline: float) -> BaseHTTPResponse:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CheckTimedOutError
+        return self._http.urlopen(
+            "GET",
+            url,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            timeout=Timeout(connect=remaining, read=remaining),
+        )
 
     def _read_body(self, response: BaseHTTPResponse, deadline: float) -> bool:
         """Read at most ``max_body_bytes`` before the deadline; True when the body ended."""
@@ -296,10 +250,15 @@ def _tls_error(exc: BaseException) -> str:
 
 
 _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
+    (IncompleteHeadError, "response ended inside its headers"),
+    (HeadersTooLargeError, f"headers too large (over {MAX_HEAD_BYTES // 1024} KiB)"),
+    (TooManyHeadersError, f"more than {MAX_HEADERS} headers"),
+    (UnexpectedSwitchError, "unexpected 101 Switching Protocols"),
+    (ResetBeforeReplyError, "connection reset by the server"),
     (http.client.RemoteDisconnected, "server closed the connection without a response"),
     (ConnectionResetError, "connection reset by the server"),
     (http.client.IncompleteRead, "response ended before its declared length"),
-    (http.client.LineTooLong, "header line too long"),
+    (http.client.LineTooLong, "line too long"),
     (http.client.BadStatusLine, "malformed status line"),
 )
 

@@ -1,0 +1,149 @@
+"""A response head read strictly and within bounds, for the connections the probe uses.
+
+``http.client`` is lenient in ways that make a monitor lie:
+
+- it skips only ``100 Continue``, so a ``103 Early Hints`` is taken as the final
+  answer and the real one is left in the pipe for the next check to read;
+- a head cut off by the server closing reads as complete, so ``HTTP/1.1 200``
+  followed by a FIN is a 200;
+- it allows 100 header lines of 64 KB each, 6 MB held per check.
+
+:class:`StrictHTTPResponse` replaces only ``begin()`` (reading the head); the
+body is read by ``http.client`` as before.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import http.client
+import re
+from typing import Final
+
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_HEAD_BYTES",
+    "HeadersTooLargeError",
+    "IncompleteHeadError",
+    "ResetBeforeReplyError",
+    "StrictHTTPResponse",
+    "TooManyHeadersError",
+    "UnexpectedSwitchError",
+]
+
+# Every status line and header of one response, interim replies included.
+# nginx proxies pass 4-8 KB by default; 64 KiB leaves ample room for real sites.
+MAX_HEAD_BYTES: Final = 64 * 1024
+MAX_HEADERS: Final = 100
+_LINE_ENDS: Final = (b"\r\n", b"\n")
+# Three ASCII digits, 100-999: int() alone would take "+200", "2_00" or "099".
+_STATUS_CODE: Final = re.compile(r"[1-9][0-9]{2}", re.ASCII)
+
+
+class ResetBeforeReplyError(http.client.RemoteDisconnected):
+    """The connection was reset before a single byte of the reply arrived."""
+
+
+class IncompleteHeadError(http.client.HTTPException):
+    """The connection ended after part of the head: nothing after it can be trusted."""
+
+
+class HeadersTooLargeError(http.client.HTTPException):
+    """The head went past :data:`MAX_HEAD_BYTES`."""
+
+
+class TooManyHeadersError(http.client.HTTPException):
+    """The head had more than :data:`MAX_HEADERS` header lines."""
+
+
+class UnexpectedSwitchError(http.client.HTTPException):
+    """A ``101 Switching Protocols`` the client never asked for."""
+
+
+class StrictHTTPResponse(http.client.HTTPResponse):
+    """``http.client``'s response with a head reader that skips every 1xx and trusts no partial head.
+
+    ``interim`` counts the 1xx replies skipped; the connection is never reused
+    after one, since a server that sends them is the kind whose framing is in doubt.
+    """
+
+    interim = 0
+    _budget = MAX_HEAD_BYTES
+
+    def _line(self) -> bytes:
+        """One line of the head; raises if it would exceed the budget or the connection ended inside it."""
+        line: bytes = self.fp.readline(self._budget + 1)
+        if len(line) > self._budget:
+            raise HeadersTooLargeError(f"response head over {MAX_HEAD_BYTES} bytes")
+        self._budget -= len(line)
+        if not line.endswith(b"\n"):
+            raise IncompleteHeadError("the connection ended inside the response head")
+        return line
+
+    def _status(self, first: bool) -> tuple[str, int, str]:
+        if first:
+            # Not one byte of a reply is the case callers (our retry, as urllib3's) know as
+            # RemoteDisconnected; anything else that ends early is an incomplete head.
+            try:
+                waiting = self.fp.peek(1)
+            except ConnectionResetError as exc:
+                raise ResetBeforeReplyError("connection reset before any reply") from exc
+            if not waiting:
+                raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        line = self._line().decode("iso-8859-1")
+        version, code, reason = [*line.split(None, 2), "", ""][:3]
+        if not version.startswith("HTTP/") or _STATUS_CODE.fullmatch(code) is None:
+            raise http.client.BadStatusLine(line[:100])
+        return version, int(code), reason
+
+    def _header_lines(self) -> list[bytes]:
+        lines: list[bytes] = []
+        while (line := self._line()) not in _LINE_ENDS:
+            lines.append(line)
+            if len(lines) > MAX_HEADERS:
+                raise TooManyHeadersError(f"more than {MAX_HEADERS} headers")
+        return lines
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return  # already read
+        self._budget = MAX_HEAD_BYTES
+        version, status, reason = self._status(first=True)
+        while 100 <= status < 200:
+            if status == 101:
+                raise UnexpectedSwitchError("101 Switching Protocols without an Upgrade request")
+            self._header_lines()  # an interim reply's headers (e.g. Early Hints' Link) are not ours
+            self.interim += 1
+            version, status, reason = self._status(first=False)
+
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        text = b"".join(self._header_lines()).decode("iso-8859-1")
+        self.headers = self.msg = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+        self._frame(status)
+
+    def _frame(self, status: int) -> None:
+        """How the body ends; as ``http.client.HTTPResponse.begin`` decides it."""
+        transfer_encoding = self.headers.get("transfer-encoding")
+        self.chunked = bool(transfer_encoding and transfer_encoding.lower() == "chunked")
+        self.chunk_left = None
+        self.will_close = self._check_close() or self.interim > 0  # type: ignore[attr-defined]
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                self.length = None
+            else:
+                if self.length < 0:
+                    self.length = None
+        if status in (204, 304) or self._method == "HEAD":  # type: ignore[attr-defined]
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True

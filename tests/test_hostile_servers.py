@@ -1,0 +1,230 @@
+"""Servers that misbehave on purpose, byte for byte: a false UP is the worst bug a monitor can have."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trustme
+
+from healthcheck.probe import CheckResult, Probe
+from healthcheck.runner import run_checks
+from healthcheck.targets import Target
+from tests.conftest import server_context
+from tests.hostile import Peer, Request, raw_server
+from tests.servers import running
+
+
+def response(status: int, body: bytes = b"", *headers: str, reason: str = "Whatever") -> bytes:
+    head = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def in_order(probe: Probe, *urls: str, timeout: float = 5) -> list[CheckResult]:
+    """Check the URLs one after another through one pool, as a run with one worker does."""
+    targets = [Target(name=f"t{i}", url=url, timeout=timeout) for i, url in enumerate(urls)]
+    return run_checks(targets, probe, run_deadline=time.monotonic() + 60, max_workers=1)
+
+
+# --- interim (1xx) replies -------------------------------------------------------------------
+
+INTERIM = {
+    "100": b"HTTP/1.1 100 Continue\r\n\r\n",
+    "102": b"HTTP/1.1 102 Processing\r\n\r\n",
+    "103": b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n",
+    "103x3": b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" * 3,
+    "199": b"HTTP/1.1 199 Misc\r\nX-Note: odd but legal\r\n\r\n",
+}
+
+
+def _interim_then_final(peer: Peer, request: Request) -> bool:
+    if request.path.startswith("/interim/"):
+        peer.send(INTERIM[request.path.rsplit("/", 1)[1]] + response(200, b"ok"))
+    else:
+        peer.send(response(500, b"broken"))
+    return True  # keep-alive: what lets a misread reply desync the next check
+
+
+@pytest.mark.parametrize("interim", list(INTERIM), ids=list(INTERIM))
+def test_interim_replies_are_skipped_and_never_desync_the_next_check(probe: Probe, interim: str) -> None:
+    with raw_server(_interim_then_final) as server:
+        hinted, broken = in_order(probe, f"{server.base_url}/interim/{interim}", f"{server.base_url}/broken")
+        # A connection that carried interim replies is never reused, even when read right.
+        assert server.connections == 2
+    assert (hinted.success, hinted.status) == (True, 200), hinted
+    # Before the fix, the 103 was taken as final and this check read the 200 left in the pipe.
+    assert (broken.success, broken.status, broken.error) == (False, 500, "status 500 (expected 2xx)"), broken
+
+
+def test_switching_protocols_that_nobody_asked_for_is_a_protocol_error(probe: Probe) -> None:
+    def switch(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        peer.send(response(200, b"ok"))
+        return True
+
+    with raw_server(switch) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.error) == (False, "protocol error: unexpected 101 Switching Protocols")
+
+
+# --- heads cut off by the server closing -------------------------------------------------------
+
+CUT_HEADS = {
+    "status-line-only": b"HTTP/1.1 200 OK\r\n",
+    "no-line-end": b"HTTP/1.1 200",
+    "half-a-header": b"HTTP/1.1 200 OK\r\nContent-Type: te",
+    "no-blank-line": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
+    "lf-only": b"HTTP/1.1 200 OK\nServer: x\n",
+    "interim-then-nothing": b"HTTP/1.1 103 Early Hints\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("head", list(CUT_HEADS.values()), ids=list(CUT_HEADS))
+def test_a_head_cut_off_by_the_server_closing_is_a_protocol_error(
+    probe: Probe, ca: trustme.CA, scheme: str, head: bytes
+) -> None:
+    def cut(peer: Peer, request: Request) -> bool:
+        peer.send(head)
+        return False  # FIN
+
+    tls = server_context(ca, "127.0.0.1") if scheme == "https" else None
+    with raw_server(cut, tls) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.status, result.error) == (
+        False,
+        None,
+        "protocol error: response ended inside its headers",
+    )
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_complete_head_with_a_body_ended_by_close_is_up(probe: Probe, ca: trustme.CA, scheme: str) -> None:
+    # HTTP/1.1 allows a body delimited by the close: the strict head must not reject it.
+    def close_delimited(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
+        return False
+
+    tls = server_context(ca, "127.0.0.1") if scheme == "https" else None
+    with raw_server(close_delimited, tls) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.status) == (True, 200), result
+
+
+# --- heads too large -------------------------------------------------------------------------
+
+
+def _headers(count: int, size: int) -> bytes:
+    return b"".join(b"X-Filler-%d: %s\r\n" % (i, b"v" * size) for i in range(count))
+
+
+HUGE_HEADS = {
+    # http.client alone allows 99 header lines of 64 KB each: 6 MB held per check.
+    "99-lines-of-64k": (b"HTTP/1.1 200 OK\r\n" + _headers(99, 64_000) + b"\r\n", "headers too large (over 64 KiB)"),
+    "one-line-of-70k": (b"HTTP/1.1 200 OK\r\n" + _headers(1, 70_000) + b"\r\n", "headers too large (over 64 KiB)"),
+    "endless-interims": (b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" * 3000, "headers too large (over 64 KiB)"),
+    "101-headers": (b"HTTP/1.1 200 OK\r\n" + _headers(101, 4) + b"\r\n", "more than 100 headers"),
+}
+
+
+@pytest.mark.parametrize(("head", "error"), list(HUGE_HEADS.values()), ids=list(HUGE_HEADS))
+def test_heads_beyond_the_caps_are_named_protocol_errors(probe: Probe, head: bytes, error: str) -> None:
+    def huge(peer: Peer, request: Request) -> bool:
+        peer.send(head + b"ok")
+        return False
+
+    with raw_server(huge) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.error) == (False, f"protocol error: {error}")
+
+
+def test_a_large_but_reasonable_head_is_up(probe: Probe) -> None:
+    # 100 headers, 60 KB in all (a big CSP and many cookies): within both caps.
+    def large(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + _headers(99, 580) + b"\r\nok")
+        return True
+
+    with raw_server(large) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.status) == (True, 200), result
+
+
+# --- keep-alive connections the server closes as the next request goes out -------------------
+
+
+@pytest.mark.parametrize("close", ["fin", "reset"])
+def test_a_reused_connection_closed_before_any_reply_is_retried_once_on_a_fresh_one(probe: Probe, close: str) -> None:
+    def stale(peer: Peer, request: Request) -> bool:
+        if peer.served == 0:
+            peer.send(response(200, b"ok"))
+            return True
+        if close == "reset":
+            peer.reset()
+        return False
+
+    with raw_server(stale) as server:
+        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
+        assert (first.success, second.success) == (True, True), (first, second)
+        assert second.status == 200
+        # /b went out twice: on the pooled connection (no reply), then on a new one.
+        assert server.requests == ["/a", "/b", "/b"]
+        assert server.connections == 2
+
+
+def test_a_fresh_connection_closed_without_a_reply_is_not_retried(probe: Probe) -> None:
+    def never(peer: Peer, request: Request) -> bool:
+        return False
+
+    with raw_server(never) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+        assert result.error == "protocol error: server closed the connection without a response"
+        assert server.requests == ["/"]
+
+
+def test_a_reused_connection_that_answered_in_part_is_not_retried(probe: Probe) -> None:
+    def partial(peer: Peer, request: Request) -> bool:
+        if peer.served == 0:
+            peer.send(response(200, b"ok"))
+            return True
+        peer.send(b"HTTP/1.1 200 OK\r\nConte")
+        return False
+
+    with raw_server(partial) as server:
+        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
+        assert first.success
+        assert second.error == "protocol error: response ended inside its headers"
+        assert server.requests == ["/a", "/b"]
+
+
+def test_the_retry_happens_once_only(probe: Probe) -> None:
+    def always_stale(peer: Peer, request: Request) -> bool:
+        if server.connections == 1 and peer.served == 0:
+            peer.send(response(200, b"ok"))
+            return True
+        return False  # every later request: no reply, new connection or not
+
+    with raw_server(always_stale) as server:
+        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
+        assert first.success
+        assert second.error == "protocol error: server closed the connection without a response"
+        assert server.requests == ["/a", "/b", "/b"]
+
+
+# --- one check's timeout must never touch another check's connection --------------------------
+
+
+def test_a_timed_out_check_never_shuts_a_connection_another_check_now_holds(probe: Probe) -> None:
+    # Both servers are real http.server ones; the pools are per host and port.
+    with running() as home, running() as elsewhere:
+        # "slow-hop": a fast redirect on `home` (its connection goes back to the pool), then a
+        # drip on `elsewhere` that times out after 1 s.
+        slow_hop = f"{home.base_url}/redirect-to?url={elsewhere.base_url}/drip-body"
+        # "healthy": 200 ms on `elsewhere`, then a redirect to `home`, where it takes the pooled
+        # connection and waits 1.5 s for a 200 -- across slow-hop's timeout.
+        healthy = f"{elsewhere.base_url}/redirect-to?ms=200&url={home.base_url}/slow?ms=1500"
+        targets = [Target("slow-hop", slow_hop, timeout=1), Target("healthy", healthy, timeout=5)]
+        timed_out, fine = run_checks(targets, probe, run_deadline=time.monotonic() + 30)
+        assert timed_out.error == "timed out after 1 s"
+        assert (fine.success, fine.status, fine.error) == (True, 200, None)
+        # The healthy check did reuse slow-hop's first connection: the case under test.
+        assert home.counters.connections == 1
