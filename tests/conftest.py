@@ -16,6 +16,7 @@ import trustme
 
 from healthcheck.probe import CheckResult, Probe
 from healthcheck.runner import run_checks
+from healthcheck.store import CLIENT_CONFIG
 from healthcheck.targets import Target
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, embedded_dynamodb
 from tests.servers import FaultServer, running
@@ -75,15 +76,21 @@ def dynamodb_endpoint() -> Iterator[str]:
         yield endpoint
 
 
-@pytest.fixture
-def dynamodb(dynamodb_endpoint: str) -> DynamoDBClient:
+def dynamodb_client(endpoint: str) -> DynamoDBClient:
+    """A client built as the handler builds its own (CLIENT_CONFIG), pointed at ``endpoint``."""
     return boto3.client(
         "dynamodb",
-        endpoint_url=dynamodb_endpoint,
+        endpoint_url=endpoint,
         region_name=LOCAL_AWS_ENV["AWS_REGION"],
         aws_access_key_id="local",
         aws_secret_access_key="local",
+        config=CLIENT_CONFIG,
     )
+
+
+@pytest.fixture
+def dynamodb(dynamodb_endpoint: str) -> DynamoDBClient:
+    return dynamodb_client(dynamodb_endpoint)
 
 
 _table_numbers = itertools.count()

@@ -30,8 +30,10 @@ def test_scheduled_event_sample_uses_its_time(repo_root: Path) -> None:
         ("2015-10-08T16:53:06.789Z", "2015-10-08T16:53:06Z"),
         ("2015-10-08T16:53:06", "2015-10-08T16:53:06Z"),
         (None, "2026-11-27T18:00:05Z"),
+        ("0005-06-01T00:00:00Z", "0005-06-01T00:00:00Z"),
+        ("9999-12-31T23:59:59+01:00", "9999-12-31T22:59:59Z"),
     ],
-    ids=["utc", "offset", "fraction", "naive-is-utc", "absent-is-now"],
+    ids=["utc", "offset", "fraction", "naive-is-utc", "absent-is-now", "year-5-padded", "last-year"],
 )
 def test_time_is_normalised_to_utc_seconds_with_z(time: str | None, expected: str) -> None:
     event = {} if time is None else {"time": time}
@@ -46,8 +48,10 @@ def test_time_is_normalised_to_utc_seconds_with_z(time: str | None, expected: st
         ({"targets": {"url": "https://a.example/"}}, "event 'targets' must be a list"),
         ({"time": "yesterday"}, "event 'time' 'yesterday' is not an ISO 8601 timestamp"),
         ({"time": 1700000000}, "event 'time' must be an ISO 8601 string"),
+        ({"time": "9999-12-31T23:59:59-01:00"}, "event 'time' '9999-12-31T23:59:59-01:00' is outside the years 1-9999"),
+        ({"time": "0001-01-01T00:30:00+01:00"}, "event 'time' '0001-01-01T00:30:00\\+01:00' is outside the years"),
     ],
-    ids=["list", "string", "targets-object", "time-words", "time-number"],
+    ids=["list", "string", "targets-object", "time-words", "time-number", "past-9999-in-utc", "before-1-in-utc"],
 )
 def test_bad_events_are_named(event: object, message: str) -> None:
     with pytest.raises(InvalidEventError, match=message):
@@ -78,3 +82,9 @@ def test_settings_from_environment() -> None:
 def test_bad_environment_is_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_environ(environ)
+
+
+def test_a_bad_time_is_named_but_never_echoed_whole() -> None:
+    with pytest.raises(InvalidEventError) as raised:
+        parse_event({"time": "x" * 100_000}, NOW)
+    assert len(str(raised.value)) < 300

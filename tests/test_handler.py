@@ -17,6 +17,8 @@ from healthcheck.exceptions import ConfigError, InvalidEventError, RecordsNotWri
 from healthcheck.handler import check_and_record
 from healthcheck.probe import Probe
 from healthcheck.store import ResultStore
+from tests.conftest import dynamodb_client
+from tests.dynamodb_proxy import dynamodb_proxy
 from tests.servers import FaultServer, closed_port
 
 if TYPE_CHECKING:
@@ -218,3 +220,25 @@ def test_an_invalid_target_with_an_oversized_name_costs_no_other_record(
     records = _records(dynamodb, table)
     assert set(records) == {"https://x.example/", "up"}
     assert records["https://x.example/"]["Error"]["S"].startswith("invalid target: 'name' is longer than 1024 bytes")
+
+
+def test_a_dynamodb_that_never_answers_fails_the_invocation_before_lambda_ends_it(
+    http_server: FaultServer, probe: Probe, dynamodb_endpoint: str, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets: list[object] = [{"name": f"t{i}", "url": f"{http_server.base_url}/ok"} for i in range(30)]
+    with dynamodb_proxy(dynamodb_endpoint) as proxy:
+        proxy.black_hole = True
+        started = time.monotonic()
+        with pytest.raises(RecordsNotWrittenError, match="30 of 30 records were not written"):
+            check_and_record(
+                {"time": "2026-01-01T00:00:00Z"},
+                _LambdaContext(remaining_ms=3000),
+                settings=Settings(table, targets),
+                probe=probe,
+                store=ResultStore(dynamodb_client(proxy.endpoint), table),
+                now=NOW,
+            )
+        # Lambda would end the invocation at 3 s; the handler's own error comes first.
+        assert time.monotonic() - started < 3.0
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len([line for line in logged if line["type"] == "check"]) == 30

@@ -1,7 +1,10 @@
-"""Records in DynamoDB: the schema, batching, backoff on unprocessed items, failures that raise."""
+"""Records in DynamoDB: the schema, batching, retries until the deadline, and failures that raise."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -11,6 +14,9 @@ from botocore.stub import Stubber
 from healthcheck.exceptions import RecordsNotWrittenError
 from healthcheck.probe import CheckResult
 from healthcheck.store import CLIENT_CONFIG, ResultStore, to_item
+from tests.conftest import dynamodb_client
+from tests.dynamodb_proxy import DynamoDBProxy, dynamodb_proxy
+from tests.servers import closed_port
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -20,6 +26,14 @@ TS = "2015-10-08T16:53:06Z"
 
 def _items(n: int) -> list[Any]:
     return [to_item(CheckResult(f"t{i}", f"https://t{i}.example/", True, i, status=200), TS) for i in range(n)]
+
+
+def _soon(seconds: float = 30) -> float:
+    return time.monotonic() + seconds
+
+
+def _count(dynamodb: DynamoDBClient, table: str) -> int:
+    return len(dynamodb.scan(TableName=table)["Items"])
 
 
 def test_item_schema_for_a_response_and_for_a_failure() -> None:
@@ -37,6 +51,17 @@ def test_item_schema_for_a_response_and_for_a_failure() -> None:
     assert down["Error"] == {"S": "connection refused"}
 
 
+def test_every_string_in_an_item_is_storable_whatever_the_result_holds() -> None:
+    # A lone surrogate (valid in JSON and Python, not in UTF-8) and a 1 MB error text.
+    result = CheckResult("site", "https://site.example/\ud800", False, 5, error="internal error: " + "x" * 1_000_000)
+    item = to_item(result, TS)
+    error, url = item["Error"]["S"], item["Url"]["S"]
+    assert len(error.encode()) <= 1024
+    assert error.startswith("internal error: xxx")
+    assert error.endswith("…")
+    assert url == "https://site.example/\ufffd"
+
+
 def test_records_land_in_the_table_in_batches_of_25(dynamodb: DynamoDBClient, table: str) -> None:
     sizes: list[int] = []
 
@@ -44,10 +69,9 @@ def test_records_land_in_the_table_in_batches_of_25(dynamodb: DynamoDBClient, ta
         sizes.append(len(params["RequestItems"][table]))
 
     dynamodb.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", count)
-    assert ResultStore(dynamodb, table).write(_items(60)) == 60
+    assert ResultStore(dynamodb, table).write(_items(60), _soon()) == 60
     assert sorted(sizes) == [10, 25, 25]
-    items = dynamodb.scan(TableName=table)["Items"]
-    assert len(items) == 60
+    assert _count(dynamodb, table) == 60
     assert dynamodb.get_item(TableName=table, Key={"Id": {"S": "t7"}, "Timestamp": {"S": TS}})["Item"]["Duration"] == {
         "N": "7"
     }
@@ -68,7 +92,7 @@ def test_batches_of_25() -> None:
     for chunk in (items[:25], items[25:50], items[50:]):
         stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(chunk))
     with stub:
-        assert ResultStore(client, "results", parallel_batches=1).write(items) == 60
+        assert ResultStore(client, "results", parallel_batches=1).write(items, _soon()) == 60
     stub.assert_no_pending_responses()
 
 
@@ -81,40 +105,108 @@ def test_unprocessed_items_are_retried_with_growing_backoff() -> None:
     stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(items[1:]))
     sleeps: list[float] = []
     with stub:
-        assert ResultStore(client, "results", base_delay_s=0.1, sleep=sleeps.append).write(items) == 3
+        assert ResultStore(client, "results", base_delay_s=0.1, sleep=sleeps.append).write(items, _soon()) == 3
     stub.assert_no_pending_responses()
+    # 0.1 s doubled per attempt, jittered into the upper half: 0.1-0.2 s, then 0.2-0.4 s.
     assert len(sleeps) == 2
     assert 0.1 <= sleeps[0] <= 0.2 <= sleeps[1] <= 0.4
 
 
-def test_items_still_unprocessed_after_all_attempts_raise() -> None:
+def test_throttling_backoff_is_capped_and_jittered() -> None:
     client, stub = _stubbed()
-    items = _items(2)
-    for _ in range(3):
-        stub.add_response("batch_write_item", {"UnprocessedItems": _request(items)["RequestItems"]}, _request(items))
-    with stub, pytest.raises(RecordsNotWrittenError, match="2 of 2 records were not written to results") as raised:
-        ResultStore(client, "results", max_attempts=3, sleep=lambda _: None).write(items)
-    assert raised.value.unwritten == 2
+    items = _items(1)
+    for _ in range(12):
+        stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException", "slow down", 400)
+    stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(items))
+    sleeps: list[float] = []
+    with stub:
+        store = ResultStore(client, "results", base_delay_s=0.05, max_delay_s=2.0, sleep=sleeps.append)
+        assert store.write(items, _soon(600)) == 1
+    assert len(sleeps) == 12
+    assert max(sleeps) <= 2.0  # never more than the cap, however many attempts
+    capped = sleeps[6:]  # 0.05 * 2**6 = 3.2 s: capped at 2 s from here on
+    assert all(1.0 <= delay <= 2.0 for delay in capped), capped
+    assert len(set(capped)) > 1, "parallel batches must not retry in step"
+
+
+def test_throttling_is_retried_until_every_record_is_stored(dynamodb_endpoint: str, table: str) -> None:
+    # 40 throttled calls in a row: botocore alone gives up after 5 attempts.
+    with dynamodb_proxy(dynamodb_endpoint) as proxy:
+        proxy.throttle_next = 40
+        store = ResultStore(dynamodb_client(proxy.endpoint), table, base_delay_s=0.005, max_delay_s=0.05)
+        assert store.write(_items(100), _soon()) == 100
+        assert proxy.calls >= 44  # 40 throttled, then at least the 4 batches
+    assert _count(dynamodb_client(dynamodb_endpoint), table) == 100
+
+
+def test_throttling_past_the_deadline_fails_loudly(
+    dynamodb_endpoint: str, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with dynamodb_proxy(dynamodb_endpoint) as proxy:
+        proxy.throttle_next = 10**6
+        store = ResultStore(dynamodb_client(proxy.endpoint), table, base_delay_s=0.01, max_delay_s=0.05)
+        started = time.monotonic()
+        with pytest.raises(RecordsNotWrittenError, match=r"30 of 30 records .*ProvisionedThroughputExceeded"):
+            store.write(_items(30), started + 1.0)
+        assert time.monotonic() - started < 1.5
+    assert "30 of 30 records were not written" in caplog.text
+
+
+@pytest.fixture
+def black_hole(dynamodb_endpoint: str) -> Iterator[DynamoDBProxy]:
+    """A DynamoDB that accepts every connection and request, and never answers."""
+    with dynamodb_proxy(dynamodb_endpoint) as proxy:
+        proxy.black_hole = True
+        yield proxy
+
+
+def test_a_dynamodb_that_never_answers_fails_the_writes_at_the_deadline(black_hole: DynamoDBProxy, table: str) -> None:
+    store = ResultStore(dynamodb_client(black_hole.endpoint), table)
+    started = time.monotonic()
+    with pytest.raises(RecordsNotWrittenError, match=r"30 of 30 records .*: no answer before the deadline"):
+        store.write(_items(30), started + 1.5)
+    # The client would wait 5 s per call; the writer stops waiting at the deadline.
+    assert time.monotonic() - started < 2.0
+
+
+def test_connection_failures_are_retried_then_raised_as_unwritten_records(table: str) -> None:
+    store = ResultStore(
+        dynamodb_client(f"http://127.0.0.1:{closed_port()}"), table, base_delay_s=0.01, max_delay_s=0.05
+    )
+    with pytest.raises(RecordsNotWrittenError, match=r"2 of 2 records .*Could not connect"):
+        store.write(_items(2), _soon(0.5))
+
+
+def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
+    dynamodb: DynamoDBClient, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = _items(25)
+    items[17]["Id"] = {"S": ""}  # DynamoDB refuses an empty key, and with it the whole batch
+    assert ResultStore(dynamodb, table).write(items, _soon()) == 24
+    assert _count(dynamodb, table) == 24
+    [rejected] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "DynamoDB rejected the record of  at 2015-10-08T16:53:06Z" in rejected.getMessage()
 
 
 def test_a_failed_batch_does_not_stop_the_next() -> None:
     client, stub = _stubbed()
     items = _items(30)
-    stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException", "slow down")
+    stub.add_client_error("batch_write_item", "AccessDeniedException", "not allowed", 400)
     stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(items[25:]))
-    with stub, pytest.raises(RecordsNotWrittenError, match=r"25 of 30 records.*slow down"):
-        ResultStore(client, "results", parallel_batches=1).write(items)
-    stub.assert_no_pending_responses()
+    with stub, pytest.raises(RecordsNotWrittenError, match=r"25 of 30 records.*not allowed") as raised:
+        ResultStore(client, "results", parallel_batches=1).write(items, _soon())
+    stub.assert_no_pending_responses()  # not retried: no later attempt could be allowed
+    assert raised.value.unwritten == 25
 
 
 def test_missing_table_raises_a_named_error(dynamodb: DynamoDBClient) -> None:
     with pytest.raises(
         RecordsNotWrittenError, match=r"1 of 1 records were not written to no-such-table.*ResourceNotFound"
     ):
-        ResultStore(dynamodb, "no-such-table").write(_items(1))
+        ResultStore(dynamodb, "no-such-table").write(_items(1), _soon())
 
 
-def test_client_retries_are_explicitly_standard() -> None:
+def test_the_client_leaves_retries_to_the_store_and_waits_5_s_at_most() -> None:
     options = vars(CLIENT_CONFIG)  # botocore sets Config's options as dynamic attributes
-    assert options["retries"] == {"mode": "standard", "total_max_attempts": 5}
-    assert (options["connect_timeout"], options["read_timeout"]) == (3, 10)
+    assert options["retries"] == {"mode": "standard", "total_max_attempts": 1}
+    assert (options["connect_timeout"], options["read_timeout"]) == (2, 5)

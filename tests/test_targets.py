@@ -31,11 +31,14 @@ def test_explicit_fields_are_kept() -> None:
         ({"url": "example.com"}, "must start with http:// or https://"),
         ({"url": "https://"}, "has no host"),
         ({"url": "https://example.com:99999/"}, "is malformed"),
+        ({"url": "https://example.com:0/"}, "has port 0"),
         ({"url": "https://exa mple.com/"}, "whitespace or control characters"),
         ({"url": "https://example.com/", "name": ""}, "'name' must be a non-empty string"),
         ({"url": "https://example.com/", "name": 3}, "'name' must be a non-empty string"),
         ({"url": "https://example.com/", "timeout": 0}, "'timeout' must be more than 0"),
         ({"url": "https://example.com/", "timeout": 61}, "at most 60 seconds"),
+        ({"url": "https://example.com/", "timeout": float("nan")}, "at most 60 seconds"),
+        ({"url": "https://example.com/", "timeout": float("inf")}, "at most 60 seconds"),
         ({"url": "https://example.com/", "timeout": "5"}, "'timeout' must be a number"),
         ({"url": "https://example.com/", "timeout": True}, "'timeout' must be a number"),
         ({"url": "https://example.com/", "timout": 5}, "unknown field"),
@@ -49,11 +52,14 @@ def test_explicit_fields_are_kept() -> None:
         "no-scheme",
         "no-host",
         "bad-port",
+        "port-zero",
         "space",
         "empty-name",
         "name-not-string",
         "zero-timeout",
         "long-timeout",
+        "nan-timeout",
+        "infinite-timeout",
         "timeout-string",
         "timeout-bool",
         "typo",
@@ -121,4 +127,69 @@ def test_an_oversized_name_or_url_never_becomes_the_record_key() -> None:
         ]
     )
     assert [bad.label for bad in parsed.invalid] == ["https://a.example/", "targets[1]"]
-    assert len(parsed.invalid[1].url) == 2048
+    url = parsed.invalid[1].url
+    assert (len(url.encode()), url[-1]) == (2048, "…")
+
+
+def test_a_name_is_limited_in_bytes_not_characters() -> None:
+    # DynamoDB counts key bytes: 512 two-byte characters fit, 513 do not.
+    assert parse_target({"url": "https://a.example/", "name": "é" * 512}).name == "é" * 512
+    with pytest.raises(InvalidTargetError, match="'name' is longer than 1024 bytes"):
+        parse_target({"url": "https://a.example/", "name": "é" * 513})
+
+
+LONE_SURROGATE = "\ud800"  # valid JSON ("\\ud800"), not valid UTF-8: DynamoDB refuses the batch
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"url": "https://a.example/", "name": f"api{LONE_SURROGATE}"}, "'name' is not valid Unicode"),
+        ({"url": f"https://a.example/{LONE_SURROGATE}"}, "'url' is not valid Unicode"),
+    ],
+    ids=["name", "url"],
+)
+def test_a_lone_surrogate_is_a_named_error_not_a_crash(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidTargetError, match=message):
+        parse_target(raw)
+    [bad] = parse_targets([raw, {"url": "https://ok.example/"}]).invalid
+    # Both storable: they encode as UTF-8 (a lone surrogate would raise here).
+    assert bad.label.encode()
+    assert bad.url.encode()
+    assert bad.label.startswith("https://a.example/")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"url": "https://a.example/", "timeout": "9" * 500_000},
+        {"url": "https://a.example/", "timeout": ["x" * 1000] * 1000},
+        {"url": "https://a.example/", "timeout": 10**4000},
+        {"url": "https://a.example/", **{f"field{i}": 1 for i in range(10_000)}},
+        {"url": "ftp://a.example/" + "x" * 2000},
+    ],
+    ids=["long-string", "big-list", "huge-int", "many-unknown-fields", "long-bad-url"],
+)
+def test_an_invalid_entrys_reason_is_bounded_whatever_its_value(raw: dict[str, object]) -> None:
+    [bad] = parse_targets([raw]).invalid
+    assert len(bad.error.encode()) <= 1024
+    assert bad.error.startswith("invalid target: ")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:hunter2@a.example/", "https://user:hunter2@a.example:8443/x?q=1", "http://:hunter2@a.example/"],
+    ids=["user-password", "with-port-and-query", "password-only"],
+)
+def test_credentials_in_a_url_are_rejected_and_never_repeated(url: str) -> None:
+    with pytest.raises(InvalidTargetError, match="carries a user name or password, which are never sent"):
+        parse_target({"url": url})
+    [bad] = parse_targets([{"url": url}]).invalid
+    for text in (bad.label, bad.url, bad.error):
+        assert "hunter2" not in text
+    assert ":***@a.example" in bad.url
+
+
+def test_a_user_name_alone_is_rejected_too() -> None:
+    with pytest.raises(InvalidTargetError, match=r"'url' 'https://ops@a\.example/' carries a user name"):
+        parse_target({"url": "https://ops@a.example/"})

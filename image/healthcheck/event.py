@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .exceptions import InvalidEventError
+from .text import show
 
 __all__ = ["Invocation", "format_timestamp", "parse_event"]
 
@@ -19,8 +20,12 @@ class Invocation:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """The record key's form: ISO 8601 UTC to the second with ``Z``, so a retried event rewrites the same key."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The record key's form: ISO 8601 UTC to the second with ``Z``, so a retried event rewrites the same key.
+
+    Formatted by hand: ``strftime("%Y")`` does not pad years before 1000 on Linux.
+    """
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 def _timestamp(value: object, now: datetime) -> str:
@@ -31,10 +36,13 @@ def _timestamp(value: object, now: datetime) -> str:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise InvalidEventError(f"event 'time' {value!r} is not an ISO 8601 timestamp") from exc
+        raise InvalidEventError(f"event 'time' {show(value)} is not an ISO 8601 timestamp") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # EventBridge and Scheduler times are UTC
-    return format_timestamp(moment)
+    try:
+        return format_timestamp(moment)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise InvalidEventError(f"event 'time' {show(value)} is outside the years 1-9999 in UTC") from exc
 
 
 def parse_event(event: object, now: datetime) -> Invocation:

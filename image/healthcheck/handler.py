@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,7 +33,10 @@ log = logging.getLogger(__name__)
 
 # Time kept back from the Lambda timeout for writing records after the checks.
 MAX_WRITE_RESERVE_S = 10.0
-# Without a Lambda context (a local run) the run is bounded by its checks alone.
+# Time kept back after the writes, so the handler raises its own error (and
+# Lambda retries the event) before Lambda ends the invocation for it.
+MAX_FINISH_MARGIN_S = 1.0
+# Without a Lambda context (a local run) the run has this long.
 LOCAL_RUN_BUDGET_S = 900.0
 
 
@@ -42,12 +46,22 @@ class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-def _run_deadline(context: LambdaContext | None, start: float) -> float:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return start + LOCAL_RUN_BUDGET_S
-    remaining_s = float(remaining()) / 1000
-    return start + remaining_s - min(MAX_WRITE_RESERVE_S, remaining_s / 4)
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """Monotonic times: checks end by ``checks``, and every write by ``writes``."""
+
+    checks: float
+    writes: float
+
+    @classmethod
+    def for_invocation(cls, context: LambdaContext | None, start: float) -> Deadlines:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        remaining_s = float(remaining()) / 1000 if remaining is not None else LOCAL_RUN_BUDGET_S
+        end = start + remaining_s
+        return cls(
+            checks=end - min(MAX_WRITE_RESERVE_S, remaining_s / 4),
+            writes=end - min(MAX_FINISH_MARGIN_S, remaining_s / 20),
+        )
 
 
 def check_and_record(
@@ -64,14 +78,14 @@ def check_and_record(
     Raises ``InvalidEventError``/``ConfigError`` before checking anything, and
     ``RecordsNotWrittenError`` only after every result was logged.
     """
-    start = time.monotonic()
+    deadlines = Deadlines.for_invocation(context, time.monotonic())
     invocation = parse_event(event, now)
     raw_targets = invocation.targets if invocation.targets is not None else settings.targets
     if raw_targets is None:
         raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
     parsed = parse_targets(raw_targets)
     report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
-    writer = store.writer()
+    writer = store.writer(deadlines.writes)
 
     def record(result: CheckResult) -> None:
         # Logged first, so the result survives even if DynamoDB does not take it.
@@ -90,7 +104,7 @@ def check_and_record(
         results = run_checks(
             parsed.valid,
             probe,
-            run_deadline=_run_deadline(context, start),
+            run_deadline=deadlines.checks,
             max_workers=settings.max_concurrency,
             on_result=record,
         )

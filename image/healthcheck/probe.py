@@ -43,6 +43,7 @@ from .strict_http import (
     UnexpectedSwitchError,
 )
 from .targets import SCHEMES, Target
+from .text import clip
 
 __all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
 
@@ -278,10 +279,12 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A short, human ``Error`` for a failed check; the most specific type first.
+    """A short, human ``Error`` for a failed check, bounded whatever the exception holds."""
+    return clip(_describe(exc))
 
-    Order matters: NameResolutionError ⊂ NewConnectionError ⊂ ConnectTimeoutError.
-    """
+
+def _describe(exc: BaseException) -> str:
+    # Order matters: NameResolutionError ⊂ NewConnectionError ⊂ ConnectTimeoutError.
     if isinstance(exc, NameResolutionError):
         return f"name not resolved: {exc.conn.host}" if exc.conn is not None else "name not resolved"
     if isinstance(exc, NewConnectionError):

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .probe import Cancel, CheckResult, Probe, timed_out
 from .targets import Target
+from .text import clip
 from .watchdog import Watchdog
 
 __all__ = ["OnResult", "run_checks"]
@@ -81,7 +82,7 @@ def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -
         # A bug in one check must not cost the other targets their records.
         log.exception("check of %s raised", target.name)
         duration_ms = round((time.monotonic() - started) * 1000)
-        slot.offer(CheckResult(target.name, target.url, False, duration_ms, error=f"internal error: {exc!r}"))
+        slot.offer(CheckResult(target.name, target.url, False, duration_ms, error=clip(f"internal error: {exc!r}")))
     finally:
         watchdog.cancel(handle)
 

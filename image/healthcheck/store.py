@@ -1,9 +1,13 @@
-"""The only module that speaks DynamoDB: check records, written in batches.
+"""The only module that speaks DynamoDB: check records, written in batches before a deadline.
 
-boto3's ``batch_writer`` resends unprocessed items at once, with no backoff
-and no limit; a throttled table needs both, so batching is done here. A
-:class:`RecordWriter` sends each batch as soon as it is full, so the records
-of fast targets are stored while slow ones are still being checked.
+boto3's ``batch_writer`` resends unprocessed items at once, with no backoff,
+no limit and no notion of time; botocore's own retries give up on a throttled
+table after five attempts, with most of the invocation still left. So retries
+are done here, and only here: throttling, server errors, lost connections and
+unprocessed items are retried with jittered, capped backoff until the
+invocation's deadline, and nothing waits past it. A :class:`RecordWriter`
+sends each batch as soon as it is full, so the records of fast targets are
+stored while slow ones are still being checked.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .exceptions import RecordsNotWrittenError
 from .probe import CheckResult
+from .text import MAX_ERROR_BYTES, clip
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -33,29 +41,74 @@ log = logging.getLogger(__name__)
 HASH_KEY: Final = "Id"
 RANGE_KEY: Final = "Timestamp"
 BATCH_SIZE: Final = 25  # BatchWriteItem's limit
+# Room for a URL of 2048 characters, each up to 4 bytes; far below the 400 KB item limit.
+MAX_URL_BYTES: Final = 8192
 
 # Explicit, because the boto3 inside the Lambda base image may default otherwise.
+# One attempt per call: the store retries, against the invocation's deadline.
 CLIENT_CONFIG: Final = Config(
-    retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=3,
-    read_timeout=10,
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=5,
 )
+
+# Worth another attempt: the table is busy, or DynamoDB had a passing fault.
+RETRYABLE_CODES: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ReplicatedWriteConflictException",
+    }
+)
+# The request is malformed for one of its items; the others may be fine.
+INVALID_CODE: Final = "ValidationException"
 
 
 def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueTypeDef]:
-    """The record schema of DESIGN.md: keys ``Id``/``Timestamp``; ``Status`` and ``Error`` only when known."""
+    """The record schema of DESIGN.md: keys ``Id``/``Timestamp``; ``Status`` and ``Error`` only when known.
+
+    Every string is valid UTF-8 and bounded, so no record can make DynamoDB
+    refuse the batch it shares with other targets' records.
+    """
     item: dict[str, AttributeValueTypeDef] = {
         HASH_KEY: {"S": result.name},
         RANGE_KEY: {"S": timestamp},
-        "Url": {"S": result.url},
+        "Url": {"S": clip(result.url, MAX_URL_BYTES)},
         "Success": {"BOOL": result.success},
         "Duration": {"N": str(result.duration_ms)},
     }
     if result.status is not None:
         item["Status"] = {"N": str(result.status)}
     if result.error is not None:
-        item["Error"] = {"S": result.error}
+        item["Error"] = {"S": clip(result.error, MAX_ERROR_BYTES)}
     return item
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    unwritten: int = 0
+    """Records not stored, that a later attempt (Lambda's retry of the event) may still store."""
+    rejected: int = 0
+    """Records DynamoDB refused as invalid: no retry can store them; each was logged."""
+    error: str | None = None
+    """Why records were left unwritten."""
+
+    def __add__(self, other: BatchOutcome) -> BatchOutcome:
+        return BatchOutcome(self.unwritten + other.unwritten, self.rejected + other.rejected, self.error or other.error)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _retryable(exc: ClientError | BotoCoreError) -> bool:
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return _error_code(exc) in RETRYABLE_CODES or status >= 500
+    return isinstance(exc, BotoConnectionError | HTTPClientError)  # lost, refused or timed-out connections
 
 
 class ResultStore:
@@ -66,7 +119,6 @@ class ResultStore:
         client: DynamoDBClient,
         table_name: str,
         *,
-        max_attempts: int = 8,
         base_delay_s: float = 0.05,
         max_delay_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -74,61 +126,96 @@ class ResultStore:
     ) -> None:
         self._client = client
         self.table_name = table_name
-        self._max_attempts = max_attempts
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._sleep = sleep
         self.parallel_batches = parallel_batches
+        self.last_error: str | None = None
+        """The latest error a retry is under way for: what a write cut off at the deadline was up against."""
 
-    def writer(self) -> RecordWriter:
-        """A writer that sends batches while more items arrive; call ``finish`` once."""
-        return RecordWriter(self)
+    def writer(self, deadline: float) -> RecordWriter:
+        """A writer that sends batches while more items arrive; every write ends by ``deadline`` (monotonic)."""
+        return RecordWriter(self, deadline)
 
-    def write(self, items: Sequence[dict[str, AttributeValueTypeDef]]) -> int:
-        """Write every item (batches in parallel); returns how many were written."""
-        writer = self.writer()
+    def write(self, items: Sequence[dict[str, AttributeValueTypeDef]], deadline: float) -> int:
+        """Write every item (batches in parallel); returns how many were stored."""
+        writer = self.writer(deadline)
         for item in items:
             writer.add(item)
         return writer.finish()
 
-    def write_batch_reporting(
-        self, batch: Sequence[dict[str, AttributeValueTypeDef]]
-    ) -> tuple[int, ClientError | BotoCoreError | None]:
-        """Write one batch; a failure is returned (how many were left, and why), not raised."""
-        try:
-            return self._write_batch(batch), None
-        except (ClientError, BotoCoreError) as exc:
-            log.error("writing %d records to %s failed: %s", len(batch), self.table_name, exc)
-            return len(batch), exc
+    def write_batch(self, items: Sequence[dict[str, AttributeValueTypeDef]], deadline: float) -> BatchOutcome:
+        """Write one batch, retrying what can succeed later until ``deadline``; never raises for DynamoDB."""
+        pending: Sequence[WriteRequestOutputTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
+        attempt = 0
+        while True:
+            try:
+                response = self._client.batch_write_item(RequestItems={self.table_name: pending})
+            except ClientError as exc:
+                if _error_code(exc) == INVALID_CODE:
+                    return self._split([request["PutRequest"]["Item"] for request in pending], exc, deadline)
+                if not _retryable(exc):
+                    return self._failed(len(pending), exc)
+                error: str = str(exc)
+            except BotoCoreError as exc:
+                if not _retryable(exc):
+                    return self._failed(len(pending), exc)
+                error = str(exc)
+            else:
+                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not pending:
+                    return BatchOutcome()
+                error = f"{len(pending)} records left unprocessed (the table is throttling writes)"
+            self.last_error = error
+            attempt += 1
+            delay = self._delay(attempt)
+            if time.monotonic() + delay >= deadline:
+                log.error("giving up on %d records for %s at the deadline: %s", len(pending), self.table_name, error)
+                return BatchOutcome(unwritten=len(pending), error=error)
+            log.warning("retrying %d records for %s (attempt %d): %s", len(pending), self.table_name, attempt, error)
+            self._sleep(delay)
 
-    def _write_batch(self, batch: Sequence[dict[str, AttributeValueTypeDef]]) -> int:
-        """Write one batch, retrying unprocessed items with jittered backoff; returns how many were left."""
-        pending: Sequence[WriteRequestOutputTypeDef] = [{"PutRequest": {"Item": item}} for item in batch]
-        for attempt in range(self._max_attempts):
-            if attempt:
-                delay = min(self._max_delay_s, self._base_delay_s * 2**attempt)
-                self._sleep(random.uniform(delay / 2, delay))
-            response = self._client.batch_write_item(RequestItems={self.table_name: pending})
-            pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
-            if not pending:
-                return 0
-            log.warning("%d records unprocessed by %s (attempt %d)", len(pending), self.table_name, attempt + 1)
-        return len(pending)
+    def _delay(self, attempt: int) -> float:
+        """Exponential, capped, and jittered, so parallel batches do not retry in step."""
+        ceiling = min(self._max_delay_s, self._base_delay_s * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _split(
+        self, items: Sequence[dict[str, AttributeValueTypeDef]], exc: ClientError, deadline: float
+    ) -> BatchOutcome:
+        """DynamoDB refused the whole batch for one bad item: halve it until only that item is lost."""
+        if len(items) == 1:
+            [item] = items
+            log.error(
+                "DynamoDB rejected the record of %s at %s, which is lost: %s",
+                item.get(HASH_KEY, {}).get("S"),
+                item.get(RANGE_KEY, {}).get("S"),
+                exc,
+            )
+            return BatchOutcome(rejected=1)
+        middle = len(items) // 2
+        return self.write_batch(items[:middle], deadline) + self.write_batch(items[middle:], deadline)
+
+    def _failed(self, count: int, exc: ClientError | BotoCoreError) -> BatchOutcome:
+        log.error("writing %d records to %s failed: %s", count, self.table_name, exc)
+        return BatchOutcome(unwritten=count, error=str(exc))
 
 
 class RecordWriter:
     """Collects items from any thread and sends each full batch at once.
 
     A failed batch does not stop the others: each holds other targets'
-    records. :meth:`finish` sends the rest, waits for every batch, and raises
-    :class:`RecordsNotWrittenError` if any record is still unwritten.
+    records. :meth:`finish` sends the rest and waits for every batch, but
+    never past the deadline, and raises :class:`RecordsNotWrittenError` if any
+    record that a retry could store is still unwritten.
     """
 
-    def __init__(self, store: ResultStore) -> None:
+    def __init__(self, store: ResultStore, deadline: float) -> None:
         self._store = store
+        self._deadline = deadline
         self._lock = threading.Lock()
         self._pending: list[dict[str, AttributeValueTypeDef]] = []
-        self._sent: list[Future[tuple[int, ClientError | BotoCoreError | None]]] = []
+        self._sent: list[tuple[Future[BatchOutcome], int]] = []
         self._count = 0
         self._pool = ThreadPoolExecutor(max_workers=store.parallel_batches, thread_name_prefix="store")
 
@@ -141,23 +228,30 @@ class RecordWriter:
 
     def _send(self) -> None:
         batch, self._pending = self._pending, []
-        self._sent.append(self._pool.submit(self._store.write_batch_reporting, batch))
+        self._sent.append((self._pool.submit(self._store.write_batch, batch, self._deadline), len(batch)))
 
     def finish(self) -> int:
-        """Send what is left and wait for every batch; returns how many records were written."""
+        """Send what is left and wait for every batch until the deadline; returns how many records were stored."""
         with self._lock:
             if self._pending:
                 self._send()
             sent, count = list(self._sent), self._count
-        try:
-            outcomes = [future.result() for future in sent]
-        finally:
-            self._pool.shutdown(wait=True)
-        unwritten = sum(left for left, _ in outcomes)
-        first_error = next((error for _, error in outcomes if error is not None), None)
-        if unwritten:
-            reason = f": {first_error}" if first_error else " after retrying unprocessed items"
-            raise RecordsNotWrittenError(
-                f"{unwritten} of {count} records were not written to {self._store.table_name}{reason}", unwritten
-            ) from first_error
-        return count
+        outcome = BatchOutcome()
+        for future, size in sent:
+            try:
+                outcome += future.result(timeout=max(0.0, self._deadline - time.monotonic()))
+            except FutureTimeoutError:
+                # The invocation's time is up: stop waiting, so the handler can still
+                # fail the invocation and Lambda retry it.
+                retrying = self._store.last_error
+                error = f"still retrying at the deadline: {retrying}" if retrying else "no answer before the deadline"
+                outcome += BatchOutcome(unwritten=size, error=error)
+        # Threads still blocked in a call are left behind; none is waited for.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if outcome.unwritten:
+            message = (
+                f"{outcome.unwritten} of {count} records were not written to {self._store.table_name}: {outcome.error}"
+            )
+            log.error("%s", message)
+            raise RecordsNotWrittenError(message, outcome.unwritten)
+        return count - outcome.rejected

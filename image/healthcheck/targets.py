@@ -9,12 +9,13 @@ reported without costing the others their checks.
 from __future__ import annotations
 
 import dataclasses
-import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
+from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -24,6 +25,7 @@ __all__ = [
     "Target",
     "parse_target",
     "parse_targets",
+    "redact_url",
     "require_valid",
 ]
 
@@ -34,6 +36,10 @@ MAX_TIMEOUT_S = 60.0
 # DynamoDB allows 2048 bytes for a partition key; names are the key.
 MAX_NAME_BYTES = 1024
 MAX_URL_LENGTH = 2048
+# "invalid target: " and the reason must fit the record's Error.
+MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
+# scheme://userinfo@ -- the part of a URL that may hold a password.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
 KNOWN_FIELDS = ("url", "name", "timeout")
 SCHEMES = ("http", "https")
 
@@ -78,24 +84,36 @@ class ParsedTargets:
     invalid: tuple[InvalidTarget, ...]
 
 
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, so it can be shown and stored."""
+    return _USERINFO.sub(lambda m: m[1] + (m[2].split(":", 1)[0] + ":***" if ":" in m[2] else m[2]) + "@", url, count=1)
+
+
 def _check_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidTargetError("'url' is required and must be a non-empty string")
+    if utf8_size(url) is None:
+        raise InvalidTargetError("'url' is not valid Unicode text (it has a lone surrogate)")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidTargetError(f"'url' is longer than {MAX_URL_LENGTH} characters")
+    shown = show(redact_url(url))  # from here on, every message names the URL without its password
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise InvalidTargetError(f"'url' {url!r} contains whitespace or control characters")
+        raise InvalidTargetError(f"'url' {shown} contains whitespace or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a non-numeric or out-of-range port
     except ValueError as exc:
-        raise InvalidTargetError(f"'url' {url!r} is malformed: {exc}") from exc
+        raise InvalidTargetError(f"'url' {shown} is malformed: {show(str(exc))}") from exc
     if parts.scheme.lower() not in SCHEMES:
-        raise InvalidTargetError(f"'url' {url!r} must start with http:// or https://")
+        raise InvalidTargetError(f"'url' {shown} must start with http:// or https://")
+    if parts.username is not None or parts.password is not None:
+        # urllib3 would not send them (the check fails 401), and they would be
+        # stored in the record and the logs. Secret headers are the way to authenticate.
+        raise InvalidTargetError(f"'url' {shown} carries a user name or password, which are never sent: remove them")
     if not parts.hostname:
-        raise InvalidTargetError(f"'url' {url!r} has no host")
+        raise InvalidTargetError(f"'url' {shown} has no host")
     if port == 0:
-        raise InvalidTargetError(f"'url' {url!r} has port 0")
+        raise InvalidTargetError(f"'url' {shown} has port 0")
     return url
 
 
@@ -104,7 +122,10 @@ def _check_name(name: object, url: str) -> str:
         return url
     if not isinstance(name, str) or not name.strip():
         raise InvalidTargetError("'name' must be a non-empty string")
-    if len(name.encode()) > MAX_NAME_BYTES:
+    size = utf8_size(name)
+    if size is None:
+        raise InvalidTargetError("'name' is not valid Unicode text (it has a lone surrogate)")
+    if size > MAX_NAME_BYTES:
         raise InvalidTargetError(f"'name' is longer than {MAX_NAME_BYTES} bytes")
     return name
 
@@ -114,10 +135,10 @@ def _check_timeout(timeout: object) -> float:
         return DEFAULT_TIMEOUT_S
     # bool is an int subclass; `"timeout": true` is a mistake, not one second.
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise InvalidTargetError(f"'timeout' must be a number of seconds, got {timeout!r}")
-    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise InvalidTargetError(f"'timeout' must be a number of seconds, got {show(timeout)}")
+    if not 0 < timeout <= MAX_TIMEOUT_S:  # also false for NaN and infinity
         raise InvalidTargetError(
-            f"'timeout' must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds, got {timeout!r}"
+            f"'timeout' must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds, got {show(timeout)}"
         )
     return float(timeout)
 
@@ -126,17 +147,19 @@ def parse_target(raw: object) -> Target:
     """Validate one target object and fill its defaults."""
     if not isinstance(raw, dict):
         raise InvalidTargetError(f"a target must be an object with a 'url', got {type(raw).__name__}")
-    unknown = sorted(str(key) for key in raw if key not in KNOWN_FIELDS)
+    unknown = sorted(show(key) for key in raw if key not in KNOWN_FIELDS)
     if unknown:
-        raise InvalidTargetError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})")
+        raise InvalidTargetError(
+            clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
+        )
     url = _check_url(raw.get("url"))
     return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
 
 
 def _usable_key(value: object) -> str | None:
-    # The label becomes a record key: one too long for DynamoDB would fail the
-    # whole batch, costing other targets their records.
-    if isinstance(value, str) and value.strip() and len(value.encode()) <= MAX_NAME_BYTES:
+    # The label becomes a record key: one too long for DynamoDB, or not valid
+    # UTF-8, would fail the whole batch, costing other targets their records.
+    if isinstance(value, str) and value.strip() and (utf8_size(value) or MAX_NAME_BYTES + 1) <= MAX_NAME_BYTES:
         return value
     return None
 
@@ -145,9 +168,9 @@ def _label(raw: object, index: int) -> tuple[str, str]:
     """What an entry is called in errors and records (name, else url, else position), and its url."""
     fields = raw if isinstance(raw, dict) else {}
     url = fields.get("url")
-    url_text = url[:MAX_URL_LENGTH] if isinstance(url, str) else ""
-    label = _usable_key(fields.get("name")) or _usable_key(url) or f"targets[{index}]"
-    return label, url_text
+    shown_url = clip(redact_url(url[: MAX_URL_LENGTH + 1]), MAX_URL_LENGTH) if isinstance(url, str) else ""
+    label = _usable_key(fields.get("name")) or _usable_key(shown_url) or f"targets[{index}]"
+    return label, shown_url
 
 
 def parse_targets(raw: Sequence[object]) -> ParsedTargets:
@@ -164,10 +187,10 @@ def parse_targets(raw: Sequence[object]) -> ParsedTargets:
             target = parse_target(entry)
         except InvalidTargetError as exc:
             label, url = _label(entry, index)
-            failed.append(InvalidTarget(label=label, url=url, reason=str(exc)))
+            failed.append(InvalidTarget(label=label, url=url, reason=clip(str(exc), MAX_REASON_BYTES)))
             continue
         if target.name in first_index:
-            reason = f"duplicate name {target.name!r} (first used by targets[{first_index[target.name]}])"
+            reason = f"duplicate name {show(target.name)} (first used by targets[{first_index[target.name]}])"
             failed.append(InvalidTarget(label=target.name, url=target.url, reason=reason, recordable=False))
             continue
         first_index[target.name] = index

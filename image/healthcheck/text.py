@@ -1,0 +1,53 @@
+"""Text that is safe to store and log: valid UTF-8, and bounded whatever the input.
+
+Targets and events are arbitrary JSON. A lone surrogate (valid JSON, not
+valid UTF-8) or a 500 KB value echoed into an error would make DynamoDB
+refuse the whole batch of 25 records it travels in, costing other targets
+their records. So every string that leaves the function goes through here.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+from typing import Final
+
+__all__ = ["MAX_ERROR_BYTES", "clip", "show", "utf8_size"]
+
+# An Error attribute long enough for any message we write, short enough that
+# a record stays far below DynamoDB's 400 KB item limit.
+MAX_ERROR_BYTES: Final = 1024
+ELLIPSIS: Final = "…"
+REPLACEMENT: Final = "\ufffd"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+_repr = reprlib.Repr()
+_repr.maxstring = 100
+_repr.maxother = 60
+_repr.maxlong = 40
+
+
+def utf8_size(text: str) -> int | None:
+    """Bytes ``text`` takes as UTF-8, or None when it cannot be encoded (lone surrogates)."""
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        return None
+
+
+def clip(text: str, max_bytes: int = MAX_ERROR_BYTES) -> str:
+    """``text`` as valid UTF-8 in at most ``max_bytes`` bytes; each lone surrogate becomes U+FFFD."""
+    data = _SURROGATE.sub(REPLACEMENT, text).encode()
+    if len(data) <= max_bytes:
+        return data.decode()
+    # Cut on a character boundary, leaving room for the ellipsis (3 bytes).
+    return data[: max_bytes - len(ELLIPSIS.encode())].decode(errors="ignore") + ELLIPSIS
+
+
+def show(value: object) -> str:
+    """A short repr for an error message: a bad value is named, never echoed whole."""
+    try:
+        shown = _repr.repr(value)
+    except ValueError:  # an int too long to convert to text at all
+        shown = f"<{type(value).__name__} too large to show>"
+    return clip(shown, 200)
