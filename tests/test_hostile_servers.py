@@ -228,3 +228,56 @@ def test_a_timed_out_check_never_shuts_a_connection_another_check_now_holds(prob
         assert (fine.success, fine.status, fine.error) == (True, 200, None)
         # The healthy check did reuse slow-hop's first connection: the case under test.
         assert home.counters.connections == 1
+
+
+# --- heads that break RFC 9112's grammar or leave the body's end in doubt ----------------------
+
+MALFORMED = {
+    "negative-length": (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length '-1'"),
+    "two-lengths": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        "invalid Content-Length '2, 3'",
+    ),
+    "gzip-transfer": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok", "unsupported Transfer-Encoding 'gzip'"),
+    "length-and-chunked": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        "both Transfer-Encoding and Content-Length",
+    ),
+    "no-colon": (b"HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\nok", "malformed header line"),
+    "space-before-colon": (b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok", "malformed header line"),
+    "nul-in-value": (b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", "malformed header line"),
+    "nul-in-reason": (b"HTTP/1.1 200 O\x00K\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
+    "http-2-version": (b"HTTP/2 200\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
+    "signed-status": (b"HTTP/1.1 +20 OK\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
+}
+
+
+@pytest.mark.parametrize(("head", "error"), list(MALFORMED.values()), ids=list(MALFORMED))
+def test_a_malformed_head_is_a_named_protocol_error_never_up(probe: Probe, head: bytes, error: str) -> None:
+    def malformed(peer: Peer, request: Request) -> bool:
+        peer.send(head)
+        return False
+
+    with raw_server(malformed) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.error) == (False, f"protocol error: {error}")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",  # no reason phrase at all
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",  # a repeated length that agrees
+        b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n  b\r\nContent-Length: 2\r\n\r\nok",  # obsolete line folding
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    ],
+    ids=["no-reason", "agreeing-lengths", "obs-fold", "chunked-any-case"],
+)
+def test_unusual_but_valid_heads_are_up(probe: Probe, head: bytes) -> None:
+    def unusual(peer: Peer, request: Request) -> bool:
+        peer.send(head)
+        return False
+
+    with raw_server(unusual) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.status) == (True, 200), result

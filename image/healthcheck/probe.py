@@ -36,8 +36,10 @@ from .connections import POOL_CLASSES, Cancel, CheckAbortedError, CheckScope, sc
 from .strict_http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
+    BadFramingError,
     HeadersTooLargeError,
     IncompleteHeadError,
+    MalformedHeaderError,
     ResetBeforeReplyError,
     TooManyHeadersError,
     UnexpectedSwitchError,
@@ -255,6 +257,7 @@ _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
     (HeadersTooLargeError, f"headers too large (over {MAX_HEAD_BYTES // 1024} KiB)"),
     (TooManyHeadersError, f"more than {MAX_HEADERS} headers"),
     (UnexpectedSwitchError, "unexpected 101 Switching Protocols"),
+    (MalformedHeaderError, "malformed header line"),
     (ResetBeforeReplyError, "connection reset by the server"),
     (http.client.RemoteDisconnected, "server closed the connection without a response"),
     (ConnectionResetError, "connection reset by the server"),
@@ -265,6 +268,9 @@ _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
 
 
 def _protocol_error(exc: BaseException) -> str:
+    framing = _find(exc, BadFramingError)
+    if framing is not None:
+        return f"protocol error: {framing}"
     for kind, text in _PROTOCOL_CAUSES:
         if _find(exc, kind) is not None:
             return f"protocol error: {text}"

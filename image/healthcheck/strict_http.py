@@ -22,8 +22,10 @@ from typing import Final
 __all__ = [
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
+    "BadFramingError",
     "HeadersTooLargeError",
     "IncompleteHeadError",
+    "MalformedHeaderError",
     "ResetBeforeReplyError",
     "StrictHTTPResponse",
     "TooManyHeadersError",
@@ -35,8 +37,16 @@ __all__ = [
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_HEADERS: Final = 100
 _LINE_ENDS: Final = (b"\r\n", b"\n")
-# Three ASCII digits, 100-999: int() alone would take "+200", "2_00" or "099".
-_STATUS_CODE: Final = re.compile(r"[1-9][0-9]{2}", re.ASCII)
+# RFC 9112's grammar for the head. A status code is three digits, 100-999
+# (int() alone would take "+200" or "2_00"); the reason and field values hold
+# no control characters but tab; a field name is a token, right against its colon.
+_TEXT: Final = rb"[^\x00-\x08\x0a-\x1f\x7f]*"
+_EOL: Final = rb"\r?\n"
+_STATUS_LINE: Final = re.compile(
+    rb"(?P<version>HTTP/1\.[0-9]) (?P<code>[1-9][0-9]{2})(?: (?P<reason>" + _TEXT + rb"))?" + _EOL
+)
+_FIELD_LINE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:" + _TEXT + _EOL)
+_CONTINUATION: Final = re.compile(rb"[ \t]" + _TEXT + _EOL)
 
 
 class ResetBeforeReplyError(http.client.RemoteDisconnected):
@@ -53,6 +63,14 @@ class HeadersTooLargeError(http.client.HTTPException):
 
 class TooManyHeadersError(http.client.HTTPException):
     """The head had more than :data:`MAX_HEADERS` header lines."""
+
+
+class MalformedHeaderError(http.client.HTTPException):
+    """A header line that is not ``name: value``, or holds control characters."""
+
+
+class BadFramingError(http.client.HTTPException):
+    """Content-Length and Transfer-Encoding that leave the end of the body in doubt."""
 
 
 class UnexpectedSwitchError(http.client.HTTPException):
@@ -89,15 +107,18 @@ class StrictHTTPResponse(http.client.HTTPResponse):
                 raise ResetBeforeReplyError("connection reset before any reply") from exc
             if not waiting:
                 raise http.client.RemoteDisconnected("Remote end closed connection without response")
-        line = self._line().decode("iso-8859-1")
-        version, code, reason = [*line.split(None, 2), "", ""][:3]
-        if not version.startswith("HTTP/") or _STATUS_CODE.fullmatch(code) is None:
-            raise http.client.BadStatusLine(line[:100])
-        return version, int(code), reason
+        line = self._line()
+        status = _STATUS_LINE.fullmatch(line)
+        if status is None:
+            raise http.client.BadStatusLine(repr(line[:100]))
+        return status["version"].decode(), int(status["code"]), (status["reason"] or b"").decode("iso-8859-1")
 
     def _header_lines(self) -> list[bytes]:
         lines: list[bytes] = []
         while (line := self._line()) not in _LINE_ENDS:
+            # A continuation (obs-fold) only ever follows a header.
+            if _FIELD_LINE.fullmatch(line) is None and not (lines and _CONTINUATION.fullmatch(line)):
+                raise MalformedHeaderError(repr(line[:100]))
             lines.append(line)
             if len(lines) > MAX_HEADERS:
                 raise TooManyHeadersError(f"more than {MAX_HEADERS} headers")
@@ -117,33 +138,30 @@ class StrictHTTPResponse(http.client.HTTPResponse):
 
         self.code = self.status = status
         self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
+        self.version = 10 if version == "HTTP/1.0" else 11
         text = b"".join(self._header_lines()).decode("iso-8859-1")
         self.headers = self.msg = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
         self._frame(status)
 
     def _frame(self, status: int) -> None:
-        """How the body ends; as ``http.client.HTTPResponse.begin`` decides it."""
-        transfer_encoding = self.headers.get("transfer-encoding")
-        self.chunked = bool(transfer_encoding and transfer_encoding.lower() == "chunked")
+        """How the body ends, as ``http.client`` decides it, but refusing framing RFC 9112 calls an error.
+
+        http.client ignores a Content-Length it cannot read and then takes the
+        body to end with the close, so a broken ``Content-Length: -1`` read as UP.
+        """
+        encodings = [e.strip().lower() for e in ",".join(self.headers.get_all("transfer-encoding", [])).split(",")]
+        lengths = {v.strip() for v in ",".join(self.headers.get_all("content-length", [])).split(",")} - {""}
+        self.chunked = encodings == ["chunked"]
+        if encodings != [""] and not self.chunked:
+            raise BadFramingError(f"unsupported Transfer-Encoding {', '.join(encodings)[:60]!r}")
+        if self.chunked and lengths:
+            raise BadFramingError("both Transfer-Encoding and Content-Length")
+        if len(lengths) > 1 or not all(v.isascii() and v.isdigit() for v in lengths):
+            raise BadFramingError(f"invalid Content-Length {', '.join(sorted(lengths))[:60]!r}")
         self.chunk_left = None
-        self.will_close = self._check_close() or self.interim > 0  # type: ignore[attr-defined]
-        self.length = None
-        length = self.headers.get("content-length")
-        if length and not self.chunked:
-            try:
-                self.length = int(length)
-            except ValueError:
-                self.length = None
-            else:
-                if self.length < 0:
-                    self.length = None
+        self.length = int(lengths.pop()) if lengths else None
         if status in (204, 304) or self._method == "HEAD":  # type: ignore[attr-defined]
             self.length = 0
+        self.will_close = self._check_close() or self.interim > 0  # type: ignore[attr-defined]
         if not self.will_close and not self.chunked and self.length is None:
             self.will_close = True
