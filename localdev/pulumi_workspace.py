@@ -144,7 +144,7 @@ def _string_keys(value: object) -> object:
         simplified = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ProjectFileError(f"expected only string keys, got '{key}'")
+                raise PulumiConfigError(f"expected only string keys, got '{key}'")
             simplified[key] = _string_keys(item)
         return simplified
     if isinstance(value, list):
@@ -283,7 +283,7 @@ def load_project(path: Path) -> Project:
         raise ProjectFileError(f"could not unmarshal '{path}': invalid YAML file: {exc}") from exc
     try:
         document = _validate_project(raw)
-    except ProjectFileError as exc:
+    except PulumiConfigError as exc:
         raise ProjectFileError(f"could not validate '{path}': {exc}") from exc
     stack_config_dir = document.get("stackConfigDir") or ""
     if isinstance(document.get("config"), str):  # RewriteConfigPathIntoStackConfigDir
@@ -375,7 +375,10 @@ def load_stack_config(project: Project, path: Path) -> dict[str, ConfigValue]:
         raise StackConfigError(f"invalid YAML file: {exc}") from exc
     if raw is None:
         return {}
-    document = _string_keys(raw)
+    try:
+        document = _string_keys(raw)
+    except PulumiConfigError as exc:
+        raise StackConfigError(str(exc)) from exc
     if not isinstance(document, dict):
         raise StackConfigError(f"expected project to be an object, was '{type(document).__name__}'")
     config = document.get("config")
@@ -427,14 +430,15 @@ def apply_project_config(stack: str, project: Project, config: Mapping[str, Conf
         declared = project.config[key]
         if declared.type is None:
             continue
-        value = merged[_project_key(project.name, key)]
+        full_key = _project_key(project.name, key)
+        value = merged[full_key]
         if declared.secret and not value.secure:
             raise StackConfigError(
                 f"validating stack config: Stack '{stack}' with configuration key '{key}' must be encrypted "
                 "as it's secret"
             )
         if value.secure:
-            raise StackConfigError(f"{key} is encrypted: checking it needs the stack's secrets provider")
+            raise StackConfigError(f"{full_key} is encrypted: checking it needs the stack's secrets provider")
         content = json.loads(value.text) if value.object else value.text
         if not _valid_value(declared.type, declared.items, content):
             raise StackConfigError(

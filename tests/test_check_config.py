@@ -129,7 +129,7 @@ BROKEN = [
     (
         "secret",
         stack_key("healthcheck:timeout:\n    secure: AAABAGh2"),
-        r"^error: timeout is encrypted: checking it needs the stack's secrets provider$",
+        r"^error: healthcheck:timeout is encrypted: checking it needs the stack's secrets provider$",
     ),
     (
         "timeout-0",
