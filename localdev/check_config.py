@@ -26,10 +26,14 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime.config import _SECRET_KEYS, CONFIG
 
-from infra.schedules import chunk_targets
-from infra.settings import SettingsError, StackSettings, unknown_key_warnings
-from infra.stack import read_settings
-from localdev.pulumi_workspace import (
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "image") not in sys.path:
+    sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
+
+from infra.schedules import chunk_targets  # noqa: E402 - needs the path above
+from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
+from infra.stack import read_settings  # noqa: E402
+from localdev.pulumi_workspace import (  # noqa: E402
     PulumiConfigError,
     apply_project_config,
     load_project,
@@ -39,8 +43,6 @@ from localdev.pulumi_workspace import (
 )
 
 __all__ = ["CheckedStack", "StackConfig", "check_program", "load_config", "main"]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
