@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 9000
+STACK ?= dev
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: run test serve lint typecheck pytest bench clean
+.PHONY: run test serve check-config lint typecheck pytest bench clean
 
 $(STAMP): requirements-dev.txt requirements.txt image/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
@@ -22,6 +23,10 @@ run: $(STAMP)
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT)
 serve: $(STAMP)
 	$(BIN)/python -m localdev.serve --port $(PORT)
+
+## check-config: Pulumi.yaml and Pulumi.$(STACK).yaml checked as `pulumi preview` would, offline
+check-config: $(STAMP)
+	$(BIN)/python -m localdev.check_config --stack '$(STACK)'
 
 ## test: lint, type-check and the whole pytest suite
 test: lint typecheck pytest

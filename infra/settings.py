@@ -6,14 +6,28 @@ error a user sees at preview is the one the function would have logged.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import pulumi
 
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.targets import Target, require_valid
 
-__all__ = ["LOG_RETENTION_DAYS", "SettingsError", "StackSettings"]
+__all__ = [
+    "CONFIG_KEYS",
+    "LOG_RETENTION_DAYS",
+    "SettingsError",
+    "StackSettings",
+    "check_schedule",
+    "unknown_key_warnings",
+]
+
+# Every key the program reads, in the project's namespace (``healthcheck:<key>``).
+CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays")
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -40,17 +54,109 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+# EventBridge Scheduler's schedule expressions, as its user guide gives them
+# ("Schedule types in EventBridge Scheduler", rate-based and cron-based:
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
+# rate(value unit), value a positive whole number, unit minute|minutes|hour|
+# hours|day|days, singular exactly when the value is 1 (rate(1 hours) and
+# rate(5 hour) are invalid, as EventBridge's rate reference says); cron(fields)
+# with six fields separated by white space.
 _RATE = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)$")
-_CRON = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
+_CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
+_CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
 # The handler keeps up to 10 s of the Lambda timeout for writing records.
 WRITE_RESERVE_S = 10
 
 
-class SettingsError(HealthcheckError, ValueError):
-    """A stack config value that cannot be deployed; the message names the key."""
+class SettingsError(HealthcheckError, pulumi.RunError, ValueError):
+    """A stack config value that cannot be deployed; the message names the key.
+
+    A ``pulumi.RunError``, so `pulumi preview` prints the message alone rather
+    than the program's traceback.
+    """
 
 
-def _check_schedule(expression: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _CronField:
+    """One cron field: its values, the wildcards Scheduler allows in it, and its names (JAN, SUN...)."""
+
+    name: str
+    low: int
+    high: int
+    wildcards: str
+    names: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        names = f" or {self.names[0]}-{self.names[-1]}" if self.names else ""
+        return f"{self.low}-{self.high}{names}, with {self.wildcards}"
+
+    def value(self, token: str) -> bool:
+        if token.isascii() and token.isdigit():
+            return self.low <= int(token) <= self.high
+        return token.upper() in self.names
+
+    def item(self, item: str) -> bool:
+        """One comma-separated part: *, a value, a range, either with /step, or L, W and # forms."""
+        if "L" in self.wildcards and item == "L":  # the last day of the month, or of the week
+            return True
+        if "W" in self.wildcards:  # LW: the last weekday; 15W: the weekday nearest the 15th
+            weekday = re.fullmatch(r"L|(?P<day>[0-9]+)", item[:-1]) if item.endswith("W") else None
+            if weekday is not None:
+                return weekday["day"] is None or self.value(weekday["day"])
+        if "#" in self.wildcards and "#" in item:  # 3#2: the second Tuesday
+            day, _, nth = item.partition("#")
+            return self.value(day) and nth in ("1", "2", "3", "4", "5")
+        if "L" in self.wildcards and item.endswith("L") and self.names:  # 6L: the last Friday
+            return self.value(item[:-1])
+        base, slash, step = item.partition("/")
+        if slash and ("/" not in self.wildcards or not (step.isascii() and step.isdigit())):
+            return False
+        if slash and not 1 <= int(step) <= self.high - self.low + 1:
+            return False
+        if base == "*":
+            return True
+        start, dash, end = base.partition("-")
+        return self.value(start) and (not dash or self.value(end))
+
+    def accepts(self, text: str) -> bool:
+        if text == "?":
+            return "?" in self.wildcards
+        return all(self.item(item) for item in text.split(","))
+
+
+_CRON_FIELDS = (
+    _CronField("minutes", 0, 59, ", - * /"),
+    _CronField("hours", 0, 23, ", - * /"),
+    _CronField("day-of-month", 1, 31, ", - * ? / L W"),
+    _CronField(
+        "month",
+        1,
+        12,
+        ", - * /",
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    ),
+    _CronField("day-of-week", 1, 7, ", - * ? L #", ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+    _CronField("year", 1970, 2199, ", - * /"),
+)
+
+
+def _check_cron(expression: str, fields: list[str]) -> None:
+    """Each field as Scheduler's cron table allows it, and exactly one day field left to '?'."""
+    where = f"healthcheck:schedule {expression!r}"
+    if len(fields) != len(_CRON_FIELDS):
+        raise SettingsError(f"{where} has {len(fields)} fields; write {_CRON_SYNTAX}")
+    for field, text in zip(_CRON_FIELDS, fields, strict=True):
+        if not field.accepts(text):
+            raise SettingsError(f"{where}: {field.name} {text!r} must be {field.describe()}")
+    day_of_month, day_of_week = fields[2], fields[4]
+    if (day_of_month == "?") == (day_of_week == "?"):
+        raise SettingsError(
+            f"{where}: exactly one of day-of-month ({day_of_month}) and day-of-week ({day_of_week}) must be '?'"
+        )
+
+
+def check_schedule(expression: str) -> str:
+    """A Scheduler rate or cron expression, or a SettingsError saying what is wrong with it."""
     rate = _RATE.match(expression)
     if rate:
         value, unit = int(rate["value"]), rate["unit"]
@@ -58,12 +164,28 @@ def _check_schedule(expression: str) -> str:
             raise SettingsError(f"healthcheck:schedule {expression!r}: write 'rate(1 minute)' or 'rate(5 minutes)'")
         return expression
     cron = _CRON.match(expression)
-    if cron and len(cron["fields"].split()) == 6:
+    if cron:
+        _check_cron(expression, cron["fields"].split())
         return expression
-    raise SettingsError(
-        f"healthcheck:schedule {expression!r} must be 'rate(N minutes|hours|days)' "
-        "or 'cron(minutes hours day-of-month month day-of-week year)'"
-    )
+    raise SettingsError(f"healthcheck:schedule {expression!r} must be 'rate(N minutes|hours|days)' or '{_CRON_SYNTAX}'")
+
+
+def unknown_key_warnings(keys: Iterable[str], namespace: str = "healthcheck") -> list[str]:
+    """One warning per key in the project's namespace that the program does not read.
+
+    The CLI passes any ``healthcheck:<key>`` through, so a misspelt
+    ``healthcheck:timout`` would otherwise be ignored without a word.
+    """
+    by_lower = {key.lower(): key for key in CONFIG_KEYS}
+    warnings = []
+    for key in sorted(keys):
+        prefix, _, name = key.partition(":")
+        if prefix != namespace or name in CONFIG_KEYS:
+            continue
+        close = difflib.get_close_matches(name.lower(), by_lower, n=1)
+        hint = f"did you mean '{by_lower[close[0]]}'?" if close else f"the settings are {', '.join(CONFIG_KEYS)}"
+        warnings.append(f"{key} is not a setting of this project and is ignored; {hint}")
+    return warnings
 
 
 def _check_range(key: str, value: int, low: int, high: int) -> int:
@@ -98,12 +220,15 @@ class StackSettings:
             raise SettingsError(str(exc)) from exc
         if not checked:
             raise SettingsError("healthcheck:targets is empty: give at least one {url: ...}")
+        # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(
             targets=checked,
-            schedule=_check_schedule(schedule if schedule is not None else defaults.schedule),
-            memory_size=_check_range("memorySize", memory_size or defaults.memory_size, 128, 10240),
-            timeout=_check_range("timeout", timeout or defaults.timeout, 1, 900),
-            log_retention_days=log_retention_days or defaults.log_retention_days,
+            schedule=check_schedule(schedule if schedule is not None else defaults.schedule),
+            memory_size=_check_range(
+                "memorySize", memory_size if memory_size is not None else defaults.memory_size, 128, 10240
+            ),
+            timeout=_check_range("timeout", timeout if timeout is not None else defaults.timeout, 1, 900),
+            log_retention_days=log_retention_days if log_retention_days is not None else defaults.log_retention_days,
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(

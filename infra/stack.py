@@ -5,12 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from .image import FunctionImage, FunctionImageArgs
 from .monitor import Monitor, MonitorArgs
-from .settings import SettingsError, StackSettings
+from .settings import SettingsError, StackSettings, unknown_key_warnings
 
-__all__ = ["build_stack", "read_settings"]
+__all__ = ["build_stack", "configured_keys", "read_settings", "warn_unknown_keys"]
+
+
+def configured_keys() -> set[str]:
+    """Every config key the program was given, in any namespace.
+
+    The Python SDK has no public call for this: the language host passes the
+    stack's config as ``PULUMI_CONFIG`` and loads it with
+    ``pulumi.runtime.set_all_config``, which fills the ``CONFIG`` map.
+    """
+    return set(CONFIG.get()) | set(get_config_env())
+
+
+def warn_unknown_keys() -> None:
+    """Warn at `pulumi preview` about ``healthcheck:`` keys the program does not read (typos)."""
+    for warning in unknown_key_warnings(configured_keys(), namespace=pulumi.get_project()):
+        pulumi.log.warn(warning)
 
 
 def read_settings(config: pulumi.Config) -> StackSettings:
@@ -28,6 +45,7 @@ def read_settings(config: pulumi.Config) -> StackSettings:
 
 
 def build_stack(config: pulumi.Config, root: Path) -> Monitor:
+    warn_unknown_keys()
     settings = read_settings(config)
     image = FunctionImage("function", FunctionImageArgs(context=str(root), dockerfile=str(root / "Dockerfile")))
     monitor = Monitor("healthcheck", MonitorArgs(settings=settings, image_uri=image.image_uri))

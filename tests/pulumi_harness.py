@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class Registered:
 class Deployment:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What the program passed to ``pulumi.log.warn``: `pulumi preview` shows these."""
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -126,21 +129,47 @@ class _RecordingMonitor(MockMonitor):
         return response
 
 
+class _Warnings(logging.Handler):
+    """The mock engine logs the program's diagnostics; keep the warnings."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        super().__init__(logging.WARNING)
+        self._deployment = deployment
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self._deployment.warnings.append(record.getMessage())
+
+
 def deploy(config: Mapping[str, object], *, via_main: bool = False) -> Deployment:
     """Run the program with ``config`` (keys without the project prefix) and return what it registered.
 
     ``via_main`` runs ``__main__.py`` itself, as `pulumi up` does, instead of calling ``build_stack``.
+    The CLI applies Pulumi.yaml's defaults; this does not, so the program's own
+    defaults are what these tests see unless set here.
     """
+    return deploy_program_config(
+        {f"healthcheck:{key}": value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
+        via_main=via_main,
+    )
+
+
+def deploy_program_config(config: Mapping[str, str], *, via_main: bool = False) -> Deployment:
+    """Run the program with ``config`` exactly as the language host passes it: namespaced keys, string values."""
     deployment = Deployment()
     mocks = _Mocks()
+    logger = logging.getLogger(f"{__name__}.engine")
+    logger.propagate = False
+    logger.handlers = [_Warnings(deployment)]
     pulumi.runtime.set_mocks(
-        mocks, project="healthcheck", stack="test", preview=False, monitor=_RecordingMonitor(mocks, deployment)
+        mocks,
+        project="healthcheck",
+        stack="test",
+        preview=False,
+        logger=logger,
+        monitor=_RecordingMonitor(mocks, deployment),
     )
-    # The CLI applies Pulumi.yaml's defaults; the mock runtime does not, so the
-    # program's own defaults are what these tests see unless set here.
-    pulumi.runtime.set_all_config(
-        {f"healthcheck:{key}": value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
-    )
+    pulumi.runtime.set_all_config(dict(config))
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:

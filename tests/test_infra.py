@@ -11,7 +11,8 @@ import pytest
 from healthcheck.targets import Target
 from infra.schedules import MAX_INPUT_CHARS, MAX_TARGETS, chunk_targets, schedule_input
 from infra.settings import SettingsError
-from tests.pulumi_harness import ACCOUNT, DIGEST, Deployment, Registered, deploy
+from localdev.pulumi_workspace import apply_project_config, load_project, load_stack_config, program_config
+from tests.pulumi_harness import ACCOUNT, DIGEST, ROOT, Deployment, Registered, deploy, deploy_program_config
 
 TARGETS: list[dict[str, Any]] = [
     {"name": "example", "url": "https://example.com/"},
@@ -59,9 +60,18 @@ def test_function_logs_json_to_a_retained_group_created_first(stack: Deployment)
     function = stack.one("aws:lambda/function:Function")
     log_group = stack.one("aws:cloudwatch/logGroup:LogGroup")
     assert log_group.inputs["retentionInDays"] == 30, _where(log_group)
+    # The name Lambda itself would pick, so `aws logs tail /aws/lambda/<project>-<stack>-healthcheck` works.
+    assert log_group.inputs["name"] == "/aws/lambda/healthcheck-test-healthcheck", _where(log_group)
     assert function.inputs["loggingConfig"]["logFormat"] == "JSON", _where(function)
     assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"], _where(function)
     assert log_group.urn in function.dependencies, f"the log group must exist before {function.urn}"
+
+
+def test_function_waits_for_its_role_policy(stack: Deployment) -> None:
+    # Without it the first run may start before its role may write records or logs.
+    function = stack.one("aws:lambda/function:Function")
+    policy = _policy_of(stack, _role_for(stack, "lambda.amazonaws.com"))
+    assert policy.urn in function.dependencies, f"{policy.urn} must exist before {function.urn}"
 
 
 def test_image_is_built_for_exactly_linux_arm64_and_pushed_to_ecr(stack: Deployment) -> None:
@@ -89,7 +99,9 @@ def test_repository_scans_on_push_and_expires_old_images(stack: Deployment) -> N
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, _where(repository)
     lifecycle = stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
     [rule] = json.loads(lifecycle.inputs["policy"])["rules"]
-    assert rule["selection"]["tagStatus"] == "untagged", _where(lifecycle)
+    assert rule["selection"] == {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 10}, (
+        f"keep the 10 newest untagged images {_where(lifecycle)}"
+    )
     assert rule["action"] == {"type": "expire"}, _where(lifecycle)
 
 
@@ -99,6 +111,7 @@ def test_table_is_on_demand_with_id_and_timestamp_keys(stack: Deployment) -> Non
     assert inputs["billingMode"] == "PAY_PER_REQUEST", _where(table)
     assert (inputs["hashKey"], inputs["rangeKey"]) == ("Id", "Timestamp"), _where(table)
     assert sorted((a["name"], a["type"]) for a in inputs["attributes"]) == [("Id", "S"), ("Timestamp", "S")]
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}, f"point-in-time recovery {_where(table)}"
 
 
 def _role_for(stack: Deployment, service: str) -> Registered:
@@ -119,6 +132,16 @@ def test_roles_are_assumable_only_by_their_service_for_this_account(stack: Deplo
     [statement] = _statements(role.inputs["assumeRolePolicy"])
     assert statement["Action"] == "sts:AssumeRole", _where(role)
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, _where(role)
+
+
+def test_every_statement_allows_none_denies(stack: Deployment) -> None:
+    # A Deny would silently take away a grant the other tests count on.
+    for resource, document in [
+        *((p, p.inputs["policy"]) for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")),
+        *((r, r.inputs["assumeRolePolicy"]) for r in stack.of_type("aws:iam/role:Role")),
+    ]:
+        for statement in _statements(document):
+            assert statement["Effect"] == "Allow", f"{statement} {_where(resource)}"
 
 
 def test_no_policy_grants_wildcard_actions_or_resources(stack: Deployment) -> None:
@@ -172,13 +195,19 @@ def test_undelivered_and_failed_runs_are_kept_not_dropped(stack: Deployment) -> 
     [schedule] = stack.of_type("aws:scheduler/schedule:Schedule")
     target = schedule.inputs["target"]
     assert target["deadLetterConfig"] == {"arn": queue.outputs["arn"]}, _where(schedule)
-    retry = target["retryPolicy"]
-    assert 60 <= retry["maximumEventAgeInSeconds"] <= 86400, _where(schedule)
-    assert 0 <= retry["maximumRetryAttempts"] <= 185, _where(schedule)
+    # The README promises: delivery retried for up to 15 minutes, 20 attempts.
+    assert target["retryPolicy"] == {"maximumEventAgeInSeconds": 900, "maximumRetryAttempts": 20}, _where(schedule)
     invoke = stack.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": queue.outputs["arn"]}}, _where(invoke)
-    assert invoke.inputs["maximumRetryAttempts"] <= 2, _where(invoke)
-    assert invoke.inputs["maximumEventAgeInSeconds"] <= 3600, _where(invoke)
+    # ... and a failed run retried twice, up to 15 minutes after the event.
+    assert invoke.inputs["maximumRetryAttempts"] == 2, _where(invoke)
+    assert invoke.inputs["maximumEventAgeInSeconds"] == 900, _where(invoke)
+
+
+def test_failure_queue_keeps_messages_14_days_encrypted(stack: Deployment) -> None:
+    queue = stack.one("aws:sqs/queue:Queue")
+    assert queue.inputs["messageRetentionSeconds"] == 14 * 24 * 3600 == 1209600, _where(queue)
+    assert queue.inputs["sqsManagedSseEnabled"] is True, f"server-side encryption {_where(queue)}"
 
 
 def test_resources_are_children_of_their_components(stack: Deployment) -> None:
@@ -210,6 +239,27 @@ def test_defaults_apply_when_config_leaves_them_out() -> None:
     function = stack.one("aws:lambda/function:Function")
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (512, 120)
     assert stack.one("aws:scheduler/schedule:Schedule").inputs["scheduleExpression"] == "rate(5 minutes)"
+    assert stack.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
+
+
+def test_the_dev_stack_as_the_cli_hands_it_over_deploys_with_pulumi_yamls_defaults() -> None:
+    # Pulumi.dev.yaml sets no memory, timeout or retention: the CLI fills them in from Pulumi.yaml.
+    project = load_project(ROOT / "Pulumi.yaml")
+    config = apply_project_config("dev", project, load_stack_config(project, ROOT / "Pulumi.dev.yaml"))
+    stack = deploy_program_config(program_config(config), via_main=True)
+    function = stack.one("aws:lambda/function:Function")
+    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (512, 120)
+    assert stack.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
+    assert stack.one("aws:scheduler/schedule:Schedule").inputs["scheduleExpression"] == "rate(5 minutes)"
+    assert stack.warnings == []
+
+
+def test_preview_warns_about_a_misspelt_key_and_names_the_right_one() -> None:
+    stack = deploy({"targets": TARGETS, "timout": 30})
+    assert stack.warnings == [
+        "healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"
+    ]
+    assert stack.one("aws:lambda/function:Function").inputs["timeout"] == 120
 
 
 def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment() -> None:
@@ -235,6 +285,11 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
         ({"targets": TARGETS, "timeout": 15}, "healthcheck:timeout 15 s leaves no room"),
         ({"targets": TARGETS, "logRetentionDays": 10}, "healthcheck:logRetentionDays must be one of"),
         ({"targets": TARGETS, "memorySize": "lots"}, "memorySize"),
+        ({"targets": TARGETS, "timeout": 0}, "healthcheck:timeout must be a whole number from 1 to 900, got 0"),
+        ({"targets": TARGETS, "memorySize": 0}, "healthcheck:memorySize must be a whole number from 128"),
+        ({"targets": TARGETS, "logRetentionDays": 0}, "healthcheck:logRetentionDays must be one of .*, got 0"),
+        ({"targets": TARGETS, "schedule": "rate(5 minute)"}, r"write 'rate\(1 minute\)' or 'rate\(5 minutes\)'"),
+        ({"targets": TARGETS, "schedule": "cron(a b c d e f)"}, "healthcheck:schedule 'cron.*minutes 'a'"),
     ],
     ids=[
         "no-targets",
@@ -247,6 +302,11 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
         "timeout",
         "retention",
         "memory-not-int",
+        "timeout-0",
+        "memory-0",
+        "retention-0",
+        "rate-5-minute",
+        "cron-letters",
     ],
 )
 def test_bad_config_fails_before_any_resource(config: dict[str, object], message: str) -> None:
@@ -274,3 +334,27 @@ def test_chunks_stay_under_the_input_size_limit_with_large_targets() -> None:
     assert all(len(schedule_input(c)) <= MAX_INPUT_CHARS for c in chunks)
     assert tuple(t for c in chunks for t in c) == targets
     assert re.search(r'"time":"<aws.scheduler.scheduled-time>"', schedule_input(chunks[0]))
+
+
+SCHEDULER_INPUT_LIMIT_BYTES = 262144  # Scheduler's Target.Input: 256 KB
+
+
+def _worst_case_target(i: int) -> dict[str, object]:
+    """The largest target the model accepts, in the characters JSON makes longest."""
+    prefix = f"https://t{i}.example.com/"
+    return {
+        "name": f"{i:04d}" + "\N{GRINNING FACE}" * 255,  # 1024 bytes of UTF-8, 3064 characters once JSON-escaped
+        "url": prefix + "\N{GRINNING FACE}" * (2048 - len(prefix)),
+        "timeout": 60,
+    }
+
+
+def test_every_schedule_input_fits_schedulers_limit_in_bytes() -> None:
+    targets = [_worst_case_target(i) for i in range(MAX_TARGETS)]
+    stack = deploy({"targets": targets})
+    schedules = sorted(stack.of_type("aws:scheduler/schedule:Schedule"), key=lambda s: int(s.name.rsplit("-", 1)[1]))
+    inputs = [schedule.inputs["target"]["input"] for schedule in schedules]
+    assert len(inputs) > 1
+    for schedule, text in zip(schedules, inputs, strict=True):
+        assert len(text.encode("utf-8")) <= SCHEDULER_INPUT_LIMIT_BYTES, _where(schedule)
+    assert [t["name"] for text in inputs for t in json.loads(text)["targets"]] == [t["name"] for t in targets]

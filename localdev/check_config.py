@@ -1,0 +1,126 @@
+"""`make check-config STACK=dev`: a stack's whole config checked as `pulumi preview` would, offline.
+
+In preview's order, and with its messages:
+
+1. ``Pulumi.yaml`` parses, fits Pulumi's project schema and the CLI's rules;
+2. ``Pulumi.<stack>.yaml``: keys namespaced (bare keys are the project's),
+   required keys present, ``Pulumi.yaml``'s defaults applied, each typed
+   value of its declared type;
+3. the program's own validation: ``infra.stack.read_settings`` on a real
+   ``pulumi.Config`` holding the config exactly as the language host hands it
+   over, so a bad target or schedule reads as preview prints it.
+
+A ``healthcheck:`` key the program does not read is a warning, as at preview.
+No Pulumi CLI, backend, AWS account or Docker is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime.config import _SECRET_KEYS, CONFIG
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "image") not in sys.path:
+    sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
+
+from infra.schedules import chunk_targets  # noqa: E402 - needs the path above
+from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
+from infra.stack import read_settings  # noqa: E402
+from localdev.pulumi_workspace import (  # noqa: E402
+    PulumiConfigError,
+    apply_project_config,
+    load_project,
+    load_stack_config,
+    program_config,
+    stack_file,
+)
+
+__all__ = ["CheckedStack", "StackConfig", "check_program", "load_config", "main"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedStack:
+    project: str
+    stack_file: Path
+    settings: StackSettings
+    schedules: int
+
+    def summary(self) -> str:
+        settings = self.settings
+        names = ", ".join(target.name for target in settings.targets)
+        return "\n".join(
+            (
+                f"{self.stack_file.name}: OK, as `pulumi preview` would read it for project {self.project}",
+                f"  targets:          {len(settings.targets)} ({names})",
+                f"  schedule:         {settings.schedule}, {self.schedules} schedule(s)",
+                f"  memorySize:       {settings.memory_size} MB",
+                f"  timeout:          {settings.timeout} s",
+                f"  logRetentionDays: {settings.log_retention_days}",
+            )
+        )
+
+
+@contextmanager
+def _program_config(config: dict[str, str]) -> Iterator[None]:
+    """The config the program sees, as the language host sets it; put back afterwards."""
+    saved, saved_secrets = dict(CONFIG.get()), sorted(_SECRET_KEYS.get())
+    pulumi.runtime.set_all_config(config, [])
+    try:
+        yield
+    finally:
+        pulumi.runtime.set_all_config(saved, saved_secrets)
+
+
+@dataclass(frozen=True, slots=True)
+class StackConfig:
+    """What preview's CLI half hands the program: the project's name and one string per key."""
+
+    project: str
+    stack_file: Path
+    config: dict[str, str]
+
+    def warnings(self) -> list[str]:
+        return unknown_key_warnings(self.config, namespace=self.project)
+
+
+def load_config(root: Path, stack: str) -> StackConfig:
+    """Steps 1 and 2, the CLI's: raise PulumiConfigError with its message."""
+    project = load_project(root / "Pulumi.yaml")
+    path = stack_file(root, project, stack)
+    config = program_config(apply_project_config(stack, project, load_stack_config(project, path)))
+    return StackConfig(project.name, path, config)
+
+
+def check_program(stack: StackConfig) -> CheckedStack:
+    """Step 3, the program's: raise SettingsError with its message."""
+    with _program_config(stack.config):
+        settings = read_settings(pulumi.Config(stack.project))
+    return CheckedStack(stack.project, stack.stack_file, settings, len(chunk_targets(settings.targets)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", default="dev", help="the stack whose Pulumi.<stack>.yaml to check (default: dev)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the folder holding Pulumi.yaml")
+    args = parser.parse_args(argv)
+    try:
+        stack = load_config(args.root, args.stack)
+        for warning in stack.warnings():
+            print(f"warning: {warning}", file=sys.stderr)
+        checked = check_program(stack)
+    except (PulumiConfigError, SettingsError) as exc:
+        print(f"error: {str(exc).rstrip()}", file=sys.stderr)
+        return 1
+    print(checked.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""`make check-config`: the real dev stack passes; broken copies fail with preview's own messages."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from localdev.check_config import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_make_check_config_passes_the_real_dev_stack() -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MAKE", "MFLAGS"))}
+    # -o: never reinstall the virtualenv from inside a test.
+    result = subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "check-config", "STACK=dev"],  # noqa: S607 - make on PATH
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        "Pulumi.dev.yaml: OK, as `pulumi preview` would read it for project healthcheck",
+        "  targets:          4 (example.com, aws-status, python.org, httpbin-ok)",
+        "  schedule:         rate(5 minutes), 1 schedule(s)",
+        "  memorySize:       512 MB",
+        "  timeout:          120 s",
+        "  logRetentionDays: 30",
+    ]
+
+
+@dataclass(frozen=True)
+class Edit:
+    file: str
+    old: str
+    new: str
+
+    def apply(self, root: Path) -> None:
+        path = root / self.file
+        text = path.read_text(encoding="utf-8")
+        assert self.old in text, f"{self.old!r} not in {self.file}"
+        path.write_text(text.replace(self.old, self.new, 1), encoding="utf-8")
+
+
+def stack_key(line: str) -> Edit:
+    """Add one line to the dev stack's config."""
+    return Edit("Pulumi.dev.yaml", "config:\n", f"config:\n  {line}\n")
+
+
+QUOTED_DESCRIPTION = 'description: "A serverless uptime monitor: '
+FIRST_TARGET = "    - name: example.com\n      url: https://example.com/\n"
+
+BROKEN = [
+    (
+        "unquoted-description",  # issue #9: every pulumi command failed on this
+        Edit("Pulumi.yaml", QUOTED_DESCRIPTION, "description: A serverless uptime monitor: "),
+        (
+            r"^error: could not unmarshal '.*Pulumi\.yaml': invalid YAML file: "
+            r"yaml: line 5: mapping values are not allowed in this context$"
+        ),
+    ),
+    (
+        "schema",
+        Edit("Pulumi.yaml", "runtime:\n  name: python\n", "runtime:\n  name: 3\n"),
+        r"^error: could not validate '.*Pulumi\.yaml': 1 error occurred:\n\t\* #/runtime: ",
+    ),
+    (
+        "misspelt-name",
+        Edit("Pulumi.yaml", "name: healthcheck\n", "nmae: healthcheck\n"),
+        r"project is missing a 'name' attribute; found 'nmae' instead$",
+    ),
+    (
+        "default-of-wrong-type",
+        Edit("Pulumi.yaml", "default: 512\n", "default: lots\n"),
+        (
+            r"^error: could not unmarshal '.*Pulumi\.yaml': The default value specified for configuration key "
+            r"'memorySize' is not of the expected type 'integer'$"
+        ),
+    ),
+    (
+        "stack-yaml",
+        stack_key("healthcheck:schedule: [rate(5 minutes)"),
+        r"^error: invalid YAML file: yaml: line \d+: ",
+    ),
+    (
+        "key-with-two-colons",
+        stack_key("healthcheck:lambda:timeout: 30"),
+        (
+            r"^error: could not parse healthcheck:lambda:timeout as a configuration key "
+            r"\(configuration keys should be of the form `<namespace>:<name>`\)$"
+        ),
+    ),
+    (
+        "timeout-not-integer",
+        stack_key("healthcheck:timeout: two minutes"),
+        r"^error: validating stack config: Stack 'dev' with configuration key 'timeout' must be of type 'integer'$",
+    ),
+    (
+        "timeout-fraction",
+        stack_key("healthcheck:timeout: 90.5"),
+        r"^error: validating stack config: Stack 'dev' with configuration key 'timeout' must be of type 'integer'$",
+    ),
+    (
+        "memory-bool",
+        stack_key("healthcheck:memorySize: yes"),
+        r"^error: validating stack config: Stack 'dev' with configuration key 'memorySize' must be of type 'integer'$",
+    ),
+    (
+        "schedule-list",
+        Edit("Pulumi.dev.yaml", "healthcheck:schedule: rate(5 minutes)", "healthcheck:schedule: [rate(5 minutes)]"),
+        r"^error: validating stack config: Stack 'dev' with configuration key 'schedule' must be of type 'string'$",
+    ),
+    (
+        "no-targets",
+        Edit("Pulumi.dev.yaml", "healthcheck:targets:", "healthcheck:endpoints:"),
+        r"^error: validating stack config: Stack 'dev' is missing configuration value 'targets'$",
+    ),
+    (
+        "secret",
+        stack_key("healthcheck:timeout:\n    secure: AAABAGh2"),
+        r"^error: healthcheck:timeout is encrypted: checking it needs the stack's secrets provider$",
+    ),
+    (
+        "timeout-0",
+        stack_key("healthcheck:timeout: 0"),
+        r"^error: healthcheck:timeout must be a whole number from 1 to 900, got 0$",
+    ),
+    (
+        "timeout-short",
+        stack_key("healthcheck:timeout: 12"),
+        r"^error: healthcheck:timeout 12 s leaves no room for the slowest target \(10 s\)",
+    ),
+    (
+        "timeout-as-go-reads-1e3",  # the CLI's YAML reads 1e3 as 1000, which Lambda refuses
+        stack_key("healthcheck:timeout: 1e3"),
+        r"^error: healthcheck:timeout must be a whole number from 1 to 900, got 1000$",
+    ),
+    (
+        "cron",
+        Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(0 12 * * * *)"),
+        r"^error: healthcheck:schedule 'cron\(0 12 \* \* \* \*\)': exactly one of day-of-month",
+    ),
+    (
+        "bad-target",
+        Edit("Pulumi.dev.yaml", "url: https://example.com/", "url: ftp://example.com/"),
+        r"^error: healthcheck:targets: example.com: 'url' 'ftp://example.com/' must start with http:// or https://$",
+    ),
+]
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def run(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(["--root", str(root), "--stack", "dev"])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err.rstrip("\n")
+
+
+@pytest.mark.parametrize(("edit", "message"), [(e, m) for _, e, m in BROKEN], ids=[i for i, _, _ in BROKEN])
+def test_broken_copy_fails_with_previews_message(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, message: str
+) -> None:
+    edit.apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, out) == (1, "")
+    assert re.search(message, err, re.MULTILINE | re.DOTALL), err
+
+
+@pytest.mark.parametrize(
+    ("edit", "shown"),
+    [
+        (stack_key("timeout: 60"), "  timeout:          60 s"),  # a bare key is the project's
+        (stack_key("healthcheck:timeout: '60'"), "  timeout:          60 s"),
+        (stack_key("healthcheck:timeout: 6_0"), "  timeout:          60 s"),
+        (stack_key("healthcheck:timeout: 60.0"), "  timeout:          60 s"),
+        (stack_key("healthcheck:memorySize: 0x400"), "  memorySize:       1024 MB"),
+        (Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(*/10 6-22 ? * MON-FRI *)"), "cron(*/10 6-22 ? * MON-FRI *)"),
+        (Edit("Pulumi.dev.yaml", FIRST_TARGET, FIRST_TARGET * 0), "  targets:          3 ("),
+    ],
+    ids=["bare-key", "quoted-number", "underscores", "whole-float", "hex", "cron", "three-targets"],
+)
+def test_values_the_cli_accepts_pass(copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, shown: str) -> None:
+    edit.apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, err) == (0, "")
+    assert shown in out.splitlines() or any(shown in line for line in out.splitlines()), out
+
+
+def test_a_misspelt_key_is_a_warning_naming_the_right_one(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack_key("healthcheck:timout: 60").apply(copy)
+    status, out, err = run(copy, capsys)
+    assert status == 0
+    assert err == "warning: healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"
+    assert "  timeout:          120 s" in out.splitlines()
+
+
+def test_project_defaults_fill_what_the_stack_leaves_out(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Edit("Pulumi.yaml", "default: 30\n", "default: 90\n").apply(copy)
+    status, out, _ = run(copy, capsys)
+    assert status == 0
+    assert "  logRetentionDays: 90" in out.splitlines()

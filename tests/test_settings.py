@@ -1,0 +1,152 @@
+"""Stack settings: every value Scheduler, Lambda or CloudWatch would refuse fails here, naming its key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.settings import SettingsError, StackSettings, check_schedule, unknown_key_warnings
+
+TARGETS = [{"name": "example", "url": "https://example.com/"}]
+
+
+def settings(**values: Any) -> StackSettings:
+    return StackSettings.from_values(targets=values.pop("targets", TARGETS), **values)
+
+
+def test_defaults_are_the_promised_ones() -> None:
+    chosen = settings()
+    assert (chosen.schedule, chosen.memory_size, chosen.timeout, chosen.log_retention_days) == (
+        "rate(5 minutes)",
+        512,
+        120,
+        30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"timeout": 0}, r"^healthcheck:timeout must be a whole number from 1 to 900, got 0$"),
+        ({"memory_size": 0}, r"^healthcheck:memorySize must be a whole number from 128 to 10240, got 0$"),
+        ({"log_retention_days": 0}, r"^healthcheck:logRetentionDays must be one of 1, 3, .*, got 0$"),
+        ({"timeout": -5}, "healthcheck:timeout must be a whole number from 1 to 900, got -5"),
+        ({"schedule": ""}, "healthcheck:schedule '' must be"),
+    ],
+    ids=["timeout-0", "memory-0", "retention-0", "timeout-negative", "schedule-empty"],
+)
+def test_zero_and_empty_are_errors_not_defaults(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(**values)
+
+
+def test_a_settings_error_stops_preview_without_a_traceback() -> None:
+    # The Python language host prints a RunError's message alone.
+    assert issubclass(SettingsError, pulumi.RunError)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(1 hour)",
+        "rate(12 hours)",
+        "rate(1 day)",
+        "rate(7 days)",
+        "cron(0 12 * * ? *)",
+        "cron(0/15 * * * ? *)",
+        "cron(*/5 8-17 ? * MON-FRI *)",
+        "cron(0 18 L * ? *)",
+        "cron(0 9 LW * ? *)",
+        "cron(0 9 15W * ? *)",
+        "cron(0 9 ? * 6L *)",
+        "cron(0 9 ? * 3#2 *)",
+        "cron(0 9 ? * mon#1 *)",
+        "cron(15 10 ? JAN,APR,JUL,OCT 2 2026-2030)",
+        "cron(0 0 1 1/3 ? 1970)",
+        "cron(59 23 31 DEC ? 2199)",
+        "cron(0,30 6,18 ? * SUN,SAT *)",
+    ],
+)
+def test_expressions_scheduler_accepts_pass(expression: str) -> None:
+    assert check_schedule(expression) == expression
+
+
+REFUSED = [
+    ("rate(5 minute)", r"write 'rate\(1 minute\)' or 'rate\(5 minutes\)'"),
+    ("rate(1 minutes)", r"write 'rate\(1 minute\)'"),
+    ("rate(0 minutes)", "must be 'rate"),
+    ("rate(5 seconds)", "must be 'rate"),
+    ("rate(1.5 hours)", "must be 'rate"),
+    ("every 5 minutes", "must be 'rate"),
+    ("cron(a b c d e f)", r"minutes 'a' must be 0-59, with , - \* /"),
+    ("cron(0 12 * * ?)", "has 5 fields"),
+    ("cron(0 12 * * ? * *)", "has 7 fields"),
+    ("cron()", "has 0 fields"),
+    ("cron(60 12 * * ? *)", "minutes '60' must be 0-59"),
+    ("cron(0 24 * * ? *)", "hours '24' must be 0-23"),
+    ("cron(0 12 0 * ? *)", "day-of-month '0' must be 1-31"),
+    ("cron(0 12 32 * ? *)", "day-of-month '32' must be 1-31"),
+    ("cron(0 12 * 13 ? *)", "month '13' must be 1-12 or JAN-DEC"),
+    ("cron(0 12 * JANUARY ? *)", "month 'JANUARY' must be"),
+    ("cron(0 12 ? * 0 *)", "day-of-week '0' must be 1-7 or SUN-SAT"),
+    ("cron(0 12 ? * 8 *)", "day-of-week '8' must be 1-7"),
+    ("cron(0 12 ? * MON/2 *)", "day-of-week 'MON/2' must be"),
+    ("cron(0 12 ? * 3#6 *)", "day-of-week '3#6' must be"),
+    ("cron(0 12 * * ? 1969)", "year '1969' must be 1970-2199"),
+    ("cron(0 12 * * ? 2200)", "year '2200' must be 1970-2199"),
+    ("cron(0 12 W * ? *)", "day-of-month 'W' must be"),
+    ("cron(0 12 * * L *)", r"exactly one of day-of-month \(\*\) and day-of-week \(L\) must be '\?'"),
+    ("cron(0 12 * * * *)", "exactly one of day-of-month"),
+    ("cron(0 12 ? * ? *)", "exactly one of day-of-month"),
+    ("cron(? 12 * * ? *)", "minutes '\\?' must be"),
+    ("cron(*/0 * * * ? *)", r"minutes '\*/0' must be"),
+    ("cron(*/61 * * * ? *)", r"minutes '\*/61' must be"),
+    ("cron(1,,2 * * * ? *)", "minutes '1,,2' must be"),
+    ("cron(1-2-3 * * * ? *)", "minutes '1-2-3' must be"),
+    ("cron(L * * * ? *)", "minutes 'L' must be"),
+]
+
+
+@pytest.mark.parametrize(("expression", "message"), REFUSED, ids=[expression for expression, _ in REFUSED])
+def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as caught:
+        settings(schedule=expression)
+    assert str(caught.value).startswith(f"healthcheck:schedule {expression!r}")
+
+
+@pytest.mark.parametrize(
+    ("keys", "warnings"),
+    [
+        (["healthcheck:targets", "healthcheck:timeout", "aws:region"], []),
+        (
+            ["healthcheck:timout"],
+            ["healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"],
+        ),
+        (
+            ["healthcheck:memorysize", "healthcheck:shedule"],
+            [
+                "healthcheck:memorysize is not a setting of this project and is ignored; did you mean 'memorySize'?",
+                "healthcheck:shedule is not a setting of this project and is ignored; did you mean 'schedule'?",
+            ],
+        ),
+        (
+            ["healthcheck:colour"],
+            [
+                (
+                    "healthcheck:colour is not a setting of this project and is ignored; the settings are "
+                    "targets, schedule, memorySize, timeout, logRetentionDays"
+                )
+            ],
+        ),
+        (["aws:regoin", "other:timout"], []),
+    ],
+    ids=["known", "typo", "case-and-typo", "no-close-match", "other-namespaces"],
+)
+def test_unknown_keys_in_our_namespace_are_named_with_the_closest_known_one(
+    keys: list[str], warnings: list[str]
+) -> None:
+    assert unknown_key_warnings(keys) == warnings
