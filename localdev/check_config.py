@@ -2,7 +2,7 @@
 
 In preview's order, and with its messages:
 
-1. ``Pulumi.yaml`` parses, fits Pulumi's project schema and the CLI's rules;
+1. ``Pulumi.yaml`` parses, fits our project schema (from Pulumi's docs) and the CLI's rules;
 2. ``Pulumi.<stack>.yaml``: keys namespaced (bare keys are the project's),
    required keys present, ``Pulumi.yaml``'s defaults applied, each typed
    value of its declared type;

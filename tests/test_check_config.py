@@ -73,7 +73,10 @@ BROKEN = [
     (
         "schema",
         Edit("Pulumi.yaml", "runtime:\n  name: python\n", "runtime:\n  name: 3\n"),
-        r"^error: could not validate '.*Pulumi\.yaml': 1 error occurred:\n\t\* #/runtime: ",
+        (
+            r"^error: could not validate '.*Pulumi\.yaml': 1 error occurred:\n"
+            r"\t\* #/runtime/name: 3 is not of type 'string'$"
+        ),
     ),
     (
         "misspelt-name",

@@ -6,9 +6,13 @@ project file whose description held ": " while every test passed.
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from infra.settings import CONFIG_KEYS
@@ -31,10 +35,77 @@ def test_there_are_files_to_check() -> None:
     assert EVENTS
 
 
-def test_project_file_is_yaml_valid_against_pulumis_project_schema() -> None:
+def project_document() -> dict[str, Any]:
     document = goyaml.load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def test_project_file_is_yaml_valid_against_our_project_schema() -> None:
+    document = project_document()
     assert validate_project_schema(document) == []
     assert document["description"].startswith("A serverless uptime monitor: ")
+
+
+def _set_config(key: str, entry: object) -> Callable[[dict[str, Any]], None]:
+    return lambda document: document["config"].__setitem__(key, entry)
+
+
+# Each a typical mistake in Pulumi.yaml, made on a copy of the real file, and the one error it gets.
+MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("missing-runtime", lambda document: document.pop("runtime"), "#: 'runtime' is a required property"),
+    (
+        "unknown-top-level-key",
+        lambda document: document.__setitem__("descripton", "typo"),
+        "#: Additional properties are not allowed ('descripton' was unexpected)",
+    ),
+    (
+        "array-without-items",
+        _set_config("subnets", {"type": "array", "description": "Subnets to use."}),
+        "#/config/subnets: type 'array' needs 'items', the type of its elements",
+    ),
+    (
+        "nested-array-without-items",
+        _set_config("matrix", {"type": "array", "items": {"type": "array"}}),
+        "#/config/matrix/items: type 'array' needs 'items', the type of its elements",
+    ),
+    (
+        "default-and-value",
+        lambda document: document["config"]["schedule"].__setitem__("value", "rate(1 hour)"),
+        (
+            "#/config/schedule: 'default' and 'value' cannot both be set: "
+            "'default' applies when a stack sets no value, 'value' sets it for every stack"
+        ),
+    ),
+    (
+        "namespaced-key-declared",
+        _set_config("aws:region", {"type": "string", "default": "eu-west-1"}),
+        (
+            "#/config/aws:region: a key with a namespace (such as aws:region) only takes a value: "
+            "`key: value` or `key: {value: ...}`; declare this project's own keys without a namespace"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("mistake", "error"), [(m, e) for _, m, e in MISTAKES], ids=[i for i, _, _ in MISTAKES])
+def test_schema_rejects_a_typical_mistake_with_a_clear_message(
+    mistake: Callable[[dict[str, Any]], None], error: str
+) -> None:
+    document = copy.deepcopy(project_document())
+    mistake(document)
+    assert validate_project_schema(document) == [error]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"value": "eu-west-1"}, "eu-west-1", {"value": {"Team": "ops"}}],
+    ids=["value", "shorthand", "object-value"],
+)
+def test_schema_accepts_a_value_for_a_namespaced_key(entry: object) -> None:
+    document = project_document()
+    document["config"]["aws:region"] = entry
+    assert validate_project_schema(document) == []
 
 
 def test_project_file_loads_as_the_cli_loads_it() -> None:
@@ -54,12 +125,16 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
     }
 
 
-def test_vendored_schema_names_its_source_and_licence() -> None:
+def test_schema_is_our_own_draft_2020_12_schema_citing_pulumis_docs() -> None:
     schema = json.loads(PROJECT_SCHEMA.read_text(encoding="utf-8"))
-    assert schema["title"] == "Pulumi Project"
-    notice = (PROJECT_SCHEMA.parent / "README.md").read_text(encoding="utf-8")
-    for fact in ("Apache License 2.0", "pulumi/pulumi", "5351d868b25dea431a1cddd35ccf1a41d0985a81"):
-        assert fact in notice
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    readme = (PROJECT_SCHEMA.parent / "README.md").read_text(encoding="utf-8")
+    for page in (
+        "https://www.pulumi.com/docs/iac/concepts/projects/project-file/",
+        "https://www.pulumi.com/docs/iac/concepts/config/",
+    ):
+        assert page in readme
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[path.name for path in STACK_FILES])
