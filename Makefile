@@ -15,9 +15,10 @@ $(STAMP): requirements-dev.txt requirements.txt image/requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead)
+## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
+##      VERBOSE=1 also prints the JSON line logged for each check)
 run: $(STAMP)
-	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)')
+	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose)
 
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT)
 serve: $(STAMP)
