@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from localdev.dockerfile import Dockerfile
 from localdev.quiet_http import QuietHandler
 
 __all__ = ["Invocation", "InvocationResult", "RuntimeAPI", "start_function"]
@@ -146,10 +147,15 @@ class RuntimeAPI:
 
 
 def start_function(
-    task_root: Path, cmd: tuple[str, ...], api: RuntimeAPI, env: Mapping[str, str]
+    dockerfile: Dockerfile, task_root: Path, api: RuntimeAPI, env: Mapping[str, str]
 ) -> subprocess.Popen[bytes]:
-    """Run the image's CMD the way the base image's entrypoint does: `python -m awslambdaric CMD`."""
+    """Run the image's CMD the way the base image's entrypoint does: `python -m awslambdaric CMD`.
+
+    The process starts with the Dockerfile's ENV, overridden by ``env`` as a
+    function's configuration overrides its image's ENV in Lambda.
+    """
     environment = {
+        **dockerfile.env,
         **env,
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task_root),
@@ -159,4 +165,4 @@ def start_function(
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
     }
     # The command is our own Dockerfile's CMD.
-    return subprocess.Popen([sys.executable, "-m", "awslambdaric", *cmd], cwd=task_root, env=environment)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "awslambdaric", *dockerfile.cmd], cwd=task_root, env=environment)  # noqa: S603

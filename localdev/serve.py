@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         env.update({"TABLE_NAME": TABLE_NAME, "TARGETS": json.dumps(targets)})
         env.pop("PYTHONPATH", None)  # the function sees only its task root, as in the image
         task_root = assemble_task_root(dockerfile, ROOT, Path(scratch) / "task")
-        function = start_function(task_root, dockerfile.cmd, api, env)
+        function = start_function(dockerfile, task_root, api, env)
         server = InvokeServer(args.port, api)
         url = f"http://127.0.0.1:{server.server_address[1]}{INVOKE_PATH}"
         print(f"invoke URL: {url}", flush=True)
