@@ -17,11 +17,10 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from localdev.dockerfile import Dockerfile
-from localdev.quiet_http import QuietHandler
+from localdev.quiet_http import QuietHandler, QuietServer
 
 __all__ = ["Invocation", "InvocationResult", "RuntimeAPI", "start_function"]
 
@@ -81,9 +80,7 @@ class _Handler(QuietHandler):
         self.reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(QuietServer):
     def __init__(self, api: RuntimeAPI) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api = api
@@ -96,7 +93,8 @@ class RuntimeAPI:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stopping waits for it, and tests start and stop many of these.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def address(self) -> str:
