@@ -3,7 +3,12 @@
 # runtime client, or the Runtime Interface Emulator when started outside Lambda,
 # which is why `docker run -p 9000:8080 IMAGE` answers invokes locally.
 # For byte-for-byte reproducible builds, pin the digest too (README: "Pinning the base image").
+# The tag is the Python version, and python:3.12 and later run on Amazon Linux 2023,
+# whose glibc is 2.34 (the label below). Together they decide which wheels pip may
+# install: tests/test_image_wheels.py resolves image/requirements.txt for exactly
+# this tag and label, so change them together.
 FROM public.ecr.aws/lambda/python:3.13
+LABEL healthcheck.base-glibc="2.34"
 
 # Dependencies first, in their own layer: rebuilt only when the pins change.
 # Installed into the task root so the pinned boto3 wins over the base image's.
