@@ -91,7 +91,7 @@ def test_stopping_is_quiet(http_server: FaultServer, how: Callable[[subprocess.P
 
 
 def test_a_client_that_leaves_mid_invoke_leaves_no_trace(http_server: FaultServer) -> None:
-    with serving(f"{http_server.base_url}/slow?ms=500") as (serve, url):
+    with serving(f"{http_server.base_url}/slow?ms=100") as (serve, url):
         port = int(url.split(":")[2].split("/")[0])
         with socket.create_connection(("127.0.0.1", port)) as client:
             client.sendall(
