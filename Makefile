@@ -4,25 +4,37 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 9000
 STACK ?= dev
+# Two installs into one venv: `make run` and `make serve` need only the function's
+# requirements and the local stand-ins; `make test` adds the checks and the Pulumi SDKs.
+LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
 .PHONY: run test serve check-config lint typecheck pytest bench clean
 
-$(STAMP): requirements-dev.txt requirements.txt image/requirements.txt
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
 
-## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead)
-run: $(STAMP)
-	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)')
+$(LOCAL_STAMP): requirements-local.txt image/requirements.txt | $(BIN)/python
+	@echo "Installing the function's requirements and the local stand-ins (moto, awslambdaric) into $(VENV): about 320 MB, once."
+	@$(BIN)/python -m pip install --quiet -r requirements-local.txt
+	@touch $@
 
-## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT)
-serve: $(STAMP)
-	$(BIN)/python -m localdev.serve --port $(PORT)
+$(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/requirements.txt | $(BIN)/python
+	@echo "Installing the checks (pytest, ruff, mypy) and the Pulumi SDKs (pulumi-aws) into $(VENV): about 810 MB in all, once."
+	@$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(LOCAL_STAMP) $@
+
+## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
+##      VERBOSE=1 also prints the JSON line logged for each check)
+run: $(LOCAL_STAMP)
+	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose)
+
+## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT) (URL=https://... serves one URL)
+serve: $(LOCAL_STAMP)
+	$(BIN)/python -m localdev.serve --port $(PORT) $(if $(URL),--url '$(URL)')
 
 ## check-config: Pulumi.yaml and Pulumi.$(STACK).yaml checked as `pulumi preview` would, offline
 check-config: $(STAMP)
@@ -42,7 +54,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmarks in bench/, printed as ratios
-bench: $(STAMP)
+bench: $(LOCAL_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -17,10 +17,10 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from localdev.quiet_http import QuietHandler
+from localdev.dockerfile import Dockerfile
+from localdev.quiet_http import QuietHandler, QuietServer
 
 __all__ = ["Invocation", "InvocationResult", "RuntimeAPI", "start_function"]
 
@@ -80,9 +80,7 @@ class _Handler(QuietHandler):
         self.reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(QuietServer):
     def __init__(self, api: RuntimeAPI) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api = api
@@ -95,7 +93,8 @@ class RuntimeAPI:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stopping waits for it, and tests start and stop many of these.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def address(self) -> str:
@@ -146,10 +145,15 @@ class RuntimeAPI:
 
 
 def start_function(
-    task_root: Path, cmd: tuple[str, ...], api: RuntimeAPI, env: Mapping[str, str]
+    dockerfile: Dockerfile, task_root: Path, api: RuntimeAPI, env: Mapping[str, str]
 ) -> subprocess.Popen[bytes]:
-    """Run the image's CMD the way the base image's entrypoint does: `python -m awslambdaric CMD`."""
+    """Run the image's CMD the way the base image's entrypoint does: `python -m awslambdaric CMD`.
+
+    The process starts with the Dockerfile's ENV, overridden by ``env`` as a
+    function's configuration overrides its image's ENV in Lambda.
+    """
     environment = {
+        **dockerfile.env,
         **env,
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task_root),
@@ -159,4 +163,4 @@ def start_function(
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
     }
     # The command is our own Dockerfile's CMD.
-    return subprocess.Popen([sys.executable, "-m", "awslambdaric", *cmd], cwd=task_root, env=environment)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "awslambdaric", *dockerfile.cmd], cwd=task_root, env=environment)  # noqa: S603

@@ -14,12 +14,11 @@ import os
 import signal
 import sys
 import tempfile
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from localdev.dockerfile import Dockerfile, assemble_task_root
 from localdev.dynamodb import create_results_table, embedded_dynamodb, use_endpoint
-from localdev.quiet_http import QuietHandler
+from localdev.quiet_http import QuietHandler, QuietServer
 from localdev.run import ROOT, TABLE_NAME, stack_targets
 from localdev.runtime_api import RuntimeAPI, start_function
 
@@ -33,19 +32,61 @@ class _InvokeHandler(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"
         if self.path != INVOKE_PATH:
-            self.reply(404, b'{"message": "not found: POST ' + INVOKE_PATH.encode() + b'"}', JSON)
+            self._misdirected(404)
             return
         # Like the emulator: 200 with the handler's return value, or with its error object.
         result = self.server.api.invoke(body)
         self.reply(200, result.body, JSON)
 
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._misdirected(405 if self.path == INVOKE_PATH else 404)
 
-class InvokeServer(ThreadingHTTPServer):
-    daemon_threads = True
+    do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815 - http.server's naming
 
+    def _misdirected(self, status: int) -> None:
+        """Say what was asked and what to ask instead: there is one URL here, and it takes POST."""
+        message = f"nothing answers {self.command} {self.path} here; invoke the function with POST {INVOKE_PATH}"
+        headers = {**JSON, "Allow": "POST"} if status == 405 else JSON
+        self.reply(status, json.dumps({"message": message}).encode(), headers)
+
+
+class InvokeServer(QuietServer):
     def __init__(self, port: int, api: RuntimeAPI) -> None:
         super().__init__(("127.0.0.1", port), _InvokeHandler)
         self.api = api
+
+
+def serve(port: int, targets: list[object]) -> int:
+    """Listen first, so a busy port fails in a line before anything else starts; serve until interrupted."""
+    dockerfile = Dockerfile.parse(ROOT / "Dockerfile")
+    with RuntimeAPI() as api:
+        try:
+            server = InvokeServer(port, api)
+        except OSError as error:
+            print(
+                f"serve: cannot listen on 127.0.0.1:{port}: {error.strerror}. "
+                f"Pick another port: make serve PORT={port + 1}",
+                file=sys.stderr,
+            )
+            return 1
+        with server, embedded_dynamodb() as endpoint, tempfile.TemporaryDirectory() as scratch:
+            create_results_table(endpoint, TABLE_NAME)
+            env = dict(os.environ)
+            use_endpoint(endpoint, env)
+            env.update({"TABLE_NAME": TABLE_NAME, "TARGETS": json.dumps(targets)})
+            env.pop("PYTHONPATH", None)  # the function sees only its task root, as in the image
+            task_root = assemble_task_root(dockerfile, ROOT, Path(scratch) / "task")
+            function = start_function(dockerfile, task_root, api, env)
+            try:
+                url = f"http://127.0.0.1:{server.server_address[1]}{INVOKE_PATH}"
+                print(f"invoke URL: {url}", flush=True)
+                print(f"embedded DynamoDB: {endpoint} (table {TABLE_NAME})", flush=True)
+                print(f"try: curl -s -d @events/eventbridge.json {url}", flush=True)
+                server.serve_forever()
+            finally:
+                function.terminate()
+                function.wait()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,30 +98,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Stop as on Ctrl-C, so the function process and the servers are shut down too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    targets = [{"url": args.url}] if args.url else stack_targets(args.stack)
-    dockerfile = Dockerfile.parse(ROOT / "Dockerfile")
-    with embedded_dynamodb() as endpoint, RuntimeAPI() as api, tempfile.TemporaryDirectory() as scratch:
-        create_results_table(endpoint, TABLE_NAME)
-        env = dict(os.environ)
-        use_endpoint(endpoint, env)
-        env.update({"TABLE_NAME": TABLE_NAME, "TARGETS": json.dumps(targets)})
-        env.pop("PYTHONPATH", None)  # the function sees only its task root, as in the image
-        task_root = assemble_task_root(dockerfile, ROOT, Path(scratch) / "task")
-        function = start_function(task_root, dockerfile.cmd, api, env)
-        server = InvokeServer(args.port, api)
-        url = f"http://127.0.0.1:{server.server_address[1]}{INVOKE_PATH}"
-        print(f"invoke URL: {url}", flush=True)
-        print(f"embedded DynamoDB: {endpoint} (table {TABLE_NAME})", flush=True)
-        print(f"try: curl -s -d @events/eventbridge.json {url}", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-            function.terminate()
-            function.wait()
-    return 0
+    targets: list[object] = [{"url": args.url}] if args.url else stack_targets(args.stack)
+    try:
+        return serve(args.port, targets)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C or SIGTERM is how this server stops; everything was shut down on the way out
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from localdev.dockerfile import Dockerfile, assemble_task_root
+from healthcheck.targets import DEFAULT_TIMEOUT_S
+from localdev.dockerfile import Dockerfile, DockerfileError, assemble_task_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +83,43 @@ def test_task_root_holds_the_whole_package(dockerfile: Dockerfile, tmp_path: Pat
     task_root = assemble_task_root(dockerfile, ROOT, tmp_path / "task")
     copied = {path.name for path in (task_root / "healthcheck").glob("*.py")}
     assert copied == {path.name for path in (ROOT / "image" / "healthcheck").glob("*.py")}
+
+
+def test_dns_lookups_give_up_inside_a_checks_default_timeout(dockerfile: Dockerfile) -> None:
+    # getaddrinfo() can't be interrupted; glibc's resolver waits `timeout` s per try and
+    # tries `attempts` times per name server (resolv.conf(5)), RES_OPTIONS amending both.
+    options = dict(option.split(":") for option in dockerfile.env["RES_OPTIONS"].split())
+    assert int(options["timeout"]) * int(options["attempts"]) < DEFAULT_TIMEOUT_S
+
+
+@pytest.mark.parametrize(
+    ("lines", "env"),
+    [
+        (["ENV A=1"], {"A": "1"}),
+        (['ENV A="two words" B=b'], {"A": "two words", "B": "b"}),
+        (["ENV A=x \\", "    B=y"], {"A": "x", "B": "y"}),
+        (["ENV A=x", "ENV B=${A}/y C=$A"], {"A": "x", "B": "x/y", "C": "x"}),
+        (["ENV A=1", "ENV A=2"], {"A": "2"}),
+    ],
+    ids=["one", "quoted-and-two", "continued", "expanded", "overridden"],
+)
+def test_env_is_read_as_docker_sets_it(tmp_path: Path, lines: list[str], env: dict[str, str]) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("\n".join(["FROM scratch", *lines, 'CMD ["x"]']) + "\n")
+    assert dict(Dockerfile.parse(path).env) == env
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("ENV A 1", "write it as KEY=value"),
+        ("ENV A=$PATH", r"\$PATH is not set by an earlier ENV line"),
+    ],
+    ids=["legacy-form", "base-image-variable"],
+)
+def test_env_it_cannot_follow_is_an_error_naming_the_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(f"FROM scratch\n{line}\n")
+    with pytest.raises(DockerfileError, match=message) as error:
+        Dockerfile.parse(path)
+    assert line in str(error.value)

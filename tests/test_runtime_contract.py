@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 
 from localdev.dockerfile import Dockerfile, assemble_task_root
@@ -35,16 +36,41 @@ def function_env(dynamodb_endpoint: str, table: str, http_server: FaultServer) -
 
 
 @pytest.fixture
-def runtime(function_env: dict[str, str], tmp_path: Path) -> Iterator[RuntimeAPI]:
-    dockerfile = Dockerfile.parse(ROOT / "Dockerfile")
+def dockerfile() -> Dockerfile:
+    return Dockerfile.parse(ROOT / "Dockerfile")
+
+
+@pytest.fixture
+def function(
+    dockerfile: Dockerfile, function_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[RuntimeAPI, subprocess.Popen[bytes]]]:
+    """The image's CMD started as in the image, and the Runtime API it polls."""
     task_root = assemble_task_root(dockerfile, ROOT, tmp_path / "task")
     with RuntimeAPI() as api:
-        function = start_function(task_root, dockerfile.cmd, api, function_env)
+        process = start_function(dockerfile, task_root, api, function_env)
         try:
-            yield api
+            yield api, process
         finally:
-            function.terminate()
-            function.wait(timeout=10)
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def runtime(function: tuple[RuntimeAPI, subprocess.Popen[bytes]]) -> RuntimeAPI:
+    return function[0]
+
+
+def assert_started_with_the_dockerfiles_env(pid: int, dockerfile: Dockerfile) -> None:
+    """What the process's C library sees, read from the process itself."""
+    environ = psutil.Process(pid).environ()
+    assert "RES_OPTIONS" in dockerfile.env, "the Dockerfile bounds DNS lookups"
+    assert {name: environ.get(name) for name in dockerfile.env} == dict(dockerfile.env)
+
+
+def test_the_function_process_starts_with_the_dockerfiles_env(
+    function: tuple[RuntimeAPI, subprocess.Popen[bytes]], dockerfile: Dockerfile
+) -> None:
+    assert_started_with_the_dockerfiles_env(function[1].pid, dockerfile)
 
 
 def test_scheduled_event_through_the_runtime_client_writes_a_record(
@@ -89,8 +115,8 @@ def test_a_bad_event_is_a_named_function_error(runtime: RuntimeAPI, dynamodb: Dy
     assert dynamodb.scan(TableName=table)["Items"] == []
 
 
-def test_make_serve_answers_the_emulator_invoke_url(http_server: FaultServer, dynamodb_endpoint: str) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "image"), str(ROOT)])}
+def test_make_serve_answers_the_emulator_invoke_url(http_server: FaultServer, dockerfile: Dockerfile) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # as from a shell in the repo
     serve = subprocess.Popen(
         [sys.executable, "-m", "localdev.serve", "--port", "0", "--url", f"{http_server.base_url}/ok"],
         cwd=ROOT,
@@ -102,6 +128,8 @@ def test_make_serve_answers_the_emulator_invoke_url(http_server: FaultServer, dy
         assert serve.stdout is not None
         url = serve.stdout.readline().split()[-1]
         assert url.endswith("/2015-03-31/functions/function/invocations")
+        [function] = psutil.Process(serve.pid).children()
+        assert_started_with_the_dockerfiles_env(function.pid, dockerfile)
         request = urllib.request.Request(url, data=(ROOT / "events" / "eventbridge.json").read_bytes())  # noqa: S310 - loopback
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             summary = json.load(response)

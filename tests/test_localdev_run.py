@@ -1,0 +1,53 @@
+"""`make run` and `python -m localdev.run` as a user starts them from the repo root."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import FaultServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer) -> None:
+    url = f"{http_server.base_url}/ok"
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.run", "--verbose", "--url", url],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    checks = [json.loads(line) for line in lines if line.startswith('{"type":"check"')]
+    assert [(check["id"], check["success"], check["status"]) for check in checks] == [(url, True, 200)]
+    assert any(line.split()[:2] == [url, "200"] for line in lines), result.stdout  # the table's row
+    assert "1 record(s) written" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variables", "verbose"),
+    [([], False), (["VERBOSE=1"], True), (["VERBOSE=0"], False)],
+    ids=["default", "VERBOSE=1", "VERBOSE=0"],
+)
+def test_make_run_passes_verbose(variables: list[str], verbose: bool) -> None:
+    # --dry-run: the command make would run, without running it (or installing anything).
+    result = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "run", *variables],  # noqa: S607 - make from PATH, as a user
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    [command] = [line for line in result.stdout.splitlines() if "-m localdev.run" in line]
+    assert ("--verbose" in command.split()) is verbose
