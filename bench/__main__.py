@@ -6,6 +6,8 @@
 2. cold start: fresh-interpreter `import healthcheck.handler` vs `import boto3, urllib3` plus
    creating the DynamoDB client (aim <= 1.1).
 3. memory: peak RSS of a process that runs the handler over 300 targets (aim <= 100 MB).
+4. hostile heads: peak RSS of a process that checks 128 targets whose every response has a 6 MB
+   head (bench/huge_heads.py), with the 64 KiB head cap (aim <= 100 MB; 1.5 GB before the cap).
 
 The sites (bench/slow_server.py) and the embedded DynamoDB run in processes of their own.
 """
@@ -145,22 +147,32 @@ def cold_start(env: dict[str, str], runs: int = 15) -> float:
     return ours / base
 
 
-MEMORY_CHILD = """
-import json, resource, sys, time
+# Peak memory of the child itself: VmHWM, not ru_maxrss, which Linux carries
+# over from the parent across fork and exec (the bench's own 69 MB).
+_HIGH_WATER = """
+import json, re, sys, time
+from pathlib import Path
+def high_water_kb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+"""
+MEMORY_CHILD = (
+    _HIGH_WATER
+    + """
 from datetime import UTC, datetime
 from healthcheck.handler import check_and_record, _dynamodb, _probe
 from healthcheck.config import Settings
 from healthcheck.store import ResultStore
 import os
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = high_water_kb()
 settings = Settings.from_environ(os.environ)
 sys.stdout, out = open(os.devnull, "w"), sys.stdout
 summary = check_and_record({}, None, settings=settings, probe=_probe,
                            store=ResultStore(_dynamodb, settings.table_name), now=datetime.now(UTC))
 sys.stdout = out
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = high_water_kb()
 print(json.dumps({"after_import_kb": before, "peak_kb": peak, "summary": summary}))
 """
+)
 
 
 def memory(base_url: str, env: dict[str, str], endpoint: str) -> float:
@@ -174,6 +186,33 @@ def memory(base_url: str, env: dict[str, str], endpoint: str) -> float:
     assert figures["summary"]["succeeded"] == 300, figures["summary"]
     peak_mb: float = figures["peak_kb"] / 1024
     print(f"  300 targets: peak RSS {peak_mb:.1f} MB (after import {figures['after_import_kb'] / 1024:.1f} MB)")
+    return peak_mb
+
+
+HUGE_HEADS_CHILD = (
+    _HIGH_WATER
+    + """
+from healthcheck.probe import Probe
+from healthcheck.runner import run_checks
+from healthcheck.targets import Target
+before = high_water_kb()
+targets = [Target(f"t{i}", f"{sys.argv[1]}/{i}", 10) for i in range(128)]
+results = run_checks(targets, Probe(), run_deadline=time.monotonic() + 60)
+peak = high_water_kb()
+print(json.dumps({"after_import_kb": before, "peak_kb": peak, "errors": sorted({str(r.error) for r in results})}))
+"""
+)
+
+
+def huge_heads(base_url: str, env: dict[str, str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", HUGE_HEADS_CHILD, base_url], env=env, check=True, capture_output=True, text=True
+    )
+    figures = json.loads(out.stdout)
+    assert figures["errors"] == ["protocol error: headers too large (over 64 KiB)"], figures["errors"]
+    peak_mb: float = figures["peak_kb"] / 1024
+    after_import_mb = figures["after_import_kb"] / 1024
+    print(f"  128 targets, 6 MB heads: peak RSS {peak_mb:.1f} MB (after import {after_import_mb:.1f} MB)")
     return peak_mb
 
 
@@ -202,6 +241,10 @@ def main() -> int:
         print(f"  ratio ours / baseline = {ratio:.2f} (aim <= 1.1; instructions where valgrind is installed)")
         print("memory")
         peak = memory(base_url, env, endpoint)
+        print(f"  ratio peak / 100 MB = {peak / 100:.2f} (aim <= 1.0)")
+    with serving("bench.huge_heads", env) as hostile_url:
+        print("hostile heads")
+        peak = huge_heads(hostile_url, env)
         print(f"  ratio peak / 100 MB = {peak / 100:.2f} (aim <= 1.0)")
     return 0
 
