@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
 from localdev.quiet_http import QuietHandler
+from tests.servers import serving_in_thread
 
 __all__ = ["DynamoDBProxy", "dynamodb_proxy"]
 
@@ -74,15 +75,13 @@ class DynamoDBProxy(ThreadingHTTPServer):
 @contextlib.contextmanager
 def dynamodb_proxy(upstream: str) -> Iterator[DynamoDBProxy]:
     proxy = DynamoDBProxy(upstream)
-    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield proxy
+        with serving_in_thread(proxy):
+            try:
+                yield proxy
+            finally:
+                proxy.released.set()  # before the shutdown, which waits for handlers held in the black hole
     finally:
-        proxy.released.set()
-        proxy.shutdown()
-        proxy.server_close()
-        thread.join()
         # The store leaves threads blocked in calls it stopped waiting for; once the
         # proxy lets go they end, and their last log lines belong to this test.
         for straggler in threading.enumerate():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -192,16 +193,23 @@ class FaultServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def running(tls: ssl.SSLContext | None = None) -> Iterator[FaultServer]:
-    server = FaultServer(tls)
+def serving_in_thread(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve on a thread of its own until the block ends, then stop and close."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield server
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextlib.contextmanager
+def running(tls: ssl.SSLContext | None = None) -> Iterator[FaultServer]:
+    server = FaultServer(tls)
+    with serving_in_thread(server):
+        yield server
 
 
 def closed_port() -> int:
