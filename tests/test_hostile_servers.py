@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 import trustme
@@ -149,29 +150,51 @@ def test_a_large_but_reasonable_head_is_up(probe: Probe) -> None:
     assert (result.success, result.status) == (True, 200), result
 
 
-# --- keep-alive connections the server closes as the next request goes out -------------------
+# --- keep-alive: a connection is never reused, so nothing a server does on one reaches another check --
 
 
-@pytest.mark.parametrize("close", ["fin", "reset"])
-def test_a_reused_connection_closed_before_any_reply_is_retried_once_on_a_fresh_one(probe: Probe, close: str) -> None:
-    def stale(peer: Peer, request: Request) -> bool:
+def _keep_alive_then(second: str) -> Callable[[Peer, Request], bool]:
+    """Answers the first request on a connection and keeps it open; a second one gets ``second``."""
+
+    def behaviour(peer: Peer, request: Request) -> bool:
         if peer.served == 0:
             peer.send(response(200, b"ok"))
+            if request.path == "/stray":  # a late duplicate reply, after the client read the first
+                time.sleep(0.05)
+                peer.send(response(200, b"ok"))
             return True
-        if close == "reset":
+        if second == "408":  # Apache, HAProxy and Jetty announce an idle close this way
+            peer.send(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        elif second == "reset":
             peer.reset()
-        return False
+        return False  # "fin": closed as the request went out, without a reply
 
-    with raw_server(stale) as server:
-        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
-        assert (first.success, second.success) == (True, True), (first, second)
-        assert second.status == 200
-        # /b went out twice: on the pooled connection (no reply), then on a new one.
-        assert server.requests == ["/a", "/b", "/b"]
-        assert server.connections == 2
+    return behaviour
 
 
-def test_a_fresh_connection_closed_without_a_reply_is_not_retried(probe: Probe) -> None:
+@pytest.mark.parametrize("second", ["fin", "reset", "408"])
+def test_a_server_closing_an_idle_keep_alive_connection_costs_no_check(probe: Probe, second: str) -> None:
+    with raw_server(_keep_alive_then(second)) as server:
+        first, then = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
+        assert (first.success, then.success, then.status) == (True, True, 200), (first, then)
+        # /b went out once, on a connection of its own.
+        assert (server.requests, server.connections) == (["/a", "/b"], 2)
+
+
+def test_a_stray_reply_left_on_a_connection_is_never_read_as_another_checks_answer(probe: Probe) -> None:
+    def stray_then_broken(peer: Peer, request: Request) -> bool:
+        if request.path == "/broken":
+            peer.send(response(500, b"broken"))
+            return True
+        return _keep_alive_then("fin")(peer, request)
+
+    with raw_server(stray_then_broken) as server:
+        first, broken = in_order(probe, f"{server.base_url}/stray", f"{server.base_url}/broken")
+    assert first.success
+    assert (broken.success, broken.status) == (False, 500), broken
+
+
+def test_a_connection_closed_without_a_reply_is_not_retried(probe: Probe) -> None:
     def never(peer: Peer, request: Request) -> bool:
         return False
 
@@ -179,35 +202,6 @@ def test_a_fresh_connection_closed_without_a_reply_is_not_retried(probe: Probe) 
         [result] = in_order(probe, f"{server.base_url}/")
         assert result.error == "protocol error: server closed the connection without a response"
         assert server.requests == ["/"]
-
-
-def test_a_reused_connection_that_answered_in_part_is_not_retried(probe: Probe) -> None:
-    def partial(peer: Peer, request: Request) -> bool:
-        if peer.served == 0:
-            peer.send(response(200, b"ok"))
-            return True
-        peer.send(b"HTTP/1.1 200 OK\r\nConte")
-        return False
-
-    with raw_server(partial) as server:
-        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
-        assert first.success
-        assert second.error == "protocol error: response ended inside its headers"
-        assert server.requests == ["/a", "/b"]
-
-
-def test_the_retry_happens_once_only(probe: Probe) -> None:
-    def always_stale(peer: Peer, request: Request) -> bool:
-        if server.connections == 1 and peer.served == 0:
-            peer.send(response(200, b"ok"))
-            return True
-        return False  # every later request: no reply, new connection or not
-
-    with raw_server(always_stale) as server:
-        first, second = in_order(probe, f"{server.base_url}/a", f"{server.base_url}/b")
-        assert first.success
-        assert second.error == "protocol error: server closed the connection without a response"
-        assert server.requests == ["/a", "/b", "/b"]
 
 
 # --- one check's timeout must never touch another check's connection --------------------------
@@ -226,8 +220,8 @@ def test_a_timed_out_check_never_shuts_a_connection_another_check_now_holds(prob
         timed_out, fine = run_checks(targets, probe, run_deadline=time.monotonic() + 30)
         assert timed_out.error == "timed out after 1 s"
         assert (fine.success, fine.status, fine.error) == (True, 200, None)
-        # The healthy check did reuse slow-hop's first connection: the case under test.
-        assert home.counters.connections == 1
+        # Each request had a connection of its own: none was shared to be shut under another check.
+        assert home.counters.connections == 2
 
 
 # --- heads that break RFC 9112's grammar or leave the body's end in doubt ----------------------
@@ -249,6 +243,16 @@ MALFORMED = {
     "nul-in-reason": (b"HTTP/1.1 200 O\x00K\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
     "http-2-version": (b"HTTP/2 200\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
     "signed-status": (b"HTTP/1.1 +20 OK\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
+    "empty-length": (b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nok", "invalid Content-Length ''"),
+    "trailing-comma-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 2,\r\n\r\nok", "invalid Content-Length"),
+    "5000-digit-length": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\nok",
+        "invalid Content-Length '" + "9" * 57,
+    ),
+    "empty-transfer-encoding": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\nContent-Length: 2\r\n\r\nok",
+        "unsupported Transfer-Encoding ''",
+    ),
 }
 
 
@@ -260,7 +264,22 @@ def test_a_malformed_head_is_a_named_protocol_error_never_up(probe: Probe, head:
 
     with raw_server(malformed) as server:
         [result] = in_order(probe, f"{server.base_url}/")
-    assert (result.success, result.error) == (False, f"protocol error: {error}")
+    assert not result.success
+    assert result.error is not None
+    assert result.error.startswith(f"protocol error: {error}"), result.error
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_bodiless_status_ends_at_the_blank_line_whatever_its_headers_say(probe: Probe, status: int) -> None:
+    # RFC 9112 6.3: 204 and 304 never have a body; some stacks still add Transfer-Encoding: chunked.
+    def bodiless(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 %d Whatever\r\nTransfer-Encoding: chunked\r\n\r\n" % status)
+        return True  # and keep the connection open: a wait for chunks would time out
+
+    with raw_server(bodiless) as server:
+        [result] = in_order(probe, f"{server.base_url}/", timeout=3)
+    assert (result.status, result.error) == (status, None if status == 204 else "status 304 (expected 2xx)")
+    assert result.duration_ms < 1000
 
 
 @pytest.mark.parametrize(

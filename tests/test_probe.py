@@ -139,3 +139,12 @@ def test_body_read_is_capped(http_server: FaultServer, ca_file: str) -> None:
     result = check_one(probe, f"{http_server.base_url}/endless", timeout=10)
     assert (result.success, result.status) == (True, 200)
     assert http_server.counters.body_bytes_sent < 64 * 1024 * 1024
+
+
+def test_a_redirect_error_never_repeats_a_password_and_is_bounded(http_server: FaultServer, probe: Probe) -> None:
+    location = "ftp://deploy:hunter2@files.example/" + "x" * 60_000
+    result = check_one(probe, f"{http_server.base_url}/redirect-to?url={location}")
+    assert result.error is not None
+    assert result.error.startswith("redirect to unsupported URL 'ftp://deploy:***@files.example/xxx")
+    assert "hunter2" not in result.error
+    assert len(result.error.encode()) <= 1024

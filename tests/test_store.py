@@ -182,10 +182,25 @@ def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
 ) -> None:
     items = _items(25)
     items[17]["Id"] = {"S": ""}  # DynamoDB refuses an empty key, and with it the whole batch
-    assert ResultStore(dynamodb, table).write(items, _soon()) == 24
+    with pytest.raises(RecordsNotWrittenError, match=r"^1 of 25 records were rejected by DynamoDB as invalid$"):
+        ResultStore(dynamodb, table).write(items, _soon())
     assert _count(dynamodb, table) == 24
-    [rejected] = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert "DynamoDB rejected the record of  at 2015-10-08T16:53:06Z" in rejected.getMessage()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors[0].startswith("DynamoDB rejected the record of  at 2015-10-08T16:53:06Z, which is lost")
+
+
+def test_a_table_whose_schema_refuses_every_record_fails_loudly(dynamodb: DynamoDBClient) -> None:
+    dynamodb.create_table(
+        TableName="wrong-key",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(
+        RecordsNotWrittenError, match=r"^3 of 3 records were rejected by DynamoDB as invalid$"
+    ) as raised:
+        ResultStore(dynamodb, "wrong-key").write(_items(3), _soon())
+    assert raised.value.unwritten == 3
 
 
 def test_a_failed_batch_does_not_stop_the_next() -> None:

@@ -1,10 +1,8 @@
-"""urllib3 connections scoped to the check that holds them.
+"""urllib3 connections that the watchdog can abort, tied to the check that holds them.
 
-Connections are pooled and pass from check to check, so anything a check may
-do to a connection (abort it at its deadline, ask whether it was reused) is
-tied to the one check holding it *now*. The check running on this thread is
-found through :func:`scoped`; the pool classes below are what the probe's
-``PoolManager`` builds.
+The check running on this thread is found through :func:`scoped`; the pool
+classes below are what the probe's ``PoolManager`` builds. Every connection
+also reads response heads strictly (:mod:`.strict_http`).
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -25,7 +22,7 @@ from .strict_http import StrictHTTPResponse
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
 
-__all__ = ["POOL_CLASSES", "Cancel", "CheckAbortedError", "CheckScope", "scoped"]
+__all__ = ["POOL_CLASSES", "Cancel", "CheckAbortedError", "scoped"]
 
 
 class CheckAbortedError(Exception):
@@ -74,63 +71,41 @@ class Cancel:
             return self.aborted
 
 
-@dataclass(slots=True)
-class CheckScope:
-    """What the connections learn about the check on this thread, and what it asks of them."""
-
-    cancel: Cancel = field(default_factory=Cancel)
-    reused: bool = False
-    """The last request went out on a connection that had already carried a reply."""
-    fresh_only: bool = False
-    """Take no idle connection from the pool: the next request opens a new one."""
-
-
 _current = threading.local()
 
 
 @contextlib.contextmanager
-def scoped(scope: CheckScope) -> Iterator[CheckScope]:
-    """Make ``scope`` the current check's for the connections used on this thread."""
-    _current.scope = scope
+def scoped(cancel: Cancel) -> Iterator[Cancel]:
+    """Make ``cancel`` the current check's for the connections used on this thread."""
+    _current.cancel = cancel
     try:
-        yield scope
+        yield cancel
     finally:
-        _current.scope = None
+        _current.cancel = None
 
 
-def _scope() -> CheckScope | None:
-    scope: CheckScope | None = getattr(_current, "scope", None)
-    return scope
+def _hold(connection: HTTPConnection) -> None:
+    cancel: Cancel | None = getattr(_current, "cancel", None)
+    if cancel is not None:
+        cancel.hold(connection)
 
 
 class _HTTPConnection(HTTPConnection):
-    """Registers with the current check, reads heads strictly, and counts replies on its socket."""
+    """Registers with the current check at each step that can block, and reads heads strictly."""
 
     response_class = StrictHTTPResponse
-    _replies = 0  # on the current socket
 
     def connect(self) -> None:
-        if (scope := _scope()) is not None:
-            scope.cancel.hold(self)
-        self._replies = 0
+        _hold(self)
         super().connect()
 
-    def close(self) -> None:
-        self._replies = 0
-        super().close()
-
     def request(self, *args: Any, **kwargs: Any) -> None:
-        if (scope := _scope()) is not None:
-            scope.cancel.hold(self)
-            scope.reused = self.sock is not None and self._replies > 0
+        _hold(self)  # a pooled connection skips connect()
         super().request(*args, **kwargs)
 
     def getresponse(self) -> HTTPResponse:  # type: ignore[override]  # as urllib3 declares it
-        if (scope := _scope()) is not None:
-            scope.cancel.hold(self)
-        response = super().getresponse()
-        self._replies += 1
-        return response
+        _hold(self)
+        return super().getresponse()
 
 
 # The same behaviour over TLS: the MRO puts our methods before HTTPSConnection's.
@@ -139,16 +114,23 @@ class _HTTPSConnection(_HTTPConnection, HTTPSConnection):
 
 
 class _HTTPPool(HTTPConnectionPool):
+    """Keeps connection objects, never open sockets: each request gets a connection of its own.
+
+    A reused keep-alive connection is where a server's late or stray reply, an
+    idle-timeout 408, or its close just as the next request goes out, gets read
+    as another check's answer. A new connection per request also makes every
+    Duration include connecting and the TLS handshake, as a user's first visit does.
+    """
+
     ConnectionCls = _HTTPConnection
 
-    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
-        conn = super()._get_conn(timeout)
-        scope = _scope()
-        if scope is not None and scope.fresh_only and not conn.is_closed:
-            conn.close()  # an idle connection: the request will open a new one
-        return conn
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
+        if conn is not None:
+            conn.close()
+        super()._put_conn(conn)
 
 
+# The same pooling over TLS: the MRO puts _put_conn before HTTPSConnectionPool's.
 class _HTTPSPool(_HTTPPool, HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 

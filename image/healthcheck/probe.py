@@ -32,7 +32,7 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util import Timeout
 
-from .connections import POOL_CLASSES, Cancel, CheckAbortedError, CheckScope, scoped
+from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
 from .strict_http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -40,12 +40,11 @@ from .strict_http import (
     HeadersTooLargeError,
     IncompleteHeadError,
     MalformedHeaderError,
-    ResetBeforeReplyError,
     TooManyHeadersError,
     UnexpectedSwitchError,
 )
-from .targets import SCHEMES, Target
-from .text import clip
+from .targets import SCHEMES, Target, redact_url
+from .text import clip, show
 
 __all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
 
@@ -129,13 +128,11 @@ class Probe:
         error: str | None = None
         expired = False
         try:
-            with scoped(CheckScope(cancel)) as scope:
-                status = self._fetch(scope, target.url, deadline)
+            with scoped(cancel):
+                status = self._fetch(target.url, cancel, deadline)
         except (CheckAbortedError, CheckTimedOutError):
             expired = True
-        except RedirectError as exc:
-            error = str(exc)
-        except (HTTPError, OSError, http.client.HTTPException) as exc:
+        except (RedirectError, HTTPError, OSError, http.client.HTTPException) as exc:
             expired = _is_timeout(exc)
             error = describe_error(exc)
         finally:
@@ -153,45 +150,24 @@ class Probe:
             target.name, target.url, False, duration_ms, status=status, error=f"status {status} (expected 2xx)"
         )
 
-    def _fetch(self, scope: CheckScope, url: str, deadline: float) -> int:
-        """GET ``url``, following redirects, and return the final status."""
+    def _fetch(self, url: str, cancel: Cancel, deadline: float) -> int:
+        """GET ``url``, following redirects, and return the final status; each request on a new connection."""
         for _hop in range(self.max_redirects + 1):
-            response = self._send(scope, url, deadline)
-            complete = False
+            response = self._urlopen(url, deadline)
             try:
-                complete = self._read_body(response, deadline)
+                self._read_body(response, deadline)
             finally:
-                # Let go first: once the connection is back in the pool, another check owns it.
-                aborted = scope.cancel.let_go()
-                if not complete or aborted:
-                    response.close()  # unread data, or a shut socket: never reused
+                cancel.let_go()  # before the connection goes back to the pool (closed: see connections.py)
+                response.close()
                 response.release_conn()
             location = response.get_redirect_location()
             if not location:
                 return response.status
             next_url = urljoin(url, location)
             if urlsplit(next_url).scheme.lower() not in SCHEMES:
-                raise RedirectError(f"redirect to unsupported URL {next_url!r}")
+                raise RedirectError(f"redirect to unsupported URL {show(redact_url(next_url))}")
             url = next_url
         raise RedirectError(f"too many redirects (more than {self.max_redirects})")
-
-    def _send(self, scope: CheckScope, url: str, deadline: float) -> BaseHTTPResponse:
-        """One request; retried once, on a new connection, if a reused one closed before any reply.
-
-        A server may close an idle keep-alive connection just as the next request
-        goes out on it. Nothing was answered, so browsers and urllib3 resend it
-        once on a new connection; any other failure stands, unretried.
-        """
-        try:
-            return self._urlopen(url, deadline)
-        except ProtocolError as exc:
-            if not (scope.reused and _find(exc, http.client.RemoteDisconnected) is not None):
-                raise
-        scope.fresh_only = True
-        try:
-            return self._urlopen(url, deadline)
-        finally:
-            scope.fresh_only = False
 
     def _urlopen(self, url: str, deadline: float) -> BaseHTTPResponse:
         remaining = deadline - time.monotonic()
@@ -206,17 +182,16 @@ class Probe:
             timeout=Timeout(connect=remaining, read=remaining),
         )
 
-    def _read_body(self, response: BaseHTTPResponse, deadline: float) -> bool:
-        """Read at most ``max_body_bytes`` before the deadline; True when the body ended."""
+    def _read_body(self, response: BaseHTTPResponse, deadline: float) -> None:
+        """Read the body to its end, or to ``max_body_bytes``, before the deadline."""
         read = 0
         while read < self.max_body_bytes:
             if time.monotonic() >= deadline:
                 raise CheckTimedOutError
             chunk = response.read1(min(READ_CHUNK, self.max_body_bytes - read))
             if not chunk:
-                return True
+                return
             read += len(chunk)
-        return False
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -258,7 +233,6 @@ _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
     (TooManyHeadersError, f"more than {MAX_HEADERS} headers"),
     (UnexpectedSwitchError, "unexpected 101 Switching Protocols"),
     (MalformedHeaderError, "malformed header line"),
-    (ResetBeforeReplyError, "connection reset by the server"),
     (http.client.RemoteDisconnected, "server closed the connection without a response"),
     (ConnectionResetError, "connection reset by the server"),
     (http.client.IncompleteRead, "response ended before its declared length"),
@@ -291,6 +265,8 @@ def describe_error(exc: BaseException) -> str:
 
 def _describe(exc: BaseException) -> str:
     # Order matters: NameResolutionError ⊂ NewConnectionError ⊂ ConnectTimeoutError.
+    if isinstance(exc, RedirectError):
+        return str(exc)
     if isinstance(exc, NameResolutionError):
         return f"name not resolved: {exc.conn.host}" if exc.conn is not None else "name not resolved"
     if isinstance(exc, NewConnectionError):

@@ -248,10 +248,16 @@ class RecordWriter:
                 outcome += BatchOutcome(unwritten=size, error=error)
         # Threads still blocked in a call are left behind; none is waited for.
         self._pool.shutdown(wait=False, cancel_futures=True)
+        problems = []
         if outcome.unwritten:
-            message = (
-                f"{outcome.unwritten} of {count} records were not written to {self._store.table_name}: {outcome.error}"
-            )
+            table = self._store.table_name
+            problems.append(f"{outcome.unwritten} of {count} records were not written to {table}: {outcome.error}")
+        if outcome.rejected:
+            # Each was logged, and the rest of its batch stored. Still a failure: a table
+            # whose schema refuses every record must not pass for a quiet success.
+            problems.append(f"{outcome.rejected} of {count} records were rejected by DynamoDB as invalid")
+        if problems:
+            message = "; ".join(problems)
             log.error("%s", message)
-            raise RecordsNotWrittenError(message, outcome.unwritten)
-        return count - outcome.rejected
+            raise RecordsNotWrittenError(message, outcome.unwritten + outcome.rejected)
+        return count

@@ -26,7 +26,6 @@ __all__ = [
     "HeadersTooLargeError",
     "IncompleteHeadError",
     "MalformedHeaderError",
-    "ResetBeforeReplyError",
     "StrictHTTPResponse",
     "TooManyHeadersError",
     "UnexpectedSwitchError",
@@ -47,10 +46,8 @@ _STATUS_LINE: Final = re.compile(
 )
 _FIELD_LINE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:" + _TEXT + _EOL)
 _CONTINUATION: Final = re.compile(rb"[ \t]" + _TEXT + _EOL)
-
-
-class ResetBeforeReplyError(http.client.RemoteDisconnected):
-    """The connection was reset before a single byte of the reply arrived."""
+# Digits, and few enough that int() never meets its 4300-digit limit (no body is an exabyte).
+_CONTENT_LENGTH: Final = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 
 class IncompleteHeadError(http.client.HTTPException):
@@ -78,13 +75,8 @@ class UnexpectedSwitchError(http.client.HTTPException):
 
 
 class StrictHTTPResponse(http.client.HTTPResponse):
-    """``http.client``'s response with a head reader that skips every 1xx and trusts no partial head.
+    """``http.client``'s response with a head reader that skips every 1xx and trusts no partial head."""
 
-    ``interim`` counts the 1xx replies skipped; the connection is never reused
-    after one, since a server that sends them is the kind whose framing is in doubt.
-    """
-
-    interim = 0
     _budget = MAX_HEAD_BYTES
 
     def _line(self) -> bytes:
@@ -98,15 +90,10 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         return line
 
     def _status(self, first: bool) -> tuple[str, int, str]:
-        if first:
-            # Not one byte of a reply is the case callers (our retry, as urllib3's) know as
-            # RemoteDisconnected; anything else that ends early is an incomplete head.
-            try:
-                waiting = self.fp.peek(1)
-            except ConnectionResetError as exc:
-                raise ResetBeforeReplyError("connection reset before any reply") from exc
-            if not waiting:
-                raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        # Not one byte of a reply is RemoteDisconnected, as http.client calls it;
+        # anything else that ends early is an incomplete head.
+        if first and not self.fp.peek(1):
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
         line = self._line()
         status = _STATUS_LINE.fullmatch(line)
         if status is None:
@@ -133,7 +120,6 @@ class StrictHTTPResponse(http.client.HTTPResponse):
             if status == 101:
                 raise UnexpectedSwitchError("101 Switching Protocols without an Upgrade request")
             self._header_lines()  # an interim reply's headers (e.g. Early Hints' Link) are not ours
-            self.interim += 1
             version, status, reason = self._status(first=False)
 
         self.code = self.status = status
@@ -149,19 +135,25 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         http.client ignores a Content-Length it cannot read and then takes the
         body to end with the close, so a broken ``Content-Length: -1`` read as UP.
         """
-        encodings = [e.strip().lower() for e in ",".join(self.headers.get_all("transfer-encoding", [])).split(",")]
-        lengths = {v.strip() for v in ",".join(self.headers.get_all("content-length", [])).split(",")} - {""}
+        encodings = _elements(self.headers.get_all("transfer-encoding"))
+        lengths = set(_elements(self.headers.get_all("content-length")))
         self.chunked = encodings == ["chunked"]
-        if encodings != [""] and not self.chunked:
+        if encodings and not self.chunked:
             raise BadFramingError(f"unsupported Transfer-Encoding {', '.join(encodings)[:60]!r}")
         if self.chunked and lengths:
             raise BadFramingError("both Transfer-Encoding and Content-Length")
-        if len(lengths) > 1 or not all(v.isascii() and v.isdigit() for v in lengths):
+        if len(lengths) > 1 or not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
             raise BadFramingError(f"invalid Content-Length {', '.join(sorted(lengths))[:60]!r}")
-        self.chunk_left = None
         self.length = int(lengths.pop()) if lengths else None
+        self.chunk_left = None
         if status in (204, 304) or self._method == "HEAD":  # type: ignore[attr-defined]
-            self.length = 0
-        self.will_close = self._check_close() or self.interim > 0  # type: ignore[attr-defined]
+            # Always ends at the blank line, whatever the headers say (RFC 9112, 6.3).
+            self.chunked, self.length = False, 0
+        self.will_close = self._check_close()  # type: ignore[attr-defined]
         if not self.will_close and not self.chunked and self.length is None:
             self.will_close = True
+
+
+def _elements(values: list[str] | None) -> list[str]:
+    """A header's comma-separated elements across all its lines, lower-cased; an empty one stays, as ''."""
+    return [element.strip().lower() for element in ",".join(values).split(",")] if values else []
