@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: run test serve check-config lint typecheck pytest bench clean
+.PHONY: run test serve install check-config lint typecheck pytest bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
@@ -30,11 +30,14 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 ## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
 ##      VERBOSE=1 also prints the JSON line logged for each check)
 run: $(LOCAL_STAMP)
-	$(BIN)/python -m localdev.run $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose)
+	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose)
 
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT) (URL=https://... serves one URL)
 serve: $(LOCAL_STAMP)
-	$(BIN)/python -m localdev.serve --port $(PORT) $(if $(URL),--url '$(URL)')
+	$(BIN)/python -m localdev.serve --port $(PORT) --stack '$(STACK)' $(if $(URL),--url '$(URL)')
+
+## install: .venv with everything (the Pulumi SDKs that Pulumi.yaml's virtualenv needs, and the checks)
+install: $(STAMP)
 
 ## check-config: Pulumi.yaml and Pulumi.$(STACK).yaml checked as `pulumi preview` would, offline
 check-config: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -240,7 +241,7 @@ class StackSettings:
             raise SettingsError(
                 f"healthcheck:timeout {settings.timeout} s leaves no room for the slowest target "
                 f"({slowest:g} s) plus {WRITE_RESERVE_S} s to write records: raise it to at least "
-                f"{int(slowest) + WRITE_RESERVE_S + 1}"
+                f"{math.ceil(slowest) + WRITE_RESERVE_S}"
             )
         return settings
 

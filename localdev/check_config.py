@@ -85,17 +85,22 @@ class StackConfig:
     project: str
     stack_file: Path
     config: dict[str, str]
+    unchecked: tuple[str, ...] = ()
+    """Encrypted keys of other namespaces, left out: the program never reads them."""
 
     def warnings(self) -> list[str]:
-        return unknown_key_warnings(self.config, namespace=self.project)
+        notes = [f"{key} is encrypted and not checked offline" for key in self.unchecked]
+        return notes + unknown_key_warnings(self.config, namespace=self.project)
 
 
 def load_config(root: Path, stack: str) -> StackConfig:
     """Steps 1 and 2, the CLI's: raise PulumiConfigError with its message."""
     project = load_project(root / "Pulumi.yaml")
     path = stack_file(root, project, stack)
-    config = program_config(apply_project_config(stack, project, load_stack_config(project, path)))
-    return StackConfig(project.name, path, config)
+    config, unchecked = program_config(
+        apply_project_config(stack, project, load_stack_config(project, path)), project.name
+    )
+    return StackConfig(project.name, path, config, tuple(unchecked))
 
 
 def check_program(stack: StackConfig) -> CheckedStack:
@@ -111,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the folder holding Pulumi.yaml")
     args = parser.parse_args(argv)
     try:
+        path = stack_file(args.root, load_project(args.root / "Pulumi.yaml"), args.stack)
+        if not path.exists():  # most often a misspelt STACK=
+            print(f"warning: {path.name} does not exist: the stack starts with no config of its own", file=sys.stderr)
         stack = load_config(args.root, args.stack)
         for warning in stack.warnings():
             print(f"warning: {warning}", file=sys.stderr)

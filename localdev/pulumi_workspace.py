@@ -386,7 +386,7 @@ def load_stack_config(project: Project, path: Path) -> dict[str, ConfigValue]:
     try:
         raw = goyaml.load(path.read_text(encoding="utf-8-sig"))
     except goyaml.YamlSyntaxError as exc:
-        raise StackConfigError(f"invalid YAML file: {exc}") from exc
+        raise StackConfigError(f"{path.name}: invalid YAML file: {exc}") from exc
     if raw is None:
         return {}
     try:
@@ -462,9 +462,16 @@ def apply_project_config(stack: str, project: Project, config: Mapping[str, Conf
     return merged
 
 
-def program_config(config: Mapping[str, ConfigValue]) -> dict[str, str]:
-    """What the language host hands the program (``PULUMI_CONFIG``): one string per key."""
+def program_config(config: Mapping[str, ConfigValue], project: str) -> tuple[dict[str, str], list[str]]:
+    """What the language host hands the program (``PULUMI_CONFIG``): one string per key; and the keys left out.
+
+    Encrypted values need the stack's secrets provider. One the program reads
+    (the project's namespace) can't be checked offline: an error. Another
+    namespace's (``aws:secretKey``) is left out, and named, since the program
+    never reads it.
+    """
     encrypted = sorted(key for key, value in config.items() if value.secure)
-    if encrypted:
-        raise StackConfigError(f"{', '.join(encrypted)}: encrypted values need the stack's secrets provider")
-    return {key: value.text for key, value in config.items()}
+    ours = [key for key in encrypted if key.split(":", 1)[0] == project]
+    if ours:
+        raise StackConfigError(f"{', '.join(ours)}: encrypted values need the stack's secrets provider")
+    return {key: value.text for key, value in config.items() if not value.secure}, encrypted

@@ -24,11 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "healthcheck-local"
 
 
-def stack_targets(stack_file: Path) -> list[object]:
-    config = yaml.safe_load(stack_file.read_text())["config"]
-    targets = config.get("healthcheck:targets")
+def stack_targets(stack: str) -> list[object]:
+    """The targets of stack ``stack`` (``Pulumi.<stack>.yaml``), as written there; the handler validates them."""
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        raise SystemExit(f"no {stack_file.name} here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}")
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    # A bare key in a stack file is the project's, as the CLI reads it.
+    targets = config.get("healthcheck:targets", config.get("targets"))
     if not isinstance(targets, list):
-        raise SystemExit(f"{stack_file}: healthcheck:targets must be a list")
+        raise SystemExit(f"{stack_file.name}: healthcheck:targets must be a list of targets")
     return targets
 
 
@@ -56,7 +61,7 @@ def format_table(items: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="check this one URL instead of the stack's targets")
-    parser.add_argument("--stack", type=Path, default=ROOT / "Pulumi.dev.yaml")
+    parser.add_argument("--stack", default="dev", help="check this stack's targets (Pulumi.<stack>.yaml); default dev")
     parser.add_argument("--event", type=Path, default=ROOT / "events" / "eventbridge.json")
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
     args = parser.parse_args(argv)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--url", help="configure this one URL instead of the stack's targets")
-    parser.add_argument("--stack", type=Path, default=ROOT / "Pulumi.dev.yaml")
+    parser.add_argument("--stack", default="dev", help="serve this stack's targets (Pulumi.<stack>.yaml); default dev")
     args = parser.parse_args(argv)
 
     # Stop as on Ctrl-C, so the function process and the servers are shut down too.

@@ -94,7 +94,7 @@ BROKEN = [
     (
         "stack-yaml",
         stack_key("healthcheck:schedule: [rate(5 minutes)"),
-        r"^error: invalid YAML file: yaml: line \d+: ",
+        r"^error: Pulumi.dev.yaml: invalid YAML file: yaml: line \d+: ",
     ),
     (
         "key-with-two-colons",
@@ -218,3 +218,29 @@ def test_project_defaults_fill_what_the_stack_leaves_out(copy: Path, capsys: pyt
     status, out, _ = run(copy, capsys)
     assert status == 0
     assert "  logRetentionDays: 90" in out.splitlines()
+
+
+def test_another_namespaces_secret_is_named_not_checked(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack_key("aws:secretKey:\n    secure: AAABAGh2").apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, err) == (0, "warning: aws:secretKey is encrypted and not checked offline")
+    assert out.startswith("Pulumi.dev.yaml: OK")
+
+
+def test_a_stack_without_a_file_is_named(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--root", str(copy), "--stack", "prod"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.splitlines()[0] == "warning: Pulumi.prod.yaml does not exist: the stack starts with no config of its own"
+
+
+@pytest.mark.parametrize(("timeout", "passes"), [(70, True), (69, False)], ids=["slowest-plus-10", "one-less"])
+def test_the_timeout_must_cover_the_slowest_target_plus_10_s(
+    copy: Path, capsys: pytest.CaptureFixture[str], timeout: int, passes: bool
+) -> None:
+    Edit("Pulumi.dev.yaml", "      timeout: 5\n", "      timeout: 60\n").apply(copy)
+    stack_key(f"healthcheck:timeout: {timeout}").apply(copy)
+    status, _, err = run(copy, capsys)
+    assert status == (0 if passes else 1)
+    if not passes:
+        assert err.endswith("plus 10 s to write records: raise it to at least 70")

@@ -246,7 +246,7 @@ def test_the_dev_stack_as_the_cli_hands_it_over_deploys_with_pulumi_yamls_defaul
     # Pulumi.dev.yaml sets no memory, timeout or retention: the CLI fills them in from Pulumi.yaml.
     project = load_project(ROOT / "Pulumi.yaml")
     config = apply_project_config("dev", project, load_stack_config(project, ROOT / "Pulumi.dev.yaml"))
-    stack = deploy_program_config(program_config(config), via_main=True)
+    stack = deploy_program_config(program_config(config, project.name)[0], via_main=True)
     function = stack.one("aws:lambda/function:Function")
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (512, 120)
     assert stack.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30

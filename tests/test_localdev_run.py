@@ -51,3 +51,31 @@ def test_make_run_passes_verbose(variables: list[str], verbose: bool) -> None:
     )
     [command] = [line for line in result.stdout.splitlines() if "-m localdev.run" in line]
     assert ("--verbose" in command.split()) is verbose
+
+
+def test_make_run_checks_the_stack_named_by_stack() -> None:
+    result = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "run", "STACK=prod"],  # noqa: S607 - make from PATH, as a user
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    [command] = [line for line in result.stdout.splitlines() if "-m localdev.run" in line]
+    assert "--stack prod" in command.replace("'", "")
+
+
+def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.run", "--stack", "nosuch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"no Pulumi.nosuch.yaml here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}"
+    ]
