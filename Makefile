@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: run test serve install check-config lint typecheck pytest bench clean
+.PHONY: run test serve install check-config lint typecheck pytest bench mutate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
@@ -60,5 +60,20 @@ pytest: $(STAMP)
 bench: $(LOCAL_STAMP)
 	$(BIN)/python -m bench
 
+## mutate: mutation testing of image/healthcheck and infra with mutmut (slow: not part of `make test` or CI)
+# mutmut names a mutant by its file's path, and the tests import `healthcheck`, not
+# `image.healthcheck`; so it runs in $(MUTATE_DIR), a copy of the tree with the package
+# at healthcheck/. Its mutants/ (mutmut's work and results cache) is kept between runs,
+# so a second run only retests what changed. Settings: [tool.mutmut] in pyproject.toml.
+MUTATE_DIR := .mutate
+MUTATE_COPY := infra tests localdev events Dockerfile .dockerignore Pulumi.yaml Pulumi.dev.yaml __main__.py pyproject.toml
+mutate: $(STAMP)
+	mkdir -p $(MUTATE_DIR)
+	find $(MUTATE_DIR) -mindepth 1 -maxdepth 1 ! -name mutants -exec rm -rf {} +
+	cp -a $(MUTATE_COPY) $(MUTATE_DIR)/
+	cp -a image/healthcheck $(MUTATE_DIR)/healthcheck
+	cd $(MUTATE_DIR) && env -u PYTHONPATH $(CURDIR)/$(BIN)/mutmut run $(MUTANTS)
+	cd $(MUTATE_DIR) && env -u PYTHONPATH $(CURDIR)/$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(MUTATE_DIR)
