@@ -73,15 +73,25 @@ def test_settings_from_environment() -> None:
     [
         ({}, "TABLE_NAME is not set"),
         ({"TABLE_NAME": "r", "TARGETS": "[{"}, "TARGETS is not valid JSON"),
-        ({"TABLE_NAME": "r", "TARGETS": '{"url": "x"}'}, "TARGETS must be a JSON list"),
+        ({"TABLE_NAME": "r", "TARGETS": '{"url": "x"}'}, "^TARGETS must be a JSON list of targets, got dict$"),
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "many"}, "MAX_CONCURRENCY must be a whole number"),
-        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY must be between 1 and 512"),
+        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "0"}, "^MAX_CONCURRENCY must be between 1 and 512, got 0$"),
+        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "513"}, "^MAX_CONCURRENCY must be between 1 and 512, got 513$"),
     ],
-    ids=["no-table", "bad-json", "not-list", "concurrency-word", "concurrency-zero"],
+    ids=["no-table", "bad-json", "not-list", "concurrency-word", "concurrency-zero", "concurrency-over-512"],
 )
 def test_bad_environment_is_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_environ(environ)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", 1), ("512", 512), ("", 128), ("  ", 128)],
+    ids=["lowest", "highest", "empty-is-default", "blank-is-default"],
+)
+def test_max_concurrency_takes_1_to_512_and_defaults_to_128(value: str, expected: int) -> None:
+    assert Settings.from_environ({"TABLE_NAME": "r", "MAX_CONCURRENCY": value}).max_concurrency == expected
 
 
 def test_a_bad_time_is_named_but_never_echoed_whole() -> None:

@@ -69,6 +69,11 @@ def test_a_settings_error_stops_preview_without_a_traceback() -> None:
         "cron(0 0 1 1/3 ? 1970)",
         "cron(59 23 31 DEC ? 2199)",
         "cron(0,30 6,18 ? * SUN,SAT *)",
+        "cron(*/1 * * * ? *)",
+        "cron(*/60 * * * ? *)",
+        "cron(0 0 */31 * ? *)",
+        "cron(0 9 ? * 2#3 *)",
+        "cron(0 9 ? * 2#4,2#5 *)",
     ],
 )
 def test_expressions_scheduler_accepts_pass(expression: str) -> None:
@@ -108,6 +113,10 @@ REFUSED = [
     ("cron(1,,2 * * * ? *)", "minutes '1,,2' must be"),
     ("cron(1-2-3 * * * ? *)", "minutes '1-2-3' must be"),
     ("cron(L * * * ? *)", "minutes 'L' must be"),
+    ("cron(*/a * * * ? *)", r"minutes '\*/a' must be"),
+    ("cron(0 12 */32 * ? *)", r"day-of-month '\*/32' must be"),
+    ("cron(0 12 32W * ? *)", "day-of-month '32W' must be"),
+    ("cron(0 12 ? * 10L *)", "day-of-week '10L' must be"),
 ]
 
 

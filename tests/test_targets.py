@@ -193,3 +193,22 @@ def test_credentials_in_a_url_are_rejected_and_never_repeated(url: str) -> None:
 def test_a_user_name_alone_is_rejected_too() -> None:
     with pytest.raises(InvalidTargetError, match=r"'url' 'https://ops@a\.example/' carries a user name"):
         parse_target({"url": "https://ops@a.example/"})
+
+
+def test_an_entry_that_is_not_an_object_is_labelled_by_its_position() -> None:
+    parsed = parse_targets([{"url": "https://a.example/"}, "https://b.example/", 5])
+    assert [(bad.label, bad.url, bad.recordable) for bad in parsed.invalid] == [
+        ("targets[1]", "", True),
+        ("targets[2]", "", True),
+    ]
+    assert parsed.invalid[0].error == "invalid target: a target must be an object with a 'url', got str"
+
+
+@pytest.mark.parametrize(
+    ("size", "label"),
+    [(1024, "n" * 1024), (1025, "ftp://a.example/")],
+    ids=["1024-bytes-is-the-label", "1025-bytes-falls-back-to-the-url"],
+)
+def test_an_invalid_entry_is_labelled_by_a_name_of_up_to_1024_bytes(size: int, label: str) -> None:
+    [bad] = parse_targets([{"name": "n" * size, "url": "ftp://a.example/"}]).invalid
+    assert bad.label == label
