@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -20,7 +21,17 @@ TARGETS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
+def _deployment_scope(fixture_name: str, config: pytest.Config) -> Literal["function", "module"]:
+    """One deployment per module, but one per test under mutmut (`make mutate`).
+
+    mutmut links a test to the code that runs while it runs, and a module-scoped
+    deployment runs inside the first test only: the policies checked by the others
+    would never be linked to the code that builds them, and their mutants would survive.
+    """
+    return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
+
+
+@pytest.fixture(scope=_deployment_scope)
 def stack() -> Deployment:
     return deploy({"targets": TARGETS, "schedule": "rate(1 minute)", "memorySize": 256, "timeout": 60})
 
