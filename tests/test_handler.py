@@ -101,6 +101,31 @@ def test_invalid_target_is_recorded_and_costs_the_others_nothing(
     assert records["up"]["Success"] == {"BOOL": True}  # not overwritten by the duplicate
 
 
+def test_a_duplicate_is_logged_as_an_invalid_target_but_never_recorded(
+    event: dict[str, Any],
+    http_server: FaultServer,
+    probe: Probe,
+    dynamodb: DynamoDBClient,
+    table: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    targets: list[object] = [
+        {"name": "up", "url": f"{http_server.base_url}/ok"},
+        {"name": "up", "url": f"{http_server.base_url}/status/500"},
+    ]
+    _run(event, probe, dynamodb, table, targets)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line for line in lines if line["type"] == "invalid-target"] == [
+        {
+            "type": "invalid-target",
+            "id": "up",
+            "timestamp": "2015-10-08T16:53:06Z",
+            "url": f"{http_server.base_url}/status/500",
+            "error": "invalid target: duplicate name 'up' (first used by targets[0])",
+        }
+    ]
+
+
 def test_every_check_is_logged_as_a_json_line(
     event: dict[str, Any],
     http_server: FaultServer,

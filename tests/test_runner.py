@@ -8,7 +8,7 @@ import time
 import pytest
 
 from healthcheck.probe import Cancel, CheckResult, Probe
-from healthcheck.runner import NOT_CHECKED, run_checks
+from healthcheck.runner import run_checks
 from healthcheck.targets import Target
 from tests.servers import FaultServer
 
@@ -44,7 +44,16 @@ def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultSe
     results = run_checks(targets, probe, run_deadline=time.monotonic() + 1, max_workers=1)
     assert results[0].error is not None
     assert results[0].error.startswith("timed out after")
-    assert [r.error for r in results[1:]] == [NOT_CHECKED, NOT_CHECKED]
+    assert results[1:] == [
+        CheckResult(
+            f"t{i}",
+            f"{http_server.base_url}/drip-body",
+            False,
+            0,
+            error="not checked: the invocation ran out of time before this check could finish",
+        )
+        for i in (1, 2)
+    ]
     assert not any(r.success for r in results)
 
 
