@@ -186,7 +186,10 @@ def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
         ResultStore(dynamodb, table).write(items, _soon())
     assert _count(dynamodb, table) == 24
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors[0].startswith("DynamoDB rejected the record of  at 2015-10-08T16:53:06Z, which is lost")
+    assert errors[0].startswith(
+        "DynamoDB rejected the record of  at 2015-10-08T16:53:06Z, which is lost: "
+        "An error occurred (ValidationException) when calling the BatchWriteItem operation"
+    )
 
 
 def test_a_table_whose_schema_refuses_every_record_fails_loudly(dynamodb: DynamoDBClient) -> None:
@@ -203,7 +206,20 @@ def test_a_table_whose_schema_refuses_every_record_fails_loudly(dynamodb: Dynamo
     assert raised.value.unwritten == 3
 
 
-def test_a_failed_batch_does_not_stop_the_next() -> None:
+def test_each_half_of_a_split_batch_is_still_retried_while_throttled() -> None:
+    client, stub = _stubbed()
+    items = _items(2)
+    stub.add_client_error("batch_write_item", "ValidationException", "one item is bad", 400)
+    for half in (items[:1], items[1:]):
+        unprocessed = _request(half)["RequestItems"]
+        stub.add_response("batch_write_item", {"UnprocessedItems": unprocessed}, _request(half))
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(half))
+    with stub:
+        assert ResultStore(client, "results", sleep=lambda _: None).write(items, _soon()) == 2
+    stub.assert_no_pending_responses()
+
+
+def test_a_failed_batch_does_not_stop_the_next(caplog: pytest.LogCaptureFixture) -> None:
     client, stub = _stubbed()
     items = _items(30)
     stub.add_client_error("batch_write_item", "AccessDeniedException", "not allowed", 400)
@@ -212,6 +228,10 @@ def test_a_failed_batch_does_not_stop_the_next() -> None:
         ResultStore(client, "results", parallel_batches=1).write(items, _soon())
     stub.assert_no_pending_responses()  # not retried: no later attempt could be allowed
     assert raised.value.unwritten == 25
+    assert (
+        "writing 25 records to results failed: "
+        "An error occurred (AccessDeniedException) when calling the BatchWriteItem operation: not allowed"
+    ) in [record.getMessage() for record in caplog.records]
 
 
 def test_missing_table_raises_a_named_error(dynamodb: DynamoDBClient) -> None:
