@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import healthcheck.handler as entrypoint
 from healthcheck.config import Settings
 from healthcheck.exceptions import ConfigError, InvalidEventError, RecordsNotWrittenError
 from healthcheck.handler import check_and_record
@@ -267,3 +268,24 @@ def test_a_dynamodb_that_never_answers_fails_the_invocation_before_lambda_ends_i
         assert time.monotonic() - started < 3.0
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len([line for line in logged if line["type"] == "check"]) == 30
+
+
+def test_the_lambda_entrypoint_runs_on_its_environment_and_the_time_it_is_called(
+    http_server: FaultServer,
+    dynamodb: DynamoDBClient,
+    table: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The module's client is built for AWS at import; point it at the embedded DynamoDB.
+    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
+    monkeypatch.setenv("TABLE_NAME", table)
+    monkeypatch.setenv("TARGETS", json.dumps([{"name": "up", "url": f"{http_server.base_url}/ok"}]))
+    before = datetime.now(UTC).replace(microsecond=0)
+    summary = entrypoint.handler({}, _LambdaContext(remaining_ms=30_000))
+    after = datetime.now(UTC)
+    assert summary["checked"] == summary["succeeded"] == 1
+    [record] = dynamodb.scan(TableName=table)["Items"]
+    assert record["Id"] == {"S": "up"}
+    assert before <= datetime.fromisoformat(record["Timestamp"]["S"]) <= after
+    assert {json.loads(line)["requestId"] for line in capsys.readouterr().out.splitlines()} == {"req-1"}
