@@ -1,0 +1,55 @@
+"""Text that leaves the function: valid UTF-8, bounded in bytes, and a bad value named, never echoed whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from healthcheck.text import clip, show, utf8_size
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("", 0), ("abc", 3), ("é", 2), ("€", 3), ("\U0001f600", 4), ("a\ud800", None)],
+    ids=["empty", "ascii", "two-byte", "three-byte", "four-byte", "lone-surrogate"],
+)
+def test_utf8_size_counts_bytes_and_refuses_lone_surrogates(text: str, size: int | None) -> None:
+    assert utf8_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("text", "max_bytes", "clipped"),
+    [
+        ("abcde", 5, "abcde"),
+        ("abcdef", 5, "ab…"),
+        ("éééé", 6, "é…"),
+        ("a\ud800b", 1024, "a\ufffdb"),
+        ("a" * 1024, None, "a" * 1024),
+        ("a" * 1025, None, "a" * 1021 + "…"),
+    ],
+    ids=["fits", "cut-with-ellipsis", "cut-on-a-character", "surrogate-replaced", "1024-fits", "1025-cut"],
+)
+def test_clip_keeps_text_within_its_bytes_and_valid(text: str, max_bytes: int | None, clipped: str) -> None:
+    result = clip(text) if max_bytes is None else clip(text, max_bytes)
+    assert result == clipped
+    assert len(result.encode()) <= (1024 if max_bytes is None else max_bytes)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("x" * 500, "'" + "x" * 47 + "..." + "x" * 48 + "'"),
+        (10**5000, "<int too large to show>"),
+        (2**200, "160693804425899027...2993782792835301376"),
+        ([1, 2, 3, 4, 5, 6, 7, 8], "[1, 2, 3, 4, 5, 6, ...]"),
+        (True, "True"),
+    ],
+    ids=["long-string-100-chars", "int-too-long-for-text", "long-int-40-chars", "long-list", "bool"],
+)
+def test_show_names_a_value_in_short(value: object, shown: str) -> None:
+    assert show(value) == shown
+
+
+def test_show_is_at_most_200_bytes_whatever_the_value() -> None:
+    shown = show({str(i) * 100: "v" * 100 for i in range(4)})
+    assert len(shown.encode()) == 200
+    assert shown.endswith("…")
