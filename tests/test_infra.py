@@ -73,8 +73,12 @@ def test_function_logs_json_to_a_retained_group_created_first(stack: Deployment)
     assert log_group.inputs["retentionInDays"] == 30, _where(log_group)
     # The name Lambda itself would pick, so `aws logs tail /aws/lambda/<project>-<stack>-healthcheck` works.
     assert log_group.inputs["name"] == "/aws/lambda/healthcheck-test-healthcheck", _where(log_group)
-    assert function.inputs["loggingConfig"]["logFormat"] == "JSON", _where(function)
-    assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"], _where(function)
+    assert function.inputs["loggingConfig"] == {
+        "logFormat": "JSON",
+        "logGroup": log_group.inputs["name"],
+        "applicationLogLevel": "INFO",
+        "systemLogLevel": "WARN",
+    }, _where(function)
     assert log_group.urn in function.dependencies, f"the log group must exist before {function.urn}"
 
 
@@ -92,7 +96,8 @@ def test_image_is_built_for_exactly_linux_arm64_and_pushed_to_ecr(stack: Deploym
     assert inputs["platforms"] == ["linux/arm64"], _where(image)
     assert inputs["push"] is True, _where(image)
     assert inputs["buildOnPreview"] is False, _where(image)
-    assert inputs["dockerfile"]["location"].endswith("/Dockerfile"), _where(image)
+    assert inputs["context"] == {"location": str(ROOT)}, _where(image)
+    assert inputs["dockerfile"] == {"location": str(ROOT / "Dockerfile")}, _where(image)
     assert inputs["tags"] == [f"{repository}:latest"], _where(image)
     [registry] = inputs["registries"]
     assert (registry["address"], registry["username"], registry["password"]) == (repository, "AWS", "ecr-password")
@@ -103,17 +108,24 @@ def test_image_is_built_for_exactly_linux_arm64_and_pushed_to_ecr(stack: Deploym
         True,
         True,
     ), _where(image)
+    assert cache_to["mode"] == "max", f"every layer is cached, not only the final stage's {_where(image)}"
 
 
 def test_repository_scans_on_push_and_expires_old_images(stack: Deployment) -> None:
     repository = stack.one("aws:ecr/repository:Repository")
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, _where(repository)
+    # `latest` and `cache` move with each build; `pulumi destroy` takes the images with the repository.
+    assert (repository.inputs["imageTagMutability"], repository.inputs["forceDelete"]) == ("MUTABLE", True), _where(
+        repository
+    )
     lifecycle = stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
     [rule] = json.loads(lifecycle.inputs["policy"])["rules"]
-    assert rule["selection"] == {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 10}, (
-        f"keep the 10 newest untagged images {_where(lifecycle)}"
-    )
-    assert rule["action"] == {"type": "expire"}, _where(lifecycle)
+    assert rule == {
+        "rulePriority": 1,
+        "description": "keep the 10 newest untagged images",
+        "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 10},
+        "action": {"type": "expire"},
+    }, _where(lifecycle)
 
 
 def test_table_is_on_demand_with_id_and_timestamp_keys(stack: Deployment) -> None:
@@ -193,6 +205,7 @@ def test_schedule_invokes_the_function_on_time_with_scheduled_time_and_targets(s
     function = stack.one("aws:lambda/function:Function").outputs["arn"]
     assert inputs["scheduleExpression"] == "rate(1 minute)", _where(schedule)
     assert inputs["flexibleTimeWindow"] == {"mode": "OFF"}, _where(schedule)
+    assert inputs["description"] == "healthcheck: 2 targets, part 1", _where(schedule)
     target = inputs["target"]
     assert target["arn"] == function, _where(schedule)
     assert target["roleArn"] == _role_for(stack, "scheduler.amazonaws.com").outputs["arn"], _where(schedule)
@@ -234,7 +247,8 @@ def test_stack_exports(stack: Deployment) -> None:
     assert stack.outputs["imageUri"].endswith(f"@{DIGEST}")
     assert stack.outputs["tableName"] == stack.one("aws:dynamodb/table:Table").outputs["name"]
     assert stack.outputs["functionName"] == stack.one("aws:lambda/function:Function").outputs["name"]
-    assert len(stack.outputs["scheduleNames"]) == 1
+    assert stack.outputs["scheduleNames"] == [stack.one("aws:scheduler/schedule:Schedule").outputs["name"]]
+    assert stack.outputs["failureQueueUrl"] == stack.one("aws:sqs/queue:Queue").outputs["url"]
 
 
 def test_main_program_builds_the_same_stack(stack: Deployment) -> None:
@@ -279,7 +293,11 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
     schedules = sorted(stack.of_type("aws:scheduler/schedule:Schedule"), key=lambda s: int(s.name.rsplit("-", 1)[1]))
     carried = [t["name"] for s in schedules for t in json.loads(s.inputs["target"]["input"])["targets"]]
     assert carried == [t["name"] for t in many]
-    assert len(schedules) == 3
+    assert [s.inputs["description"] for s in schedules] == [
+        "healthcheck: 100 targets, part 1",
+        "healthcheck: 100 targets, part 2",
+        "healthcheck: 50 targets, part 3",
+    ]
     assert "TARGETS" not in stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
 
 
