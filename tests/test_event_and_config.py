@@ -43,12 +43,15 @@ def test_time_is_normalised_to_utc_seconds_with_z(time: str | None, expected: st
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ([], "the event must be a JSON object, got list"),
-        ("hello", "the event must be a JSON object, got str"),
-        ({"targets": {"url": "https://a.example/"}}, "event 'targets' must be a list"),
-        ({"time": "yesterday"}, "event 'time' 'yesterday' is not an ISO 8601 timestamp"),
-        ({"time": 1700000000}, "event 'time' must be an ISO 8601 string"),
-        ({"time": "9999-12-31T23:59:59-01:00"}, "event 'time' '9999-12-31T23:59:59-01:00' is outside the years 1-9999"),
+        ([], "^the event must be a JSON object, got list$"),
+        ("hello", "^the event must be a JSON object, got str$"),
+        ({"targets": {"url": "https://a.example/"}}, "^event 'targets' must be a list of targets, got dict$"),
+        ({"time": "yesterday"}, "^event 'time' 'yesterday' is not an ISO 8601 timestamp$"),
+        ({"time": 1700000000}, "^event 'time' must be an ISO 8601 string, got int$"),
+        (
+            {"time": "9999-12-31T23:59:59-01:00"},
+            "^event 'time' '9999-12-31T23:59:59-01:00' is outside the years 1-9999 in UTC$",
+        ),
         ({"time": "0001-01-01T00:30:00+01:00"}, "event 'time' '0001-01-01T00:30:00\\+01:00' is outside the years"),
     ],
     ids=["list", "string", "targets-object", "time-words", "time-number", "past-9999-in-utc", "before-1-in-utc"],
@@ -71,18 +74,32 @@ def test_settings_from_environment() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({}, "TABLE_NAME is not set"),
-        ({"TABLE_NAME": "r", "TARGETS": "[{"}, "TARGETS is not valid JSON"),
+        ({}, "^TABLE_NAME is not set: it names the DynamoDB table for check records$"),
+        ({"TABLE_NAME": "  "}, "^TABLE_NAME is not set"),
+        ({"TABLE_NAME": "r", "TARGETS": "[{"}, "^TARGETS is not valid JSON: Expecting property name"),
         ({"TABLE_NAME": "r", "TARGETS": '{"url": "x"}'}, "^TARGETS must be a JSON list of targets, got dict$"),
-        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "many"}, "MAX_CONCURRENCY must be a whole number"),
+        ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "many"}, "^MAX_CONCURRENCY must be a whole number, got 'many'$"),
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "0"}, "^MAX_CONCURRENCY must be between 1 and 512, got 0$"),
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "513"}, "^MAX_CONCURRENCY must be between 1 and 512, got 513$"),
     ],
-    ids=["no-table", "bad-json", "not-list", "concurrency-word", "concurrency-zero", "concurrency-over-512"],
+    ids=[
+        "no-table",
+        "blank-table",
+        "bad-json",
+        "not-list",
+        "concurrency-word",
+        "concurrency-zero",
+        "concurrency-over-512",
+    ],
 )
 def test_bad_environment_is_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_environ(environ)
+
+
+@pytest.mark.parametrize("targets", ["", "  "], ids=["empty", "blank"])
+def test_blank_targets_variable_means_none_configured(targets: str) -> None:
+    assert Settings.from_environ({"TABLE_NAME": " results ", "TARGETS": targets}) == Settings("results", None, 128)
 
 
 @pytest.mark.parametrize(
