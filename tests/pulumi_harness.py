@@ -38,6 +38,10 @@ class Deployment:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What each component passed to ``register_outputs``, by URN."""
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Each data source the program called (``get_caller_identity``...): its token and arguments."""
     """What the program passed to ``pulumi.log.warn``: `pulumi preview` shows these."""
 
     def of_type(self, type_: str) -> list[Registered]:
@@ -82,7 +86,11 @@ class _Mocks(pulumi.runtime.Mocks):
         state.update(computed.get(args.typ, {}))
         return f"{args.name}-id", state
 
+    def __init__(self, deployment: Deployment) -> None:
+        self._deployment = deployment
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self._deployment.invokes.append((args.token, dict(args.args)))
         # camelCase keys: the SDK drops snake_case ones silently.
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -128,6 +136,11 @@ class _RecordingMonitor(MockMonitor):
             )
         return response
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        outputs = pulumi.runtime.rpc.deserialize_properties(request.outputs)
+        self._deployment.component_outputs[request.urn] = outputs
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
 
 class _Warnings(logging.Handler):
     """The mock engine logs the program's diagnostics; keep the warnings."""
@@ -157,7 +170,7 @@ def deploy(config: Mapping[str, object], *, via_main: bool = False) -> Deploymen
 def deploy_program_config(config: Mapping[str, str], *, via_main: bool = False) -> Deployment:
     """Run the program with ``config`` exactly as the language host passes it: namespaced keys, string values."""
     deployment = Deployment()
-    mocks = _Mocks()
+    mocks = _Mocks(deployment)
     logger = logging.getLogger(f"{__name__}.engine")
     logger.propagate = False
     logger.handlers = [_Warnings(deployment)]

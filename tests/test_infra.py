@@ -99,6 +99,8 @@ def test_image_is_built_for_exactly_linux_arm64_and_pushed_to_ecr(stack: Deploym
     assert inputs["context"] == {"location": str(ROOT)}, _where(image)
     assert inputs["dockerfile"] == {"location": str(ROOT / "Dockerfile")}, _where(image)
     assert inputs["tags"] == [f"{repository}:latest"], _where(image)
+    # The push credentials are for the repository's own registry.
+    assert ("aws:ecr/getAuthorizationToken:getAuthorizationToken", {"registryId": ACCOUNT}) in stack.invokes
     [registry] = inputs["registries"]
     assert (registry["address"], registry["username"], registry["password"]) == (repository, "AWS", "ecr-password")
     assert inputs["cacheFrom"] == [{"registry": {"ref": f"{repository}:cache"}}], _where(image)
@@ -244,6 +246,19 @@ def test_resources_are_children_of_their_components(stack: Deployment) -> None:
     for resource in stack.resources:
         if resource.urn not in components:
             assert resource.parent in components, f"{resource.urn} is not inside a component"
+
+
+def test_components_register_the_outputs_pulumi_shows_for_them(stack: Deployment) -> None:
+    [image] = stack.of_type("healthcheck:index:FunctionImage")
+    [monitor] = stack.of_type("healthcheck:index:Monitor")
+    repository = stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    assert stack.component_outputs[image.urn] == {"repositoryUrl": repository, "imageUri": f"{repository}@{DIGEST}"}
+    assert stack.component_outputs[monitor.urn] == {
+        "tableName": stack.one("aws:dynamodb/table:Table").outputs["name"],
+        "functionName": stack.one("aws:lambda/function:Function").outputs["name"],
+        "failureQueueUrl": stack.one("aws:sqs/queue:Queue").outputs["url"],
+        "scheduleNames": [stack.one("aws:scheduler/schedule:Schedule").outputs["name"]],
+    }
 
 
 def test_stack_exports(stack: Deployment) -> None:
