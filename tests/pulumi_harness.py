@@ -38,6 +38,8 @@ class Deployment:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the program passed to ``pulumi.log.info``."""
     component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """What each component passed to ``register_outputs``, by URN."""
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -143,15 +145,17 @@ class _RecordingMonitor(MockMonitor):
 
 
 class _Warnings(logging.Handler):
-    """The mock engine logs the program's diagnostics; keep the warnings."""
+    """The mock engine logs the program's diagnostics; keep the warnings and the notes."""
 
     def __init__(self, deployment: Deployment) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self._deployment = deployment
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.WARNING:
             self._deployment.warnings.append(record.getMessage())
+        elif record.levelno == logging.INFO:
+            self._deployment.notes.append(record.getMessage())
 
 
 def deploy(config: Mapping[str, object], *, via_main: bool = False) -> Deployment:
@@ -173,6 +177,7 @@ def deploy_program_config(config: Mapping[str, str], *, via_main: bool = False) 
     mocks = _Mocks(deployment)
     logger = logging.getLogger(f"{__name__}.engine")
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     logger.handlers = [_Warnings(deployment)]
     pulumi.runtime.set_mocks(
         mocks,

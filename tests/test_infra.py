@@ -82,6 +82,34 @@ def test_function_logs_json_to_a_retained_group_created_first(stack: Deployment)
     assert log_group.urn in function.dependencies, f"the log group must exist before {function.urn}"
 
 
+def test_resource_names_are_stable(stack: Deployment) -> None:
+    # Pulumi keys resources by name: a renamed one is deleted and created anew (a new table, empty).
+    assert sorted((r.type, r.name) for r in stack.resources) == [
+        ("aws:cloudwatch/logGroup:LogGroup", "healthcheck-logs"),
+        ("aws:dynamodb/table:Table", "healthcheck-results"),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "function-lifecycle"),
+        ("aws:ecr/repository:Repository", "function-repository"),
+        ("aws:iam/role:Role", "healthcheck-function-role"),
+        ("aws:iam/role:Role", "healthcheck-scheduler-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "healthcheck-function-policy"),
+        ("aws:iam/rolePolicy:RolePolicy", "healthcheck-scheduler-policy"),
+        ("aws:lambda/function:Function", "healthcheck-function"),
+        ("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "healthcheck-async"),
+        ("aws:scheduler/schedule:Schedule", "healthcheck-schedule-0"),
+        ("aws:sqs/queue:Queue", "healthcheck-failures"),
+        ("docker-build:index:Image", "function-image"),
+        ("healthcheck:index:FunctionImage", "function"),
+        ("healthcheck:index:Monitor", "healthcheck"),
+    ]
+
+
+def test_schedules_wait_for_their_role_policy(stack: Deployment) -> None:
+    # Without it the first invocation may be refused, and land in the failure queue.
+    policy = _policy_of(stack, _role_for(stack, "scheduler.amazonaws.com"))
+    for schedule in stack.of_type("aws:scheduler/schedule:Schedule"):
+        assert policy.urn in schedule.dependencies, f"{policy.urn} must exist before {schedule.urn}"
+
+
 def test_function_waits_for_its_role_policy(stack: Deployment) -> None:
     # Without it the first run may start before its role may write records or logs.
     function = stack.one("aws:lambda/function:Function")
@@ -318,6 +346,12 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
         "healthcheck: 50 targets, part 3",
     ]
     assert "TARGETS" not in stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert stack.notes == [
+        (
+            "250 targets do not fit Lambda's environment; they reach the function through the schedules only "
+            "(invoke it with 'targets' in the event)"
+        )
+    ]
 
 
 @pytest.mark.parametrize(
