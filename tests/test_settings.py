@@ -159,3 +159,9 @@ def test_unknown_keys_in_our_namespace_are_named_with_the_closest_known_one(
     keys: list[str], warnings: list[str]
 ) -> None:
     assert unknown_key_warnings(keys) == warnings
+
+
+def test_targets_env_is_compact_json_up_to_its_limit_in_characters() -> None:
+    chosen = settings(targets=[{"name": "a", "url": "https://a.example/"}])
+    text = '[{"name":"a","url":"https://a.example/","timeout":10.0}]'
+    assert (len(text), chosen.targets_env(56), chosen.targets_env(55)) == (56, text, None)
