@@ -418,6 +418,41 @@ def test_chunks_stay_under_the_input_size_limit_with_large_targets() -> None:
     assert re.search(r'"time":"<aws.scheduler.scheduled-time>"', schedule_input(chunks[0]))
 
 
+def _exactly(characters: int, count: int, start: int = 0) -> tuple[Target, ...]:
+    """``count`` targets whose schedule input is exactly ``characters`` long, padded in their URLs."""
+    targets = [_target(i) for i in range(start, start + count)]
+    missing = characters - len(schedule_input(targets))
+    share, extra = divmod(missing, count)
+    padded = tuple(
+        Target(name=t.name, url=t.url + "p" * (share + (1 if i < extra else 0))) for i, t in enumerate(targets)
+    )
+    assert len(schedule_input(padded)) == characters
+    return padded
+
+
+@pytest.mark.parametrize(
+    ("inputs", "sizes"),
+    [
+        ([(196_608, 100)], [100]),
+        ([(196_609, 100)], [99, 1]),
+        ([(196_608, 2)], [2]),
+        ([(196_609, 2)], [1, 1]),
+        ([(196_608, 100), (196_608, 100)], [100, 100]),
+        ([(196_608, 60), (196_608, 40)], [60, 40]),
+    ],
+    ids=["100-fill-it", "one-character-over", "2-fill-it", "2-one-over", "two-full-chunks", "60-then-40"],
+)
+def test_a_schedule_input_is_filled_to_196608_characters_and_no_further(
+    inputs: list[tuple[int, int]], sizes: list[int]
+) -> None:
+    targets: tuple[Target, ...] = ()
+    for characters, count in inputs:
+        targets += _exactly(characters, count, start=len(targets))
+    chunks = chunk_targets(targets)
+    assert [len(chunk) for chunk in chunks] == sizes
+    assert tuple(t for c in chunks for t in c) == targets
+
+
 SCHEDULER_INPUT_LIMIT_BYTES = 262144  # Scheduler's Target.Input: 256 KB
 
 
