@@ -165,3 +165,53 @@ def test_targets_env_is_compact_json_up_to_its_limit_in_characters() -> None:
     chosen = settings(targets=[{"name": "a", "url": "https://a.example/"}])
     text = '[{"name":"a","url":"https://a.example/","timeout":10.0}]'
     assert (len(text), chosen.targets_env(56), chosen.targets_env(55)) == (56, text, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "chosen"),
+    [
+        ({"memory_size": 128}, ("memory_size", 128)),
+        ({"memory_size": 10240}, ("memory_size", 10240)),
+        ({"timeout": 900}, ("timeout", 900)),
+        ({"timeout": 20}, ("timeout", 20)),
+        ({"targets": [{"url": "https://a.example/", "timeout": 2.5}], "timeout": 13}, ("timeout", 13)),
+    ],
+    ids=["memory-128", "memory-10240", "timeout-900", "timeout-10-s-target-plus-10", "timeout-2.5-s-target-plus-10"],
+)
+def test_the_edges_of_each_range_are_accepted(values: dict[str, Any], chosen: tuple[str, int]) -> None:
+    key, value = chosen
+    assert getattr(settings(**values), key) == value
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"memory_size": 127}, r"^healthcheck:memorySize must be a whole number from 128 to 10240, got 127$"),
+        ({"memory_size": 10241}, r"^healthcheck:memorySize must be a whole number from 128 to 10240, got 10241$"),
+        ({"timeout": 901}, r"^healthcheck:timeout must be a whole number from 1 to 900, got 901$"),
+        ({"timeout": True}, r"^healthcheck:timeout must be a whole number from 1 to 900, got True$"),
+        (
+            {"timeout": 1},
+            r"^healthcheck:timeout 1 s leaves no room for the slowest target \(10 s\) plus 10 s to write records",
+        ),
+        (
+            {"targets": [{"url": "https://a.example/", "timeout": 2.5}], "timeout": 12},
+            r"\(2\.5 s\) plus 10 s to write records: raise it to at least 13$",
+        ),
+        ({"timeout": 19}, r"raise it to at least 20$"),
+        ({"targets": []}, r"^healthcheck:targets is empty: give at least one \{url: \.\.\.\}$"),
+    ],
+    ids=[
+        "memory-127",
+        "memory-10241",
+        "timeout-901",
+        "timeout-true",
+        "timeout-1",
+        "timeout-fraction",
+        "timeout-19",
+        "no-targets",
+    ],
+)
+def test_values_past_each_edge_are_named_errors(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(**values)
