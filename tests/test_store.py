@@ -245,3 +245,21 @@ def test_the_client_leaves_retries_to_the_store_and_waits_5_s_at_most() -> None:
     options = vars(CLIENT_CONFIG)  # botocore sets Config's options as dynamic attributes
     assert options["retries"] == {"mode": "standard", "total_max_attempts": 1}
     assert (options["connect_timeout"], options["read_timeout"]) == (2, 5)
+
+
+@pytest.mark.parametrize("status", [500, 503], ids=str)
+def test_an_unknown_error_code_is_retried_when_its_status_is_5xx(status: int) -> None:
+    client, stub = _stubbed()
+    items = _items(1)
+    stub.add_client_error("batch_write_item", "SomeNewFault", "try later", status)
+    stub.add_response("batch_write_item", {"UnprocessedItems": {}}, _request(items))
+    with stub:
+        assert ResultStore(client, "results", sleep=lambda _: None).write(items, _soon()) == 1
+    stub.assert_no_pending_responses()
+
+
+def test_an_unknown_error_code_below_500_is_not_retried() -> None:
+    client, stub = _stubbed()
+    stub.add_client_error("batch_write_item", "SomeNewFault", "refused", 499)
+    with stub, pytest.raises(RecordsNotWrittenError, match=r"^1 of 1 records were not written to results: .*refused$"):
+        ResultStore(client, "results", sleep=lambda _: None).write(_items(1), _soon())

@@ -114,7 +114,7 @@ def test_require_valid_names_every_bad_target() -> None:
 
 
 def test_require_valid_wants_a_list() -> None:
-    with pytest.raises(InvalidTargetError, match="healthcheck:targets must be a list"):
+    with pytest.raises(InvalidTargetError, match=r"^healthcheck:targets must be a list of target objects, got dict$"):
         require_valid({"url": "https://a.example/"}, source="healthcheck:targets")
 
 
