@@ -29,6 +29,22 @@ os.environ.update(LOCAL_AWS_ENV)
 os.environ.pop("AWS_PROFILE", None)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes a second or more; left out of mutation runs (`make mutate`)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under mutmut, leave out the slow tests: mutmut runs every test linked to a mutated
+    function, and with these (each waits out a deadline) one store or probe mutant took ~10 s.
+    docs/mutation-survivors.md lists the mutants only they would kill."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
 @pytest.fixture(scope="session")
 def ca() -> trustme.CA:
     return trustme.CA()

@@ -196,6 +196,7 @@ class _LambdaContext:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
+@pytest.mark.slow
 def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -218,6 +219,7 @@ def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
     assert all(json.loads(line)["requestId"] == "req-1" for line in capsys.readouterr().out.splitlines())
 
 
+@pytest.mark.slow
 def test_records_of_fast_targets_are_stored_while_slow_ones_still_run(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
 ) -> None:
@@ -248,6 +250,7 @@ def test_an_invalid_target_with_an_oversized_name_costs_no_other_record(
     assert records["https://x.example/"]["Error"]["S"].startswith("invalid target: 'name' is longer than 1024 bytes")
 
 
+@pytest.mark.slow
 def test_a_dynamodb_that_never_answers_fails_the_invocation_before_lambda_ends_it(
     http_server: FaultServer, probe: Probe, dynamodb_endpoint: str, table: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -207,6 +207,7 @@ def test_a_connection_closed_without_a_reply_is_not_retried(probe: Probe) -> Non
 # --- one check's timeout must never touch another check's connection --------------------------
 
 
+@pytest.mark.slow
 def test_a_timed_out_check_never_shuts_a_connection_another_check_now_holds(probe: Probe) -> None:
     # Both servers are real http.server ones; the pools are per host and port.
     with running() as home, running() as elsewhere:

@@ -109,6 +109,7 @@ def test_tls_spoken_to_a_plain_http_server(http_server: FaultServer, probe: Prob
     assert result.error == "TLS error: wrong version number"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/drip-body", "/drip-headers"], ids=["body", "headers"])
 def test_timeout_bounds_a_drip_feeding_server(http_server: FaultServer, probe: Probe, path: str) -> None:
     # The server would take 60 s, a byte every 0.5 s: no urllib3 timeout alone stops it.

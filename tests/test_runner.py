@@ -37,6 +37,7 @@ def test_each_target_gets_its_own_timeout(http_server: FaultServer, probe: Probe
     assert dripping.error == "timed out after 0.5 s"
 
 
+@pytest.mark.slow
 def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultServer, probe: Probe) -> None:
     # One worker, three 5 s drips, and a run with 1 s left: the first is cut
     # as a timeout, the other two never start and say so.

@@ -129,6 +129,7 @@ def test_throttling_backoff_is_capped_and_jittered() -> None:
     assert len(set(capped)) > 1, "parallel batches must not retry in step"
 
 
+@pytest.mark.slow
 def test_throttling_is_retried_until_every_record_is_stored(dynamodb_endpoint: str, table: str) -> None:
     # 40 throttled calls in a row: botocore alone gives up after 5 attempts.
     with dynamodb_proxy(dynamodb_endpoint) as proxy:
@@ -139,6 +140,7 @@ def test_throttling_is_retried_until_every_record_is_stored(dynamodb_endpoint: s
     assert _count(dynamodb_client(dynamodb_endpoint), table) == 100
 
 
+@pytest.mark.slow
 def test_throttling_past_the_deadline_fails_loudly(
     dynamodb_endpoint: str, table: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -160,6 +162,7 @@ def black_hole(dynamodb_endpoint: str) -> Iterator[DynamoDBProxy]:
         yield proxy
 
 
+@pytest.mark.slow
 def test_a_dynamodb_that_never_answers_fails_the_writes_at_the_deadline(black_hole: DynamoDBProxy, table: str) -> None:
     store = ResultStore(dynamodb_client(black_hole.endpoint), table)
     started = time.monotonic()
