@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time as clock
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,6 +110,22 @@ def test_blank_targets_variable_means_none_configured(targets: str) -> None:
 )
 def test_max_concurrency_takes_1_to_512_and_defaults_to_128(value: str, expected: int) -> None:
     assert Settings.from_environ({"TABLE_NAME": "r", "MAX_CONCURRENCY": value}).max_concurrency == expected
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [("2015-10-08T16:53:06", "2015-10-08T16:53:06Z"), ("2015-10-08T16:53:06+02:00", "2015-10-08T14:53:06Z")],
+    ids=["naive-is-utc", "offset"],
+)
+def test_time_is_utc_whatever_the_machines_time_zone(time: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `make run` runs on a laptop: a naive time is still UTC, not the local time.
+    monkeypatch.setenv("TZ", "America/New_York")
+    clock.tzset()
+    try:
+        assert parse_event({"time": time}, NOW).timestamp == expected
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
 
 
 def test_a_bad_time_is_named_but_never_echoed_whole() -> None:

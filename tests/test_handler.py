@@ -99,6 +99,7 @@ def test_invalid_target_is_recorded_and_costs_the_others_nothing(
     records = _records(dynamodb, table)
     assert set(records) == {"bad-scheme", "up"}
     assert records["bad-scheme"]["Error"]["S"].startswith("invalid target: 'url' 'ftp://files.example/'")
+    assert (records["bad-scheme"]["Success"], records["bad-scheme"]["Duration"]) == ({"BOOL": False}, {"N": "0"})
     assert records["up"]["Success"] == {"BOOL": True}  # not overwritten by the duplicate
 
 
@@ -180,7 +181,7 @@ def test_bad_event_fails_before_anything_is_written(
 
 
 def test_no_targets_anywhere_is_a_config_error(probe: Probe, dynamodb: DynamoDBClient, table: str) -> None:
-    with pytest.raises(ConfigError, match="no targets"):
+    with pytest.raises(ConfigError, match=r"^no targets: set TARGETS to a JSON list or pass 'targets' in the event$"):
         _run({}, probe, dynamodb, table, None)
 
 

@@ -125,6 +125,13 @@ def test_timeout_bounds_a_drip_feeding_server(http_server: FaultServer, probe: P
     assert _no_check_threads_within(seconds=2)
 
 
+def test_a_check_cut_at_its_deadline_stops_reading_and_leaves_no_thread(http_server: FaultServer, probe: Probe) -> None:
+    # The fast twin of the test above: the watchdog shuts the socket the check is blocked on.
+    result = check_one(probe, http_server.base_url + "/drip-body", timeout=0.2)
+    assert (result.success, result.error) == (False, "timed out after 0.2 s")
+    assert _no_check_threads_within(seconds=1)
+
+
 def _no_check_threads_within(seconds: float) -> bool:
     give_up = time.monotonic() + seconds
     while any(t.name.startswith("check") for t in threading.enumerate()):
