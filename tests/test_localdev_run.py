@@ -34,13 +34,8 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer)
     assert "1 record(s) written" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("variables", "verbose"),
-    [([], False), (["VERBOSE=1"], True), (["VERBOSE=0"], False)],
-    ids=["default", "VERBOSE=1", "VERBOSE=0"],
-)
-def test_make_run_passes_verbose(variables: list[str], verbose: bool) -> None:
-    # --dry-run: the command make would run, without running it (or installing anything).
+def _make_run_command(*variables: str) -> str:
+    """The localdev.run command `make run` would start (--dry-run: nothing is run or installed)."""
     result = subprocess.run(
         ["make", "--dry-run", "--no-print-directory", "run", *variables],  # noqa: S607 - make from PATH, as a user
         cwd=ROOT,
@@ -50,20 +45,21 @@ def test_make_run_passes_verbose(variables: list[str], verbose: bool) -> None:
         check=True,
     )
     [command] = [line for line in result.stdout.splitlines() if "-m localdev.run" in line]
-    assert ("--verbose" in command.split()) is verbose
+    return command.replace("'", "")
+
+
+@pytest.mark.parametrize(
+    ("variables", "verbose"),
+    [([], False), (["VERBOSE=1"], True), (["VERBOSE=0"], False)],
+    ids=["default", "VERBOSE=1", "VERBOSE=0"],
+)
+def test_make_run_passes_verbose(variables: list[str], verbose: bool) -> None:
+    assert ("--verbose" in _make_run_command(*variables).split()) is verbose
 
 
 def test_make_run_checks_the_stack_named_by_stack() -> None:
-    result = subprocess.run(
-        ["make", "--dry-run", "--no-print-directory", "run", "STACK=prod"],  # noqa: S607 - make from PATH, as a user
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    [command] = [line for line in result.stdout.splitlines() if "-m localdev.run" in line]
-    assert "--stack prod" in command.replace("'", "")
+    assert "--stack prod" in _make_run_command("STACK=prod")
+    assert "--stack dev" in _make_run_command()
 
 
 def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
