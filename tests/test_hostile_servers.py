@@ -139,6 +139,39 @@ def test_heads_beyond_the_caps_are_named_protocol_errors(probe: Probe, head: byt
     assert (result.success, result.error) == (False, f"protocol error: {error}")
 
 
+def _head_of(size: int) -> bytes:
+    """A 200's head (status line to blank line) of exactly ``size`` bytes, then a 2-byte body."""
+    fixed = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: \r\n\r\n"
+    return fixed.replace(b"X-Pad: ", b"X-Pad: " + b"v" * (size - len(fixed))) + b"ok"
+
+
+@pytest.mark.parametrize(
+    ("size", "error"),
+    [(64 * 1024, None), (64 * 1024 + 1, "protocol error: headers too large (over 64 KiB)")],
+    ids=["exactly-64KiB", "one-byte-over"],
+)
+def test_the_head_cap_is_exactly_64_kib(probe: Probe, size: int, error: str | None) -> None:
+    def sized(peer: Peer, request: Request) -> bool:
+        peer.send(_head_of(size))
+        return False
+
+    with raw_server(sized) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.error) == (error is None, error), result
+
+
+def test_an_endless_header_line_on_an_open_connection_fails_at_the_cap_not_the_timeout(probe: Probe) -> None:
+    # The line is read at most to the cap: waiting for its end would hold 64 KiB+ until the deadline.
+    def endless(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\nX-Long: " + b"v" * 70_000)
+        return True  # and keep the connection open, the line never ending
+
+    with raw_server(endless) as server:
+        [result] = in_order(probe, f"{server.base_url}/", timeout=3)
+    assert (result.success, result.error) == (False, "protocol error: headers too large (over 64 KiB)")
+    assert result.duration_ms < 1000
+
+
 def test_a_large_but_reasonable_head_is_up(probe: Probe) -> None:
     # 100 headers, 60 KB in all (a big CSP and many cookies): within both caps.
     def large(peer: Peer, request: Request) -> bool:
@@ -239,6 +272,10 @@ MALFORMED = {
         "both Transfer-Encoding and Content-Length",
     ),
     "no-colon": (b"HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\nok", "malformed header line"),
+    "no-colon-after-a-good-header": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad header\r\n\r\nok",
+        "malformed header line",
+    ),
     "space-before-colon": (b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok", "malformed header line"),
     "nul-in-value": (b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", "malformed header line"),
     "nul-in-reason": (b"HTTP/1.1 200 O\x00K\r\nContent-Length: 2\r\n\r\nok", "malformed status line"),
@@ -268,6 +305,25 @@ def test_a_malformed_head_is_a_named_protocol_error_never_up(probe: Probe, head:
     assert not result.success
     assert result.error is not None
     assert result.error.startswith(f"protocol error: {error}"), result.error
+
+
+# The offending value is quoted in the Error, cut at 60 characters.
+FRAMING_ERRORS = {
+    "two-transfer-codings": (b"Transfer-Encoding: gzip, chunked", "unsupported Transfer-Encoding 'gzip, chunked'"),
+    "long-transfer-coding": (b"Transfer-Encoding: " + b"x" * 100, "unsupported Transfer-Encoding '" + "x" * 60 + "'"),
+    "long-length": (b"Content-Length: " + b"9" * 100, "invalid Content-Length '" + "9" * 60 + "'"),
+}
+
+
+@pytest.mark.parametrize(("header", "error"), list(FRAMING_ERRORS.values()), ids=list(FRAMING_ERRORS))
+def test_bad_framing_is_quoted_exactly_and_bounded(probe: Probe, header: bytes, error: str) -> None:
+    def framing(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\n" + header + b"\r\n\r\nok")
+        return False
+
+    with raw_server(framing) as server:
+        [result] = in_order(probe, f"{server.base_url}/")
+    assert (result.success, result.error) == (False, f"protocol error: {error}")
 
 
 @pytest.mark.parametrize("status", [204, 304])
