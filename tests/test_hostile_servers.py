@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Callable
 
 import pytest
 import trustme
+from urllib3.connection import HTTPConnection
 
+from healthcheck.connections import Cancel, CheckAbortedError
 from healthcheck.probe import CheckResult, Probe
 from healthcheck.runner import run_checks
 from healthcheck.targets import Target
@@ -357,3 +361,65 @@ def test_unusual_but_valid_heads_are_up(probe: Probe, head: bytes) -> None:
     with raw_server(unusual) as server:
         [result] = in_order(probe, f"{server.base_url}/")
     assert (result.success, result.status) == (True, 200), result
+
+
+# --- the watchdog's abort: it must unblock a check wherever it waits, and be harmless otherwise --
+
+STALLS = {
+    "tls-head-line-never-ended": ("https", b"HTTP/1.1 200 OK\r\nX-Slow: "),
+    "head-line-never-ended": ("http", b"HTTP/1.1 200 OK\r\nX-Slow: "),
+    # A body ended by the close: http.client has already dropped the socket from the connection.
+    "close-delimited-body": ("http", b"HTTP/1.1 200 OK\r\n\r\npartial"),
+}
+
+
+@pytest.mark.parametrize(("scheme", "sent"), list(STALLS.values()), ids=list(STALLS))
+def test_an_abort_unblocks_a_stalled_check_at_once(probe: Probe, ca: trustme.CA, scheme: str, sent: bytes) -> None:
+    def stall(peer: Peer, request: Request) -> bool:
+        peer.send(sent)
+        return True  # and hold the connection open, silent
+
+    tls = server_context(ca, "127.0.0.1") if scheme == "https" else None
+    with raw_server(stall, tls) as server:
+        cancel = Cancel()
+        target = Target("stalled", f"{server.base_url}/")
+        started = time.monotonic()
+        threading.Timer(0.2, cancel.abort).start()  # the watchdog, 0.2 s in
+        result = probe.check(target, cancel, started=started, deadline=started + 5)
+    assert (result.success, result.status, result.error) == (False, None, "timed out after 5 s")
+    assert result.duration_ms < 1000  # not the 5 s socket timeout
+
+
+def test_a_check_aborted_before_it_starts_opens_no_connection(probe: Probe) -> None:
+    with raw_server(lambda peer, request: False) as server:
+        cancel = Cancel()
+        cancel.abort()
+        started = time.monotonic()
+        result = probe.check(Target("late", f"{server.base_url}/"), cancel, started=started, deadline=started + 5)
+        assert (result.success, result.error) == (False, "timed out after 5 s")
+        assert server.connections == 0
+
+
+def test_an_abort_after_the_check_ended_changes_nothing(probe: Probe) -> None:
+    # The watchdog can fire just as a check finishes: its abort must not raise on the watchdog's thread.
+    def ok(peer: Peer, request: Request) -> bool:
+        peer.send(response(200, b"ok"))
+        return False
+
+    with raw_server(ok) as server:
+        cancel = Cancel()
+        started = time.monotonic()
+        result = probe.check(Target("done", f"{server.base_url}/"), cancel, started=started, deadline=started + 5)
+    cancel.abort()
+    assert (result.success, result.status) == (True, 200)
+
+
+def test_an_abort_of_a_socket_that_is_already_gone_is_harmless() -> None:
+    connection = HTTPConnection("127.0.0.1")
+    connection.sock = socket.socket()  # never connected: shutdown() raises OSError
+    cancel = Cancel()
+    cancel.hold(connection)
+    cancel.abort()
+    with pytest.raises(CheckAbortedError):
+        cancel.hold(connection)
+    connection.sock.close()
