@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import pytest
@@ -56,6 +57,22 @@ def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultSe
         for i in (1, 2)
     ]
     assert not any(r.success for r in results)
+
+
+def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
+    http_server: FaultServer, probe: Probe
+) -> None:
+    # The same as above with 0.2 s left: one worker, so t0 is cut and t1, t2 never start.
+    url = f"{http_server.base_url}/drip-body"
+    targets = [Target(name=f"t{i}", url=url, timeout=5) for i in range(3)]
+    started = time.monotonic()
+    results = run_checks(targets, probe, run_deadline=started + 0.2, max_workers=1)
+    assert (results[0].name, results[0].success) == ("t0", False)
+    # Its limit is what was left of the run when it started: 0.2 s, less a millisecond or two.
+    assert re.fullmatch(r"timed out after 0\.(2|19\d) s", results[0].error or ""), results[0].error
+    not_checked = "not checked: the invocation ran out of time before this check could finish"
+    assert results[1:] == [CheckResult(f"t{i}", url, False, 0, error=not_checked) for i in (1, 2)]
+    assert time.monotonic() - started < 1
 
 
 class _BuggyProbe(Probe):
