@@ -64,11 +64,10 @@ class Cancel:
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
             self._connection = self._socket = None
 
-    def let_go(self) -> bool:
-        """Forget the connection (it may go back to the pool); True if the check was aborted first."""
+    def let_go(self) -> None:
+        """Forget the connection: it may go back to the pool, out of this check's reach."""
         with self._lock:
             self._connection = self._socket = None
-            return self.aborted
 
 
 _current = threading.local()

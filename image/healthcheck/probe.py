@@ -119,7 +119,7 @@ class Probe:
         self._http.pool_classes_by_scheme = POOL_CLASSES
 
     def clear(self) -> None:
-        """Close pooled connections: after a Lambda freeze they are stale and would fail the next check."""
+        """Drop the run's pools (their connections are already closed): hosts differ from run to run."""
         self._http.clear()
 
     def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
@@ -218,9 +218,6 @@ def _tls_error(exc: BaseException) -> str:
     verify = _find(exc, ssl.SSLCertVerificationError)
     if isinstance(verify, ssl.SSLCertVerificationError):
         return f"TLS error: certificate verify failed: {verify.verify_message}"
-    mismatch = _find(exc, ssl.CertificateError)
-    if mismatch is not None:
-        return f"TLS error: certificate does not match host: {mismatch}"
     tls = _find(exc, ssl.SSLError)
     if isinstance(tls, ssl.SSLError) and tls.reason:
         return f"TLS error: {tls.reason.lower().replace('_', ' ')}"
