@@ -65,6 +65,14 @@ class CheckResult:
     duration_ms: int
     status: int | None = None
     error: str | None = None
+    failures: tuple[str, ...] = ()
+    """One line per unmet expectation (the record's ``Failures``); ``error`` is the first, or the transport error."""
+    cert_days_left: int | None = None
+    """Whole days the server's certificate has left (HTTPS only)."""
+    inconclusive: bool = False
+    """The failure was ours, not the target's: recorded, but it never moves state."""
+    maintenance: bool = False
+    """Checked inside a maintenance window: recorded, but state is frozen and nothing is sent."""
 
 
 def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
+from .expectations import DEFAULT_EXPECT, Expect
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
@@ -51,6 +52,11 @@ class Target:
     name: str
     url: str
     timeout: float = DEFAULT_TIMEOUT_S
+    expect: Expect = DEFAULT_EXPECT
+    # None: the stack's ``alerting`` default applies.
+    failure_threshold: int | None = None
+    success_threshold: int | None = None
+    remind_every_minutes: int | None = None
 
     def to_json(self) -> dict[str, object]:
         """The object form an event's or the TARGETS variable's list carries."""
