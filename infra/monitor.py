@@ -1,4 +1,4 @@
-"""The monitor: results table, function, its role and logs, failure queue and schedules."""
+"""The monitor: tables, function, its role and logs, failure queue, schedules, alert topic and alarms."""
 
 from __future__ import annotations
 
@@ -10,16 +10,23 @@ import pulumi_aws as aws
 from healthcheck.config import ENV_TABLE_NAME, ENV_TARGETS
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
-from .policies import assume_role_policy, function_policy, scheduler_policy
+from .alarms import AlarmSpec, alarm_specs
+from .environment import (
+    ENV_ALERT_TOPIC_ARN,
+    ENV_STATE_TABLE_NAME,
+    MAX_TABLE_NAME,
+    MAX_TOPIC_ARN,
+    fits,
+)
+from .policies import assume_role_policy, function_policy, scheduler_policy, topic_policy
 from .schedules import chunk_targets, schedule_input
 from .settings import StackSettings
+from .subscriptions import Subscription
 
 __all__ = ["Monitor", "MonitorArgs"]
 
-# Lambda allows 4 KB of environment variables in all; TABLE_NAME and the
-# variable names need some of it. Larger target lists reach the function only
-# through the schedules' input.
-TARGETS_ENV_LIMIT = 3072
+# The record attribute DynamoDB's TTL deletes by: the event time plus RETENTION_DAYS.
+EXPIRES_AT = "ExpiresAt"
 # A run that failed is retried twice by Lambda; after that, or once the event
 # is 15 minutes old, it goes to the failure queue rather than being dropped.
 ASYNC_RETRIES = 2
@@ -37,6 +44,9 @@ class MonitorArgs:
 
 class Monitor(pulumi.ComponentResource):
     table: aws.dynamodb.Table
+    state_table: aws.dynamodb.Table
+    topic: aws.sns.Topic
+    alarms: list[aws.cloudwatch.MetricAlarm]
     function: aws.lambda_.Function
     failures: aws.sqs.Queue
     schedules: list[aws.scheduler.Schedule]
@@ -54,8 +64,23 @@ class Monitor(pulumi.ComponentResource):
             range_key=RANGE_KEY,
             attributes=[{"name": HASH_KEY, "type": "S"}, {"name": RANGE_KEY, "type": "S"}],
             point_in_time_recovery={"enabled": True},
+            ttl={"attribute_name": EXPIRES_AT, "enabled": True},
             opts=child,
         )
+        # One item per target: its debounced UP/DOWN state and any alert not yet sent.
+        self.state_table = aws.dynamodb.Table(
+            f"{name}-state",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=HASH_KEY,
+            attributes=[{"name": HASH_KEY, "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            opts=child,
+        )
+        # Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the
+        # AWS-managed key (alias/aws/sns), and a customer key costs $1 a month.
+        self.topic = aws.sns.Topic(f"{name}-alerts", opts=child)
+        for subscription in (*settings.alert_emails, *settings.alert_subscriptions):
+            self._subscribe(name, subscription)
         self.failures = aws.sqs.Queue(
             f"{name}-failures",
             message_retention_seconds=QUEUE_RETENTION_S,
@@ -73,14 +98,26 @@ class Monitor(pulumi.ComponentResource):
             f"{name}-function",
             "lambda.amazonaws.com",
             account_id,
-            pulumi.Output.all(self.table.arn, log_group.arn, self.failures.arn).apply(
-                lambda arns: function_policy(arns[0], arns[1], arns[2])
-            ),
+            pulumi.Output.all(
+                self.table.arn, log_group.arn, self.failures.arn, self.state_table.arn, self.topic.arn
+            ).apply(lambda arns: function_policy(*arns)),
         )
 
-        variables: dict[str, pulumi.Input[str]] = {ENV_TABLE_NAME: self.table.name}
-        targets_env = settings.targets_env(TARGETS_ENV_LIMIT)
-        if targets_env is not None:
+        variables: dict[str, pulumi.Input[str]] = {
+            ENV_TABLE_NAME: self.table.name,
+            ENV_STATE_TABLE_NAME: self.state_table.name,
+            ENV_ALERT_TOPIC_ARN: self.topic.arn,
+            **settings.environment(),
+        }
+        # Counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
+        longest = {
+            ENV_TABLE_NAME: "t" * MAX_TABLE_NAME,
+            ENV_STATE_TABLE_NAME: "t" * MAX_TABLE_NAME,
+            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
+            **settings.environment(),
+        }
+        targets_env = settings.targets_json()
+        if fits({**longest, ENV_TARGETS: targets_env}):
             # Lets a legacy "Scheduled Event" or a manual invoke without targets work too.
             variables[ENV_TARGETS] = targets_env
         else:
@@ -145,13 +182,67 @@ class Monitor(pulumi.ComponentResource):
             )
             for index, chunk in enumerate(chunk_targets(settings.targets))
         ]
+        specs, note = alarm_specs(settings.schedule, len(self.schedules))
+        if note is not None:
+            pulumi.log.warn(note, resource=self)
+        self.alarms = [self._alarm(name, spec) for spec in specs]
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(
+                self.topic.arn, account_id, *(alarm.arn for alarm in self.alarms)
+            ).apply(lambda values: topic_policy(values[0], values[1], list(values[2:]))),
+            opts=child,
+        )
         self.register_outputs(
             {
                 "tableName": self.table.name,
+                "stateTableName": self.state_table.name,
+                "alertTopicArn": self.topic.arn,
                 "functionName": self.function.name,
                 "failureQueueUrl": self.failures.url,
                 "scheduleNames": [schedule.name for schedule in self.schedules],
             }
+        )
+
+    def _subscribe(self, name: str, subscription: Subscription) -> None:
+        """Subscribe one recipient; a Lambda recipient is also allowed to be invoked by the topic."""
+        aws.sns.TopicSubscription(
+            f"{name}-alerts-{subscription.key}",
+            topic=self.topic.arn,
+            protocol=subscription.protocol,
+            endpoint=subscription.endpoint,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if subscription.protocol == "lambda":
+            aws.lambda_.Permission(
+                f"{name}-alerts-{subscription.key}-invoke",
+                action="lambda:InvokeFunction",
+                function=subscription.endpoint,
+                principal="sns.amazonaws.com",
+                source_arn=self.topic.arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _alarm(self, name: str, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+        """One alarm on the function or the failure queue, telling the alert topic both ways."""
+        watched = self.function.name if spec.dimension == "FunctionName" else self.failures.name
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{spec.key}",
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric_name,
+            dimensions={spec.dimension: watched},
+            statistic=spec.statistic,
+            period=spec.period,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.evaluation_periods,
+            threshold=spec.threshold,
+            comparison_operator=spec.comparison_operator,
+            treat_missing_data=spec.treat_missing_data,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _service_role(

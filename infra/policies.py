@@ -12,7 +12,12 @@ __all__ = [
     "assume_role_policy",
     "function_policy",
     "scheduler_policy",
+    "topic_policy",
 ]
+
+# What the state code does on the state table: batched reads, one read, and
+# conditional writes keyed by the event time. Never Scan, never a delete.
+STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 Statement = dict[str, object]
 
@@ -34,10 +39,14 @@ def assume_role_policy(service: str, source_account: str | None = None) -> str:
     return _document(statement)
 
 
-def function_policy(table_arn: str, log_group_arn: str, failure_queue_arn: str) -> str:
-    """The function writes records, its own logs, and (via Lambda) failed runs to the queue."""
+def function_policy(
+    table_arn: str, log_group_arn: str, failure_queue_arn: str, state_table_arn: str, topic_arn: str
+) -> str:
+    """The function writes records, keeps target state, sends alerts, writes its logs, and parks failed runs."""
     return _document(
         {"Sid": "WriteCheckRecords", "Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": [table_arn]},
+        {"Sid": "KeepTargetState", "Effect": "Allow", "Action": STATE_ACTIONS, "Resource": [state_table_arn]},
+        {"Sid": "SendAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
@@ -63,4 +72,25 @@ def scheduler_policy(function_arn: str, dead_letter_queue_arn: str) -> str:
             "Action": ["sqs:SendMessage"],
             "Resource": [dead_letter_queue_arn],
         },
+    )
+
+
+def topic_policy(topic_arn: str, account: str, alarm_arns: list[str]) -> str:
+    """CloudWatch may publish to the alert topic, for this stack's alarms only.
+
+    A topic policy replaces SNS's default one; the account's own principals
+    (the function's role) still publish through their IAM policies.
+    """
+    return _document(
+        {
+            "Sid": "AlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": sorted(alarm_arns)},
+                "StringEquals": {"aws:SourceAccount": account},
+            },
+        }
     )

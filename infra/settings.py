@@ -16,7 +16,10 @@ from dataclasses import dataclass
 import pulumi
 
 from healthcheck.exceptions import HealthcheckError
-from healthcheck.targets import Target, require_valid
+from healthcheck.targets import Target, parse_target, require_valid
+
+from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
+from .subscriptions import Subscription, check_emails, check_subscriptions
 
 __all__ = [
     "CONFIG_KEYS",
@@ -28,7 +31,20 @@ __all__ = [
 ]
 
 # Every key the program reads, in the project's namespace (``healthcheck:<key>``).
-CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays")
+CONFIG_KEYS = (
+    "targets",
+    "schedule",
+    "memorySize",
+    "timeout",
+    "logRetentionDays",
+    "retentionDays",
+    "alertEmails",
+    "alertSubscriptions",
+    "connectivityCheck",
+    "perTargetMetrics",
+)
+# How long check records are kept (DynamoDB TTL on ExpiresAt): a day to a century.
+MAX_RETENTION_DAYS = 36_500
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -195,6 +211,16 @@ def _check_range(key: str, value: int, low: int, high: int) -> int:
     return value
 
 
+def _check_connectivity(url: str | None) -> str | None:
+    """A URL by the targets' own rules; empty (Pulumi.yaml's default) means no canary."""
+    if url is None or url == "":
+        return None
+    try:
+        return parse_target({"url": url}).url
+    except HealthcheckError as exc:
+        raise SettingsError(f"healthcheck:connectivityCheck: {exc}") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -202,6 +228,11 @@ class StackSettings:
     memory_size: int = 512
     timeout: int = 120
     log_retention_days: int = 30
+    retention_days: int = 90
+    alert_emails: tuple[Subscription, ...] = ()
+    alert_subscriptions: tuple[Subscription, ...] = ()
+    connectivity_check: str | None = None
+    per_target_metrics: bool = False
 
     @classmethod
     def from_values(
@@ -212,6 +243,11 @@ class StackSettings:
         memory_size: int | None = None,
         timeout: int | None = None,
         log_retention_days: int | None = None,
+        retention_days: int | None = None,
+        alert_emails: object = None,
+        alert_subscriptions: object = None,
+        connectivity_check: str | None = None,
+        per_target_metrics: bool | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -221,6 +257,10 @@ class StackSettings:
             raise SettingsError(str(exc)) from exc
         if not checked:
             raise SettingsError("healthcheck:targets is empty: give at least one {url: ...}")
+        try:
+            emails, subscriptions = check_emails(alert_emails), check_subscriptions(alert_subscriptions)
+        except HealthcheckError as exc:
+            raise SettingsError(str(exc)) from exc
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(
             targets=checked,
@@ -230,6 +270,16 @@ class StackSettings:
             ),
             timeout=_check_range("timeout", timeout if timeout is not None else defaults.timeout, 1, 900),
             log_retention_days=log_retention_days if log_retention_days is not None else defaults.log_retention_days,
+            retention_days=_check_range(
+                "retentionDays",
+                retention_days if retention_days is not None else defaults.retention_days,
+                1,
+                MAX_RETENTION_DAYS,
+            ),
+            connectivity_check=_check_connectivity(connectivity_check),
+            per_target_metrics=per_target_metrics if per_target_metrics is not None else defaults.per_target_metrics,
+            alert_emails=emails,
+            alert_subscriptions=subscriptions,
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(
@@ -245,7 +295,16 @@ class StackSettings:
             )
         return settings
 
-    def targets_env(self, limit: int) -> str | None:
-        """TARGETS for the environment when it fits ``limit`` characters (Lambda allows 4 KB in all)."""
-        text = json.dumps([t.to_json() for t in self.targets], separators=(",", ":"))
-        return text if len(text) <= limit else None
+    def targets_json(self) -> str:
+        """TARGETS for the environment: the targets as compact JSON."""
+        return json.dumps([t.to_json() for t in self.targets], separators=(",", ":"))
+
+    def environment(self) -> dict[str, str]:
+        """The function's variables that come from config alone (the rest name resources)."""
+        variables = {
+            ENV_RETENTION_DAYS: str(self.retention_days),
+            ENV_PER_TARGET_METRICS: "true" if self.per_target_metrics else "false",
+        }
+        if self.connectivity_check is not None:
+            variables[ENV_CONNECTIVITY_CHECK] = self.connectivity_check
+        return variables

@@ -39,6 +39,11 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             memory_size=config.get_int("memorySize"),
             timeout=config.get_int("timeout"),
             log_retention_days=config.get_int("logRetentionDays"),
+            retention_days=config.get_int("retentionDays"),
+            alert_emails=config.get_object("alertEmails"),
+            alert_subscriptions=config.get_object("alertSubscriptions"),
+            connectivity_check=config.get("connectivityCheck"),
+            per_target_metrics=config.get_bool("perTargetMetrics"),
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc
@@ -50,6 +55,8 @@ def build_stack(config: pulumi.Config, root: Path) -> Monitor:
     image = FunctionImage("function", FunctionImageArgs(context=str(root), dockerfile=str(root / "Dockerfile")))
     monitor = Monitor("healthcheck", MonitorArgs(settings=settings, image_uri=image.image_uri))
     pulumi.export("tableName", monitor.table.name)
+    pulumi.export("stateTableName", monitor.state_table.name)
+    pulumi.export("alertTopicArn", monitor.topic.arn)
     pulumi.export("functionName", monitor.function.name)
     pulumi.export("imageUri", image.image_uri)
     pulumi.export("schedule", settings.schedule)

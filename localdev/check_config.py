@@ -63,6 +63,11 @@ class CheckedStack:
                 f"  memorySize:       {settings.memory_size} MB",
                 f"  timeout:          {settings.timeout} s",
                 f"  logRetentionDays: {settings.log_retention_days}",
+                f"  retentionDays:    {settings.retention_days}",
+                f"  alerts:           {len(settings.alert_emails)} email(s), "
+                f"{len(settings.alert_subscriptions)} other subscription(s)",
+                f"  connectivity:     {settings.connectivity_check or 'none'}",
+                f"  perTargetMetrics: {'true' if settings.per_target_metrics else 'false'}",
             )
         )
 

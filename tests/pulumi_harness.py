@@ -83,6 +83,8 @@ class _Mocks(pulumi.runtime.Mocks):
             "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
             "aws:lambda/function:Function": {"arn": _arn("lambda", f"function:{name}")},
             "aws:scheduler/schedule:Schedule": {"arn": _arn("scheduler", f"schedule/default/{name}")},
+            "aws:sns/topic:Topic": {"arn": _arn("sns", name)},
+            "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": _arn("cloudwatch", f"alarm:{name}")},
         }
         state.setdefault("name", name)
         state.update(computed.get(args.typ, {}))

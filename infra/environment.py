@@ -1,0 +1,48 @@
+"""The function's environment variables, and whether they fit Lambda's 4 KB.
+
+Lambda measures the variables as one compact JSON object, escapes included
+(its error reads "exceeded the 4KB limit. String measured: {...}"). Table
+names and the topic ARN are unknown until deploy, so each is counted at the
+longest value AWS allows: the check then holds whatever names Pulumi picks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+__all__ = [
+    "ENV_ALERT_TOPIC_ARN",
+    "ENV_CONNECTIVITY_CHECK",
+    "ENV_PER_TARGET_METRICS",
+    "ENV_RETENTION_DAYS",
+    "ENV_STATE_TABLE_NAME",
+    "LAMBDA_ENV_LIMIT_BYTES",
+    "MAX_TABLE_NAME",
+    "MAX_TOPIC_ARN",
+    "fits",
+    "measured_size",
+]
+
+# The names DESIGN.md gives the function's optional settings.
+ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
+ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
+ENV_RETENTION_DAYS = "RETENTION_DAYS"
+ENV_CONNECTIVITY_CHECK = "CONNECTIVITY_CHECK"
+ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
+
+LAMBDA_ENV_LIMIT_BYTES = 4096
+# DynamoDB table names: at most 255 characters.
+MAX_TABLE_NAME = 255
+# arn:<partition>:sns:<region>:<account>:<topic>; a topic name is at most 256
+# characters, partitions (aws-us-gov) and regions (ap-southeast-5) well within 16 and 20.
+MAX_TOPIC_ARN = len("arn::sns:::") + 16 + 20 + 12 + 256
+
+
+def measured_size(variables: Mapping[str, str]) -> int:
+    """Bytes Lambda counts for ``variables``: their compact JSON, UTF-8 encoded."""
+    return len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def fits(variables: Mapping[str, str]) -> bool:
+    return measured_size(variables) <= LAMBDA_ENV_LIMIT_BYTES
