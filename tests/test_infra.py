@@ -36,6 +36,11 @@ def stack() -> Deployment:
     return deploy({"targets": TARGETS, "schedule": "rate(1 minute)", "memorySize": 256, "timeout": 60})
 
 
+def _named(stack: Deployment, name: str) -> Registered:
+    [resource] = [r for r in stack.resources if r.name == name]
+    return resource
+
+
 def _where(resource: Registered) -> str:
     return f"({resource.urn})"
 
@@ -61,10 +66,17 @@ def test_function_is_an_arm64_image_pinned_by_digest(stack: Deployment) -> None:
 
 def test_function_environment_names_the_table_and_carries_small_target_lists(stack: Deployment) -> None:
     function = stack.one("aws:lambda/function:Function")
-    table = stack.one("aws:dynamodb/table:Table")
+    table = _named(stack, "healthcheck-results")
     variables = function.inputs["environment"]["variables"]
     assert variables["TABLE_NAME"] == table.outputs["name"], _where(function)
     assert [t["url"] for t in json.loads(variables["TARGETS"])] == [t["url"] for t in TARGETS], _where(function)
+    # The defaults: records kept 90 days, no per-target metrics, no connectivity canary.
+    assert {key: value for key, value in variables.items() if key not in ("TABLE_NAME", "TARGETS")} == {
+        "STATE_TABLE_NAME": _named(stack, "healthcheck-state").outputs["name"],
+        "ALERT_TOPIC_ARN": stack.one("aws:sns/topic:Topic").outputs["arn"],
+        "RETENTION_DAYS": "90",
+        "PER_TARGET_METRICS": "false",
+    }, _where(function)
 
 
 def test_function_logs_json_to_a_retained_group_created_first(stack: Deployment) -> None:
@@ -86,7 +98,11 @@ def test_resource_names_are_stable(stack: Deployment) -> None:
     # Pulumi keys resources by name: a renamed one is deleted and created anew (a new table, empty).
     assert sorted((r.type, r.name) for r in stack.resources) == [
         ("aws:cloudwatch/logGroup:LogGroup", "healthcheck-logs"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "healthcheck-errors"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "healthcheck-failed-runs"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "healthcheck-stopped"),
         ("aws:dynamodb/table:Table", "healthcheck-results"),
+        ("aws:dynamodb/table:Table", "healthcheck-state"),
         ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "function-lifecycle"),
         ("aws:ecr/repository:Repository", "function-repository"),
         ("aws:iam/role:Role", "healthcheck-function-role"),
@@ -96,6 +112,8 @@ def test_resource_names_are_stable(stack: Deployment) -> None:
         ("aws:lambda/function:Function", "healthcheck-function"),
         ("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "healthcheck-async"),
         ("aws:scheduler/schedule:Schedule", "healthcheck-schedule-0"),
+        ("aws:sns/topic:Topic", "healthcheck-alerts"),
+        ("aws:sns/topicPolicy:TopicPolicy", "healthcheck-alerts-policy"),
         ("aws:sqs/queue:Queue", "healthcheck-failures"),
         ("docker-build:index:Image", "function-image"),
         ("healthcheck:index:FunctionImage", "function"),
@@ -159,12 +177,29 @@ def test_repository_scans_on_push_and_expires_old_images(stack: Deployment) -> N
 
 
 def test_table_is_on_demand_with_id_and_timestamp_keys(stack: Deployment) -> None:
-    table = stack.one("aws:dynamodb/table:Table")
+    table = _named(stack, "healthcheck-results")
     inputs = table.inputs
     assert inputs["billingMode"] == "PAY_PER_REQUEST", _where(table)
     assert (inputs["hashKey"], inputs["rangeKey"]) == ("Id", "Timestamp"), _where(table)
     assert sorted((a["name"], a["type"]) for a in inputs["attributes"]) == [("Id", "S"), ("Timestamp", "S")]
     assert inputs["pointInTimeRecovery"] == {"enabled": True}, f"point-in-time recovery {_where(table)}"
+
+
+def test_records_expire_by_ttl_on_expires_at(stack: Deployment) -> None:
+    table = _named(stack, "healthcheck-results")
+    assert table.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}, _where(table)
+
+
+def test_state_table_is_on_demand_keyed_by_id_alone(stack: Deployment) -> None:
+    table = _named(stack, "healthcheck-state")
+    inputs = table.inputs
+    assert inputs["billingMode"] == "PAY_PER_REQUEST", _where(table)
+    assert inputs["hashKey"] == "Id", _where(table)
+    assert "rangeKey" not in inputs, _where(table)
+    assert inputs["attributes"] == [{"name": "Id", "type": "S"}], _where(table)
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}, f"point-in-time recovery {_where(table)}"
+    # State items are overwritten in place, never expired.
+    assert "ttl" not in inputs, _where(table)
 
 
 def _role_for(stack: Deployment, service: str) -> Registered:
@@ -198,7 +233,7 @@ def test_every_statement_allows_none_denies(stack: Deployment) -> None:
 
 
 def test_no_policy_grants_wildcard_actions_or_resources(stack: Deployment) -> None:
-    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for policy in [*stack.of_type("aws:iam/rolePolicy:RolePolicy"), *stack.of_type("aws:sns/topicPolicy:TopicPolicy")]:
         for statement in _statements(policy.inputs["policy"]):
             for action in _as_list(statement["Action"]):
                 assert "*" not in action, f"wildcard action {action} {_where(policy)}"
@@ -207,14 +242,21 @@ def test_no_policy_grants_wildcard_actions_or_resources(stack: Deployment) -> No
                 assert resource.startswith("arn:aws:"), f"unscoped resource {resource} {_where(policy)}"
 
 
-def test_function_may_only_write_records_its_logs_and_failed_runs(stack: Deployment) -> None:
+def test_function_may_only_write_records_state_alerts_its_logs_and_failed_runs(stack: Deployment) -> None:
     policy = _policy_of(stack, _role_for(stack, "lambda.amazonaws.com"))
-    table = stack.one("aws:dynamodb/table:Table").outputs["arn"]
+    table = _named(stack, "healthcheck-results").outputs["arn"]
     logs = stack.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
     queue = stack.one("aws:sqs/queue:Queue").outputs["arn"]
+    state = _named(stack, "healthcheck-state").outputs["arn"]
+    topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
     grants = {(a, r) for s in _statements(policy.inputs["policy"]) for a in s["Action"] for r in s["Resource"]}
     assert grants == {
         ("dynamodb:BatchWriteItem", table),
+        ("dynamodb:BatchGetItem", state),
+        ("dynamodb:GetItem", state),
+        ("dynamodb:PutItem", state),
+        ("dynamodb:UpdateItem", state),
+        ("sns:Publish", topic),
         ("logs:CreateLogStream", f"{logs}:log-stream:*"),
         ("logs:PutLogEvents", f"{logs}:log-stream:*"),
         ("sqs:SendMessage", queue),
@@ -282,7 +324,9 @@ def test_components_register_the_outputs_pulumi_shows_for_them(stack: Deployment
     repository = stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
     assert stack.component_outputs[image.urn] == {"repositoryUrl": repository, "imageUri": f"{repository}@{DIGEST}"}
     assert stack.component_outputs[monitor.urn] == {
-        "tableName": stack.one("aws:dynamodb/table:Table").outputs["name"],
+        "tableName": _named(stack, "healthcheck-results").outputs["name"],
+        "stateTableName": _named(stack, "healthcheck-state").outputs["name"],
+        "alertTopicArn": stack.one("aws:sns/topic:Topic").outputs["arn"],
         "functionName": stack.one("aws:lambda/function:Function").outputs["name"],
         "failureQueueUrl": stack.one("aws:sqs/queue:Queue").outputs["url"],
         "scheduleNames": [stack.one("aws:scheduler/schedule:Schedule").outputs["name"]],
@@ -292,8 +336,10 @@ def test_components_register_the_outputs_pulumi_shows_for_them(stack: Deployment
 def test_stack_exports(stack: Deployment) -> None:
     assert stack.outputs["schedule"] == "rate(1 minute)"
     assert stack.outputs["imageUri"].endswith(f"@{DIGEST}")
-    assert stack.outputs["tableName"] == stack.one("aws:dynamodb/table:Table").outputs["name"]
+    assert stack.outputs["tableName"] == _named(stack, "healthcheck-results").outputs["name"]
     assert stack.outputs["functionName"] == stack.one("aws:lambda/function:Function").outputs["name"]
+    assert stack.outputs["stateTableName"] == _named(stack, "healthcheck-state").outputs["name"]
+    assert stack.outputs["alertTopicArn"] == stack.one("aws:sns/topic:Topic").outputs["arn"]
     assert stack.outputs["scheduleNames"] == [stack.one("aws:scheduler/schedule:Schedule").outputs["name"]]
     assert stack.outputs["failureQueueUrl"] == stack.one("aws:sqs/queue:Queue").outputs["url"]
 
