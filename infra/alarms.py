@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "AlarmSpec",
     "MAX_ALARM_WINDOW_S",
     "STOPPED_INTERVALS",
+    "AlarmSpec",
     "alarm_specs",
     "schedule_interval",
 ]
@@ -60,7 +60,7 @@ def _step(field: str, whole: int) -> int | None:
     if step is None:
         return None
     value = int(step["step"])
-    return value if 0 < value and whole % value == 0 else None
+    return value if value > 0 and whole % value == 0 else None
 
 
 def _cron_interval(fields: list[str]) -> int | None:

@@ -189,9 +189,9 @@ class Monitor(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-alerts-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.all(
-                self.topic.arn, account_id, *(alarm.arn for alarm in self.alarms)
-            ).apply(lambda values: topic_policy(values[0], values[1], list(values[2:]))),
+            policy=pulumi.Output.all(self.topic.arn, account_id, *(alarm.arn for alarm in self.alarms)).apply(
+                lambda values: topic_policy(values[0], values[1], list(values[2:]))
+            ),
             opts=child,
         )
         self.register_outputs(

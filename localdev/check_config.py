@@ -64,8 +64,10 @@ class CheckedStack:
                 f"  timeout:          {settings.timeout} s",
                 f"  logRetentionDays: {settings.log_retention_days}",
                 f"  retentionDays:    {settings.retention_days}",
-                f"  alerts:           {len(settings.alert_emails)} email(s), "
-                f"{len(settings.alert_subscriptions)} other subscription(s)",
+                (
+                    f"  alerts:           {len(settings.alert_emails)} email(s), "
+                    f"{len(settings.alert_subscriptions)} other subscription(s)"
+                ),
                 f"  connectivity:     {settings.connectivity_check or 'none'}",
                 f"  perTargetMetrics: {'true' if settings.per_target_metrics else 'false'}",
             )

@@ -37,6 +37,10 @@ def test_make_check_config_passes_the_real_dev_stack() -> None:
         "  memorySize:       512 MB",
         "  timeout:          120 s",
         "  logRetentionDays: 30",
+        "  retentionDays:    90",
+        "  alerts:           0 email(s), 0 other subscription(s)",
+        "  connectivity:     none",
+        "  perTargetMetrics: false",
     ]
 
 
@@ -155,6 +159,59 @@ BROKEN = [
         r"^error: healthcheck:schedule 'cron\(0 12 \* \* \* \*\)': exactly one of day-of-month",
     ),
     (
+        "retention-0",
+        stack_key("healthcheck:retentionDays: 0"),
+        r"^error: healthcheck:retentionDays must be a whole number from 1 to 36500, got 0$",
+    ),
+    (
+        "emails-not-a-list",
+        stack_key("healthcheck:alertEmails: ops@example.com"),
+        (
+            r"^error: validating stack config: Stack 'dev' with configuration key 'alertEmails' must be of type "
+            r"'array<string>'$"
+        ),
+    ),
+    (
+        "emails-numbers",
+        stack_key("healthcheck:alertEmails: [1, 2]"),
+        (
+            r"^error: validating stack config: Stack 'dev' with configuration key 'alertEmails' must be of type "
+            r"'array<string>'$"
+        ),
+    ),
+    (
+        "email-malformed",
+        stack_key("healthcheck:alertEmails: [ops@example]"),
+        r"^error: healthcheck:alertEmails\[0\] 'ops@example' is not an email address \(name@example.com\)$",
+    ),
+    (
+        "subscription-fifo",
+        stack_key(
+            "healthcheck:alertSubscriptions:\n    - protocol: sqs\n"
+            "      endpoint: arn:aws:sqs:us-east-1:123456789012:alerts.fifo"
+        ),
+        (
+            r"^error: healthcheck:alertSubscriptions\[0\]: 'arn:aws:sqs:us-east-1:123456789012:alerts.fifo' is a FIFO "
+            r"queue; the alert topic is a standard one$"
+        ),
+    ),
+    (
+        "connectivity-ftp",
+        stack_key("healthcheck:connectivityCheck: ftp://canary.example.net/"),
+        (
+            r"^error: healthcheck:connectivityCheck: 'url' 'ftp://canary.example.net/' must start with http:// or "
+            r"https://$"
+        ),
+    ),
+    (
+        "metrics-not-bool",
+        stack_key("healthcheck:perTargetMetrics: sometimes"),
+        (
+            r"^error: validating stack config: Stack 'dev' with configuration key 'perTargetMetrics' must be of type "
+            r"'boolean'$"
+        ),
+    ),
+    (
         "bad-target",
         Edit("Pulumi.dev.yaml", "url: https://example.com/", "url: ftp://example.com/"),
         r"^error: healthcheck:targets: example.com: 'url' 'ftp://example.com/' must start with http:// or https://$",
@@ -195,8 +252,39 @@ def test_broken_copy_fails_with_previews_message(
         (stack_key("healthcheck:memorySize: 0x400"), "  memorySize:       1024 MB"),
         (Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(*/10 6-22 ? * MON-FRI *)"), "cron(*/10 6-22 ? * MON-FRI *)"),
         (Edit("Pulumi.dev.yaml", FIRST_TARGET, FIRST_TARGET * 0), "  targets:          3 ("),
+        (stack_key("healthcheck:retentionDays: 400"), "  retentionDays:    400"),
+        (
+            stack_key("healthcheck:alertEmails: [ops@example.com, oncall@example.org]"),
+            "  alerts:           2 email(s), 0 other subscription(s)",
+        ),
+        (
+            stack_key(
+                "healthcheck:alertSubscriptions:\n    - protocol: https\n      endpoint: https://hooks.example.com/a"
+            ),
+            "  alerts:           0 email(s), 1 other subscription(s)",
+        ),
+        (
+            stack_key("healthcheck:connectivityCheck: https://canary.example.net/"),
+            "  connectivity:     https://canary.example.net/",
+        ),
+        (stack_key("healthcheck:perTargetMetrics: true"), "  perTargetMetrics: true"),
+        (stack_key("healthcheck:perTargetMetrics: 'true'"), "  perTargetMetrics: true"),
     ],
-    ids=["bare-key", "quoted-number", "underscores", "whole-float", "hex", "cron", "three-targets"],
+    ids=[
+        "bare-key",
+        "quoted-number",
+        "underscores",
+        "whole-float",
+        "hex",
+        "cron",
+        "three-targets",
+        "retention-400",
+        "two-emails",
+        "https-subscription",
+        "connectivity",
+        "metrics-on",
+        "metrics-quoted",
+    ],
 )
 def test_values_the_cli_accepts_pass(copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, shown: str) -> None:
     edit.apply(copy)

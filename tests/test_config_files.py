@@ -19,6 +19,7 @@ from infra.settings import CONFIG_KEYS
 from localdev import goyaml
 from localdev.pulumi_workspace import (
     PROJECT_SCHEMA,
+    ItemsType,
     apply_project_config,
     load_project,
     load_stack_config,
@@ -122,7 +123,19 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "memorySize": ("integer", 512),
         "timeout": ("integer", 120),
         "logRetentionDays": ("integer", 30),
+        "retentionDays": ("integer", 90),
+        "alertEmails": ("array", []),
+        "alertSubscriptions": (None, []),  # a list of objects: validated by the program
+        "connectivityCheck": ("string", ""),  # empty: no canary
+        "perTargetMetrics": ("boolean", False),
     }
+    assert declared["alertEmails"].items == ItemsType("string")
+
+
+def test_every_optional_key_has_a_default_so_no_stack_must_set_it() -> None:
+    # The CLI refuses a stack missing a project key declared without a default.
+    declared = load_project(ROOT / "Pulumi.yaml").config
+    assert sorted(key for key, t in declared.items() if t.default is None) == ["targets"]
 
 
 def test_schema_is_our_own_draft_2020_12_schema_citing_pulumis_docs() -> None:

@@ -192,14 +192,18 @@ def test_monitor_stopped_expects_one_run_per_schedule_per_interval(
     [
         (
             "cron(*/10 6-22 ? * MON-FRI *)",
-            "healthcheck:schedule cron(*/10 6-22 ? * MON-FRI *) does not run at a fixed interval, so there is no "
-            "'monitor stopped' alarm; a rate(...) schedule, or a cron that runs every N minutes or hours all day "
-            "every day, gets one",
+            (
+                "healthcheck:schedule cron(*/10 6-22 ? * MON-FRI *) does not run at a fixed interval, so there is no "
+                "'monitor stopped' alarm; a rate(...) schedule, or a cron that runs every N minutes or hours all day "
+                "every day, gets one"
+            ),
         ),
         (
             "rate(13 hours)",
-            "healthcheck:schedule rate(13 hours) runs less often than every 43200 s; CloudWatch alarms see at most "
-            "86400 s, so there is no 'monitor stopped' alarm",
+            (
+                "healthcheck:schedule rate(13 hours) runs less often than every 43200 s; CloudWatch alarms see at most "
+                "86400 s, so there is no 'monitor stopped' alarm"
+            ),
         ),
     ],
     ids=["weekday-cron", "13-hours"],
@@ -245,9 +249,7 @@ def _padded_targets(size: int, base: dict[str, str]) -> list[dict[str, str]]:
     return targets(pad)
 
 
-@pytest.mark.parametrize(
-    ("size", "kept"), [(4096, True), (4097, False)], ids=["exactly-4096-bytes", "one-byte-over"]
-)
+@pytest.mark.parametrize(("size", "kept"), [(4096, True), (4097, False)], ids=["exactly-4096-bytes", "one-byte-over"])
 def test_targets_stay_in_the_environment_only_while_all_variables_fit_4_kb(size: int, kept: bool) -> None:
     assert LAMBDA_ENV_LIMIT_BYTES == 4096
     base = {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}
@@ -265,7 +267,7 @@ def test_a_connectivity_check_url_takes_its_share_of_the_4_kb() -> None:
     assert variables["CONNECTIVITY_CHECK"] == "https://canary.example.net/"
 
 
-BAD = [
+BAD: list[tuple[dict[str, object], str]] = [
     ({"retentionDays": 0}, r"^healthcheck:retentionDays must be a whole number from 1 to 36500, got 0$"),
     ({"retentionDays": 36501}, "got 36501$"),
     ({"alertEmails": ["ops"]}, r"^healthcheck:alertEmails\[0\] 'ops' is not an email address"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.policies import assume_role_policy, function_policy, scheduler_policy
+from infra.policies import assume_role_policy, function_policy, scheduler_policy, topic_policy
 
 
 def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
@@ -18,9 +18,16 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
     ("document", "statements"),
     [
         (
-            function_policy("arn:table", "arn:logs", "arn:queue"),
+            function_policy("arn:table", "arn:logs", "arn:queue", "arn:state", "arn:topic"),
             [
                 _allow("WriteCheckRecords", ["dynamodb:BatchWriteItem"], ["arn:table"]),
+                # No Scan, no Query, no DeleteItem: the state code reads items by key and writes them conditionally.
+                _allow(
+                    "KeepTargetState",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    ["arn:state"],
+                ),
+                _allow("SendAlerts", ["sns:Publish"], ["arn:topic"]),
                 _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:logs:log-stream:*"]),
                 _allow("KeepFailedRuns", ["sqs:SendMessage"], ["arn:queue"]),
             ],
@@ -47,8 +54,24 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
             assume_role_policy("scheduler.amazonaws.com"),
             [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}],
         ),
+        (
+            topic_policy("arn:topic", "123456789012", ["arn:alarm:b", "arn:alarm:a"]),
+            [
+                {
+                    "Sid": "AlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": "arn:topic",
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": ["arn:alarm:a", "arn:alarm:b"]},
+                        "StringEquals": {"aws:SourceAccount": "123456789012"},
+                    },
+                }
+            ],
+        ),
     ],
-    ids=["function", "scheduler", "assume-for-one-account", "assume-any-account"],
+    ids=["function", "scheduler", "assume-for-one-account", "assume-any-account", "alert-topic"],
 )
 def test_each_document_is_exactly_its_statements_in_the_2012_language(
     document: str, statements: list[dict[str, Any]]

@@ -24,6 +24,68 @@ def test_defaults_are_the_promised_ones() -> None:
         120,
         30,
     )
+    assert (chosen.retention_days, chosen.alert_emails, chosen.alert_subscriptions) == (90, (), ())
+    assert (chosen.connectivity_check, chosen.per_target_metrics) == (None, False)
+    assert chosen.environment() == {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}
+
+
+@pytest.mark.parametrize(
+    ("values", "environment"),
+    [
+        ({"retention_days": 1}, {"RETENTION_DAYS": "1", "PER_TARGET_METRICS": "false"}),
+        ({"retention_days": 36500}, {"RETENTION_DAYS": "36500", "PER_TARGET_METRICS": "false"}),
+        ({"per_target_metrics": True}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "true"}),
+        (
+            {"connectivity_check": "http://canary.example.net:8080/ping"},
+            {
+                "RETENTION_DAYS": "90",
+                "PER_TARGET_METRICS": "false",
+                "CONNECTIVITY_CHECK": "http://canary.example.net:8080/ping",
+            },
+        ),
+        ({"connectivity_check": ""}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}),
+    ],
+    ids=["retention-1", "retention-36500", "per-target-metrics", "connectivity-check", "connectivity-empty-is-none"],
+)
+def test_each_setting_reaches_the_functions_environment(values: dict[str, Any], environment: dict[str, str]) -> None:
+    assert settings(**values).environment() == environment
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"retention_days": 0}, r"^healthcheck:retentionDays must be a whole number from 1 to 36500, got 0$"),
+        ({"retention_days": 36501}, r"^healthcheck:retentionDays must be a whole number from 1 to 36500, got 36501$"),
+        ({"retention_days": True}, r"^healthcheck:retentionDays must be a whole number from 1 to 36500, got True$"),
+        (
+            {"connectivity_check": "canary.example.net"},
+            r"^healthcheck:connectivityCheck: 'url' 'canary.example.net' must start with http:// or https://$",
+        ),
+        (
+            {"connectivity_check": "https://user:pw@canary.example.net/"},
+            r"^healthcheck:connectivityCheck: 'url' 'https://user:\*\*\*@canary.example.net/' carries a user name",
+        ),
+        ({"connectivity_check": "https:///"}, r"^healthcheck:connectivityCheck: 'url' 'https:///' has no host$"),
+        ({"alert_emails": ["not an address"]}, r"^healthcheck:alertEmails\[0\] 'not an address' is not an email"),
+        (
+            {"alert_subscriptions": [{"protocol": "https", "endpoint": "http://hooks.example.com/"}]},
+            r"^healthcheck:alertSubscriptions\[0\]: endpoint 'http://hooks.example.com/' must start with https://$",
+        ),
+    ],
+    ids=[
+        "retention-0",
+        "retention-36501",
+        "retention-true",
+        "connectivity-no-scheme",
+        "connectivity-password",
+        "connectivity-no-host",
+        "email",
+        "subscription",
+    ],
+)
+def test_new_keys_fail_naming_the_key(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(**values)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +209,8 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
             [
                 (
                     "healthcheck:colour is not a setting of this project and is ignored; the settings are "
-                    "targets, schedule, memorySize, timeout, logRetentionDays"
+                    "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
+                    "alertSubscriptions, connectivityCheck, perTargetMetrics"
                 )
             ],
         ),
@@ -161,10 +224,9 @@ def test_unknown_keys_in_our_namespace_are_named_with_the_closest_known_one(
     assert unknown_key_warnings(keys) == warnings
 
 
-def test_targets_env_is_compact_json_up_to_its_limit_in_characters() -> None:
+def test_targets_json_is_compact() -> None:
     chosen = settings(targets=[{"name": "a", "url": "https://a.example/"}])
-    text = '[{"name":"a","url":"https://a.example/","timeout":10.0}]'
-    assert (len(text), chosen.targets_env(56), chosen.targets_env(55)) == (56, text, None)
+    assert chosen.targets_json() == '[{"name":"a","url":"https://a.example/","timeout":10.0}]'
 
 
 @pytest.mark.parametrize(
