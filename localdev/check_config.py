@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "image") not in sys.path:
     sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
 
-from infra.schedules import chunk_targets  # noqa: E402 - needs the path above
+from infra.alarms import alarm_specs  # noqa: E402 - needs the path above
+from infra.schedules import chunk_targets  # noqa: E402
 from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
 from infra.stack import read_settings  # noqa: E402
 from localdev.pulumi_workspace import (  # noqa: E402
@@ -51,6 +52,11 @@ class CheckedStack:
     stack_file: Path
     settings: StackSettings
     schedules: int
+
+    def warnings(self) -> list[str]:
+        """What preview warns about once the config is valid: a schedule with no 'monitor stopped' alarm."""
+        _, note = alarm_specs(self.settings.schedule, self.schedules)
+        return [] if note is None else [note]
 
     def summary(self) -> str:
         settings = self.settings
@@ -133,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     except (PulumiConfigError, SettingsError) as exc:
         print(f"error: {str(exc).rstrip()}", file=sys.stderr)
         return 1
+    for warning in checked.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     print(checked.summary())
     return 0
 

@@ -250,7 +250,7 @@ def test_broken_copy_fails_with_previews_message(
         (stack_key("healthcheck:timeout: 6_0"), "  timeout:          60 s"),
         (stack_key("healthcheck:timeout: 60.0"), "  timeout:          60 s"),
         (stack_key("healthcheck:memorySize: 0x400"), "  memorySize:       1024 MB"),
-        (Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(*/10 6-22 ? * MON-FRI *)"), "cron(*/10 6-22 ? * MON-FRI *)"),
+        (Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(*/10 * * * ? *)"), "cron(*/10 * * * ? *)"),
         (Edit("Pulumi.dev.yaml", FIRST_TARGET, FIRST_TARGET * 0), "  targets:          3 ("),
         (stack_key("healthcheck:retentionDays: 400"), "  retentionDays:    400"),
         (
@@ -291,6 +291,20 @@ def test_values_the_cli_accepts_pass(copy: Path, capsys: pytest.CaptureFixture[s
     status, out, err = run(copy, capsys)
     assert (status, err) == (0, "")
     assert shown in out.splitlines() or any(shown in line for line in out.splitlines()), out
+
+
+def test_a_schedule_without_a_stopped_alarm_is_a_warning_as_at_preview(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Edit("Pulumi.dev.yaml", "rate(5 minutes)", "cron(*/10 6-22 ? * MON-FRI *)").apply(copy)
+    status, out, err = run(copy, capsys)
+    assert status == 0
+    assert err == (
+        "warning: healthcheck:schedule cron(*/10 6-22 ? * MON-FRI *) does not run at a fixed interval, so there is "
+        "no 'monitor stopped' alarm; a rate(...) schedule, or a cron that runs every N minutes or hours all day "
+        "every day, gets one"
+    )
+    assert "  schedule:         cron(*/10 6-22 ? * MON-FRI *), 1 schedule(s)" in out.splitlines()
 
 
 def test_a_misspelt_key_is_a_warning_naming_the_right_one(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
