@@ -229,7 +229,7 @@ class Monitor(pulumi.ComponentResource):
         watched = self.function.name if spec.dimension == "FunctionName" else self.failures.name
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{spec.key}",
-            alarm_description=spec.description,
+            alarm_description=f"{pulumi.get_project()}/{pulumi.get_stack()}: {spec.description}",
             namespace=spec.namespace,
             metric_name=spec.metric_name,
             dimensions={spec.dimension: watched},

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -55,6 +56,16 @@ class Deployment:
 
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
+
+
+def deployment_scope(fixture_name: str, config: Any) -> Literal["function", "module"]:
+    """One deployment per module, but one per test under mutmut (`make mutate`).
+
+    mutmut links a test to the code that runs while it runs, and a module-scoped
+    deployment runs inside the first test only: the policies checked by the others
+    would never be linked to the code that builds them, and their mutants would survive.
+    """
+    return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
 
 
 def _arn(service: str, resource: str) -> str:

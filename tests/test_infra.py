@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
@@ -13,7 +12,16 @@ from healthcheck.targets import Target
 from infra.schedules import MAX_INPUT_CHARS, MAX_TARGETS, chunk_targets, schedule_input
 from infra.settings import SettingsError
 from localdev.pulumi_workspace import apply_project_config, load_project, load_stack_config, program_config
-from tests.pulumi_harness import ACCOUNT, DIGEST, ROOT, Deployment, Registered, deploy, deploy_program_config
+from tests.pulumi_harness import (
+    ACCOUNT,
+    DIGEST,
+    ROOT,
+    Deployment,
+    Registered,
+    deploy,
+    deploy_program_config,
+    deployment_scope,
+)
 
 TARGETS: list[dict[str, Any]] = [
     {"name": "example", "url": "https://example.com/"},
@@ -21,17 +29,7 @@ TARGETS: list[dict[str, Any]] = [
 ]
 
 
-def _deployment_scope(fixture_name: str, config: pytest.Config) -> Literal["function", "module"]:
-    """One deployment per module, but one per test under mutmut (`make mutate`).
-
-    mutmut links a test to the code that runs while it runs, and a module-scoped
-    deployment runs inside the first test only: the policies checked by the others
-    would never be linked to the code that builds them, and their mutants would survive.
-    """
-    return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
-
-
-@pytest.fixture(scope=_deployment_scope)
+@pytest.fixture(scope=deployment_scope)
 def stack() -> Deployment:
     return deploy({"targets": TARGETS, "schedule": "rate(1 minute)", "memorySize": 256, "timeout": 60})
 
