@@ -211,6 +211,10 @@ def _check_range(key: str, value: int, low: int, high: int) -> int:
     return value
 
 
+# The targets' messages name their field; here the key is the field.
+_URL_FIELD = "'url' "
+
+
 def _check_connectivity(url: str | None) -> str | None:
     """A URL by the targets' own rules; empty (Pulumi.yaml's default) means no canary."""
     if url is None or url == "":
@@ -218,7 +222,7 @@ def _check_connectivity(url: str | None) -> str | None:
     try:
         return parse_target({"url": url}).url
     except HealthcheckError as exc:
-        raise SettingsError(f"healthcheck:connectivityCheck: {exc}") from exc
+        raise SettingsError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ _LAMBDA_ARN = re.compile(
     rf"^arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:function:[A-Za-z0-9_-]{{1,64}}(:[A-Za-z0-9_$-]{{1,128}})?$"
 )
 _FIELDS = ("protocol", "endpoint")
+# The targets' messages name their field; here the endpoint is the field.
+_URL_FIELD = "'url' "
 
 
 class SubscriptionError(HealthcheckError, ValueError):
@@ -71,7 +73,7 @@ def _endpoint(where: str, protocol: str, endpoint: str) -> str:
         try:
             parse_target({"url": endpoint})  # the targets' own URL rules: a host, no password, no spaces
         except HealthcheckError as exc:
-            raise SubscriptionError(f"{where}: endpoint {exc}") from exc
+            raise SubscriptionError(f"{where}: endpoint {str(exc).removeprefix(_URL_FIELD)}") from exc
         return endpoint
     if protocol == "sqs":
         queue = _SQS_ARN.match(endpoint)

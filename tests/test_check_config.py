@@ -199,7 +199,7 @@ BROKEN = [
         "connectivity-ftp",
         stack_key("healthcheck:connectivityCheck: ftp://canary.example.net/"),
         (
-            r"^error: healthcheck:connectivityCheck: 'url' 'ftp://canary.example.net/' must start with http:// or "
+            r"^error: healthcheck:connectivityCheck 'ftp://canary.example.net/' must start with http:// or "
             r"https://$"
         ),
     ),

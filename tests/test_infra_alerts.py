@@ -277,7 +277,7 @@ BAD: list[tuple[dict[str, object], str]] = [
         {"alertSubscriptions": [{"protocol": "sms", "endpoint": "+15555550100"}]},
         r"^healthcheck:alertSubscriptions\[0\]: protocol 'sms' must be one of https, sqs, lambda$",
     ),
-    ({"connectivityCheck": "ftp://example.com/"}, "^healthcheck:connectivityCheck: 'url' 'ftp://example.com/' must"),
+    ({"connectivityCheck": "ftp://example.com/"}, "^healthcheck:connectivityCheck 'ftp://example.com/' must"),
     ({"perTargetMetrics": "maybe"}, "perTargetMetrics"),
 ]
 

@@ -59,13 +59,13 @@ def test_each_setting_reaches_the_functions_environment(values: dict[str, Any], 
         ({"retention_days": True}, r"^healthcheck:retentionDays must be a whole number from 1 to 36500, got True$"),
         (
             {"connectivity_check": "canary.example.net"},
-            r"^healthcheck:connectivityCheck: 'url' 'canary.example.net' must start with http:// or https://$",
+            r"^healthcheck:connectivityCheck 'canary.example.net' must start with http:// or https://$",
         ),
         (
             {"connectivity_check": "https://user:pw@canary.example.net/"},
-            r"^healthcheck:connectivityCheck: 'url' 'https://user:\*\*\*@canary.example.net/' carries a user name",
+            r"^healthcheck:connectivityCheck 'https://user:\*\*\*@canary.example.net/' carries a user name",
         ),
-        ({"connectivity_check": "https:///"}, r"^healthcheck:connectivityCheck: 'url' 'https:///' has no host$"),
+        ({"connectivity_check": "https:///"}, r"^healthcheck:connectivityCheck 'https:///' has no host$"),
         ({"alert_emails": ["not an address"]}, r"^healthcheck:alertEmails\[0\] 'not an address' is not an email"),
         (
             {"alert_subscriptions": [{"protocol": "https", "endpoint": "http://hooks.example.com/"}]},

@@ -106,12 +106,12 @@ BAD = [
     (
         "https-no-host",
         [{"protocol": "https", "endpoint": "https:///alerts"}],
-        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'url' 'https:///alerts' has no host$",
+        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'https:///alerts' has no host$",
     ),
     (
         "https-password",
         [{"protocol": "https", "endpoint": "https://u:secret@hooks.example.com/"}],
-        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'url' 'https://u:\*\*\*@hooks.example.com/' carries",
+        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'https://u:\*\*\*@hooks.example.com/' carries",
     ),
     (
         "sqs-url-not-arn",
