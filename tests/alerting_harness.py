@@ -74,9 +74,7 @@ class Monitor:
         monitor.topic_arn = monitor.sns.create_topic(Name=f"alerts-{number}")["TopicArn"]
         monitor.queue_url = monitor.sqs.create_queue(QueueName=f"alerts-{number}")["QueueUrl"]
         queue_arn = monitor.sqs.get_queue_attributes(QueueUrl=monitor.queue_url, AttributeNames=["QueueArn"])
-        monitor.sns.subscribe(
-            TopicArn=monitor.topic_arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"]
-        )
+        monitor.sns.subscribe(TopicArn=monitor.topic_arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
         monitor.state_store = StateStore(dynamodb, monitor.state_table)
         return monitor
 

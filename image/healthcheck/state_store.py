@@ -32,13 +32,14 @@ log = logging.getLogger(__name__)
 
 GET_BATCH_SIZE: Final = 100  # BatchGetItem's limit
 MAX_URL_BYTES: Final = 8192
+MAX_NAME_BYTES: Final = 1024
 CONFLICT: Final = "ConditionalCheckFailedException"
 
 
 def _alert_json(alert: Alert) -> dict[str, object]:
     return {
         "kind": alert.kind,
-        "target": alert.target,
+        "target": clip(alert.target, MAX_NAME_BYTES),
         "url": clip(alert.url, MAX_URL_BYTES),
         "at": alert.at,
         "since": alert.since,
