@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from healthcheck.config import ENV_TABLE_NAME, ENV_TARGETS
+from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE, ENV_TABLE_NAME, ENV_TARGETS
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
 from .policies import assume_role_policy, function_policy, scheduler_policy
@@ -79,7 +79,12 @@ class Monitor(pulumi.ComponentResource):
         )
 
         variables: dict[str, pulumi.Input[str]] = {ENV_TABLE_NAME: self.table.name}
-        targets_env = settings.targets_env(TARGETS_ENV_LIMIT)
+        for variable, value in ((ENV_ALERTING, settings.alerting), (ENV_MAINTENANCE, settings.maintenance)):
+            if value is not None:
+                variables[variable] = value
+        # ALERTING and MAINTENANCE share Lambda's 4 KB with TARGETS.
+        shared = sum(len(value) for value in (settings.alerting, settings.maintenance) if value is not None)
+        targets_env = settings.targets_env(TARGETS_ENV_LIMIT - shared)
         if targets_env is not None:
             # Lets a legacy "Scheduled Event" or a manual invoke without targets work too.
             variables[ENV_TARGETS] = targets_env

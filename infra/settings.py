@@ -10,12 +10,14 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pulumi
 
 from healthcheck.exceptions import HealthcheckError
+from healthcheck.maintenance import MaintenanceWindowError, parse_windows
+from healthcheck.policy import PolicyValueError, parse_policy
 from healthcheck.targets import Target, require_valid
 
 __all__ = [
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 # Every key the program reads, in the project's namespace (``healthcheck:<key>``).
-CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays")
+CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays", "alerting", "maintenance")
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -65,6 +67,8 @@ LOG_RETENTION_DAYS = (
 _RATE = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)$")
 _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 _CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
+# alerting and maintenance travel in the function's environment (4 KB in all).
+MAX_JSON_SETTING = 1024
 # The handler keeps up to 10 s of the Lambda timeout for writing records.
 WRITE_RESERVE_S = 10
 
@@ -195,6 +199,21 @@ def _check_range(key: str, value: int, low: int, high: int) -> int:
     return value
 
 
+def _checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
+    """``value`` as the function will read it, refused at preview with the key's name if the function would."""
+    if value is None:
+        return None
+    try:
+        parse(value)
+    except (PolicyValueError, MaintenanceWindowError) as exc:
+        raise SettingsError(f"healthcheck:{key}: {exc}") from exc
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > MAX_JSON_SETTING:
+        # It travels in the function's environment, whose 4 KB it shares with the targets.
+        raise SettingsError(f"healthcheck:{key} is {len(text)} characters as JSON; at most {MAX_JSON_SETTING} fit")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -202,6 +221,10 @@ class StackSettings:
     memory_size: int = 512
     timeout: int = 120
     log_retention_days: int = 30
+    alerting: str | None = None
+    """The ALERTING variable (compact JSON), checked by the function's own parser; None: the defaults."""
+    maintenance: str | None = None
+    """The MAINTENANCE variable (compact JSON), checked by the function's own parser; None: no windows."""
 
     @classmethod
     def from_values(
@@ -212,6 +235,8 @@ class StackSettings:
         memory_size: int | None = None,
         timeout: int | None = None,
         log_retention_days: int | None = None,
+        alerting: object = None,
+        maintenance: object = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -230,6 +255,8 @@ class StackSettings:
             ),
             timeout=_check_range("timeout", timeout if timeout is not None else defaults.timeout, 1, 900),
             log_retention_days=log_retention_days if log_retention_days is not None else defaults.log_retention_days,
+            alerting=_checked_json("alerting", alerting, parse_policy),
+            maintenance=_checked_json("maintenance", maintenance, parse_windows),
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(

@@ -39,6 +39,8 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             memory_size=config.get_int("memorySize"),
             timeout=config.get_int("timeout"),
             log_retention_days=config.get_int("logRetentionDays"),
+            alerting=config.get_object("alerting"),
+            maintenance=config.get_object("maintenance"),
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc

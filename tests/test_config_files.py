@@ -122,6 +122,8 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "memorySize": ("integer", 512),
         "timeout": ("integer", 120),
         "logRetentionDays": ("integer", 30),
+        "alerting": (None, {"failureThreshold": 3, "successThreshold": 2, "remindEveryMinutes": 0}),
+        "maintenance": (None, []),
     }
 
 
