@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +56,20 @@ def test_windows(window: dict[str, object], moment: datetime, covered: bool) -> 
 def test_bad_windows_are_named(window: dict[str, object], message: str) -> None:
     with pytest.raises(MaintenanceWindowError, match=message):
         parse_windows([window])
+
+
+def test_time_zones_resolve_without_system_zone_files(tmp_path: Path) -> None:
+    """The image pins tzdata, so a window's timezone works whether or not the base image has /usr/share/zoneinfo."""
+    code = (
+        "from datetime import datetime, UTC; from healthcheck.maintenance import parse_windows; "
+        "w = parse_windows([{'start': '01:00', 'duration': '1h', 'timezone': 'Europe/Berlin'}]); "
+        "print(w.covers('api', datetime(2026, 11, 28, 0, 15, tzinfo=UTC)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONTZPATH": str(tmp_path)},  # an empty directory: no system zone files
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
