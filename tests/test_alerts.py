@@ -78,13 +78,14 @@ def test_the_down_text() -> None:
 
 
 def test_the_recovered_text() -> None:
-    [message] = build_messages([Alert("RECOVERED", "api", "https://api.example.com/health", T3, T0, down_for_s=725)])
+    # Up again at the first success (18:02); announced at the second (18:03).
+    [message] = build_messages([Alert("RECOVERED", "api", "https://api.example.com/health", T3, T0, down_for_s=120)])
     assert message.text == (
         "1 target RECOVERED:\n"
         "\n"
         "api\n"
         "  url:      https://api.example.com/health\n"
-        "  down for: 12 min (since 2026-11-27 18:00:00 UTC, up again at 2026-11-27 18:03:00 UTC)\n"
+        "  down for: 2 min (since 2026-11-27 18:00:00 UTC, up again at 2026-11-27 18:02:00 UTC)\n"
         "\n"
         "-- healthcheck, event 2026-11-27T18:03:00Z"
     )

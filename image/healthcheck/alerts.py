@@ -13,8 +13,10 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 
+from .event import format_timestamp
 from .state import Alert, AlertKind, parse_time
 from .targets import redact_url
 from .text import clip
@@ -97,8 +99,12 @@ def _url(alert: Alert) -> str:
 def _block(alert: Alert) -> list[str]:
     lines = [_shown(alert.target), f"  url:      {_url(alert)}"]
     if alert.kind == "RECOVERED":
-        down_for = format_duration(alert.down_for_s or 0)
-        lines.append(f"  down for: {down_for} (since {_when(alert.since)}, up again at {_when(alert.at)})")
+        # Down from the first failure to the first success (``at`` is when the success threshold was met).
+        down_s = alert.down_for_s or 0
+        up_again = format_timestamp(parse_time(alert.since) + timedelta(seconds=down_s))
+        lines.append(
+            f"  down for: {format_duration(down_s)} (since {_when(alert.since)}, up again at {_when(up_again)})"
+        )
     elif alert.kind == "CERTIFICATE":
         days = alert.cert_days_left if alert.cert_days_left is not None else 0
         lines.append(f"  certificate expires in {_days(days)}" if days >= 0 else "  certificate has expired")
