@@ -54,6 +54,7 @@ class Monitor:
     alerting: AlertPolicy = DEFAULT_POLICY
     maintenance: Schedule = NO_WINDOWS
     connectivity_check: str | None = None
+    per_target_metrics: bool = False
     sns: Any = None
     sqs: Any = None
     results_table: str = ""
@@ -92,6 +93,7 @@ class Monitor:
             alerting=self.alerting,
             maintenance=self.maintenance,
             connectivity_check=self.connectivity_check,
+            per_target_metrics=self.per_target_metrics,
         )
         try:
             check_and_record(

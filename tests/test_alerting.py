@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
 
-from healthcheck.exceptions import AlertsNotSentError
+from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import AlertPolicy
 from healthcheck.probe import Cancel, CheckResult, Probe
@@ -231,3 +232,45 @@ def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_s
     monitor.run(at(0), targets)
     assert store.calls == {"BatchGetItem": 2, "PutItem": 0}  # 150 keys: two batches of at most 100
     assert monitor.notifiers[-1].calls == 0
+
+
+def test_a_state_fault_never_costs_the_records_and_fails_the_run(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.dynamodb.delete_table(TableName=monitor.state_table)
+    error = monitor.run(at(0), api(http_server, False))
+    assert isinstance(error, StateNotSavedError)
+    assert "target state could not be read" in str(error)
+    assert len(monitor.records("api")) == 1
+
+
+def _metrics(out: str) -> list[dict[str, Any]]:
+    return [line for line in map(json.loads, out.splitlines()) if line["type"] == "metrics"]
+
+
+def test_each_run_writes_its_metrics_in_embedded_metric_format(
+    monitor: Monitor, http_server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [*api(http_server, False, failureThreshold=1), {"name": "web", "url": f"{http_server.base_url}/ok"}]
+    monitor.run(at(0), targets)
+    [run] = _metrics(capsys.readouterr().out)
+    [directive] = run["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("Healthcheck", [[]])
+    assert {metric["Name"] for metric in directive["Metrics"]} == {"Checks", "Failures", "TargetsDown", "RunDurationMs"}
+    assert (run["Checks"], run["Failures"], run["TargetsDown"]) == (2, 1, 1)
+    monitor.per_target_metrics = True
+    monitor.run(at(1), targets)
+    per_target = {line["Target"]: line for line in _metrics(capsys.readouterr().out)[1:]}
+    assert set(per_target) == {"api", "web"}
+    assert (per_target["api"]["Success"], per_target["web"]["Success"]) == (0, 1)
+    assert per_target["web"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Target"]]
+
+
+def test_an_alert_still_pending_when_a_window_opens_waits_for_its_end(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    targets = api(http_server, False, failureThreshold=1)
+    assert isinstance(monitor.run(at(0), targets, topic_arn=monitor.topic_arn + "-deleted"), AlertsNotSentError)
+    monitor.maintenance = parse_windows([{"start": "19:01", "duration": "2m", "timezone": "Europe/Berlin"}])
+    assert monitor.run(at(1), targets) is None
+    assert monitor.alerts() == []  # nothing is sent in a window
+    monitor.run(at(3), targets)
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]

@@ -19,7 +19,7 @@ from typing import Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .alerts import Message, build_messages
-from .exceptions import StateNotSavedError
+from .exceptions import AlertsNotSentError, StateNotSavedError
 from .notify import Notifier
 from .policy import AlertPolicy
 from .probe import CheckResult
@@ -42,6 +42,15 @@ class AlertingOutcome:
     sent: list[Message] = field(default_factory=list)
     unsent: list[Message] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def failure(self) -> AlertsNotSentError | StateNotSavedError | None:
+        """What to raise at the end of the run: only unsent alerts, or any state fault."""
+        if not self.errors:
+            return None
+        message = "; ".join(self.errors)
+        if len(self.errors) == len(self.unsent):
+            return AlertsNotSentError(message)
+        return StateNotSavedError(message)
 
     @property
     def down(self) -> int:

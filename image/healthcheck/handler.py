@@ -22,7 +22,7 @@ from . import metrics
 from .alerting import AlertingOutcome, track
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import parse_event
-from .exceptions import AlertsNotSentError, ConfigError, RecordsNotWrittenError, StateNotSavedError
+from .exceptions import ConfigError, RecordsNotWrittenError
 from .maintenance import Schedule
 from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
@@ -197,13 +197,11 @@ def check_and_record(
     )
     if records_error is not None:
         raise records_error
-    if outcome is not None and outcome.errors:
-        message = "; ".join(outcome.errors)
-        log.error("%s", message)
+    failure = outcome.failure() if outcome is not None else None
+    if failure is not None:
+        log.error("%s", failure)
         # A retry re-checks at the same event time: the conditional writes stop it counting twice.
-        raise (
-            AlertsNotSentError if outcome.unsent and len(outcome.errors) == len(outcome.unsent) else StateNotSavedError
-        )(message)
+        raise failure
     return summary.as_dict()
 
 
