@@ -1,9 +1,11 @@
 """Per-run CloudWatch metrics in Embedded Metric Format: JSON lines on stdout, no API call, no library.
 
-Powertools Metrics and aws-embedded-metrics both write this same document;
-neither is in the image, and each would add its import to every cold start
-to build a dict we can build in a few lines (see the commit that added this
-module for the figures). Namespace ``Healthcheck``: ``Checks``, ``Failures``,
+Powertools Metrics and aws-embedded-metrics both write this same document.
+Measured (CPU time, after the modules the handler imports anyway, 7 runs on
+a shared machine): ``from aws_lambda_powertools import Metrics`` plus one
+``Metrics()`` 11-20 ms (powertools 3.37.0); this module 0.9-1.4 ms.
+aws-embedded-metrics 3.5.0 would also bring aiohttp into the image. So a
+few lines of JSON it is. Namespace ``Healthcheck``: ``Checks``, ``Failures``,
 ``TargetsDown`` (only when state is kept) and ``RunDurationMs`` per run, and
 per target ``Success`` and ``DurationMs`` (dimension ``Target``) only when
 ``PER_TARGET_METRICS`` is true, since each such pair is a billed custom metric.
