@@ -28,9 +28,10 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 	@touch $(LOCAL_STAMP) $@
 
 ## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
-##      VERBOSE=1 also prints the JSON line logged for each check)
+##      VERBOSE=1 also prints the JSON line logged for each check; RUNS=3 runs 3 cycles a minute apart,
+##      then shows each target's state and the alerts it would have sent)
 run: $(LOCAL_STAMP)
-	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose)
+	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)')
 
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT) (URL=https://... serves one URL)
 serve: $(LOCAL_STAMP)

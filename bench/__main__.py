@@ -6,7 +6,9 @@
 2. cold start: fresh-interpreter `import healthcheck.handler` vs `import boto3, urllib3` plus
    creating the DynamoDB client (aim <= 1.1).
 3. memory: peak RSS of a process that runs the handler over 300 targets (aim <= 100 MB).
-4. hostile heads: peak RSS of a process that checks 128 targets whose every response has a 6 MB
+4. alerting: the same 100 targets with state and alerts kept (steady state: all UP) vs without;
+   the extra DynamoDB/SNS calls per run, and a run where all 100 go DOWN at once (bench/alerting.py).
+5. hostile heads: peak RSS of a process that checks 128 targets whose every response has a 6 MB
    head (bench/huge_heads.py), with the 64 KiB head cap (aim <= 100 MB; 1.5 GB before the cap).
 
 The sites (bench/slow_server.py) and the embedded DynamoDB run in processes of their own.
@@ -30,12 +32,14 @@ from pathlib import Path
 
 import boto3
 
+from bench.alerting import alerting
 from healthcheck.config import Settings
 from healthcheck.probe import Probe
 from healthcheck.runner import run_checks
 from healthcheck.store import ResultStore
 from healthcheck.targets import parse_targets
 from localdev.dynamodb import create_results_table, use_endpoint
+from tests.servers import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_MS = 300
@@ -239,6 +243,9 @@ def main() -> int:
         print("cold start")
         ratio = cold_start(env)
         print(f"  ratio ours / baseline = {ratio:.2f} (aim <= 1.1; instructions where valgrind is installed)")
+        print("alerting")
+        ratio = alerting(base_url, endpoint, f"http://127.0.0.1:{closed_port()}/")
+        print(f"  ratio with state and alerts / without = {ratio:.2f} (aim <= 1.1)")
         print("memory")
         peak = memory(base_url, env, endpoint)
         print(f"  ratio peak / 100 MB = {peak / 100:.2f} (aim <= 1.0)")

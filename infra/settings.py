@@ -10,12 +10,15 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pulumi
 
+from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
+from healthcheck.maintenance import MaintenanceWindowError, parse_windows
+from healthcheck.policy import PolicyValueError, parse_policy
 from healthcheck.targets import Target, parse_target, require_valid
 
 from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
@@ -42,6 +45,8 @@ CONFIG_KEYS = (
     "alertSubscriptions",
     "connectivityCheck",
     "perTargetMetrics",
+    "alerting",
+    "maintenance",
 )
 # How long check records are kept (DynamoDB TTL on ExpiresAt): a day to a century.
 MAX_RETENTION_DAYS = 36_500
@@ -81,6 +86,8 @@ LOG_RETENTION_DAYS = (
 _RATE = re.compile(r"^rate\((?P<value>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)$")
 _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 _CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
+# alerting and maintenance travel in the function's environment (4 KB in all).
+MAX_JSON_SETTING = 1024
 # The handler keeps up to 10 s of the Lambda timeout for writing records.
 WRITE_RESERVE_S = 10
 
@@ -225,6 +232,21 @@ def _check_connectivity(url: str | None) -> str | None:
         raise SettingsError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
 
 
+def _checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
+    """``value`` as the function will read it, refused at preview with the key's name if the function would."""
+    if value is None:
+        return None
+    try:
+        parse(value)
+    except (PolicyValueError, MaintenanceWindowError) as exc:
+        raise SettingsError(f"healthcheck:{key}: {exc}") from exc
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > MAX_JSON_SETTING:
+        # It travels in the function's environment, whose 4 KB it shares with the targets.
+        raise SettingsError(f"healthcheck:{key} is {len(text)} characters as JSON; at most {MAX_JSON_SETTING} fit")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -237,6 +259,10 @@ class StackSettings:
     alert_subscriptions: tuple[Subscription, ...] = ()
     connectivity_check: str | None = None
     per_target_metrics: bool = False
+    alerting: str | None = None
+    """The ALERTING variable (compact JSON), checked by the function's own parser; None: the defaults."""
+    maintenance: str | None = None
+    """The MAINTENANCE variable (compact JSON), checked by the function's own parser; None: no windows."""
 
     @classmethod
     def from_values(
@@ -252,6 +278,8 @@ class StackSettings:
         alert_subscriptions: object = None,
         connectivity_check: str | None = None,
         per_target_metrics: bool | None = None,
+        alerting: object = None,
+        maintenance: object = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -284,6 +312,8 @@ class StackSettings:
             per_target_metrics=per_target_metrics if per_target_metrics is not None else defaults.per_target_metrics,
             alert_emails=emails,
             alert_subscriptions=subscriptions,
+            alerting=_checked_json("alerting", alerting, parse_policy),
+            maintenance=_checked_json("maintenance", maintenance, parse_windows),
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(
@@ -311,4 +341,8 @@ class StackSettings:
         }
         if self.connectivity_check is not None:
             variables[ENV_CONNECTIVITY_CHECK] = self.connectivity_check
+        if self.alerting is not None:
+            variables[ENV_ALERTING] = self.alerting
+        if self.maintenance is not None:
+            variables[ENV_MAINTENANCE] = self.maintenance
         return variables

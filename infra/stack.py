@@ -44,6 +44,8 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             alert_subscriptions=config.get_object("alertSubscriptions"),
             connectivity_check=config.get("connectivityCheck"),
             per_target_metrics=config.get_bool("perTargetMetrics"),
+            alerting=config.get_object("alerting"),
+            maintenance=config.get_object("maintenance"),
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc

@@ -13,7 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
-__all__ = ["LOCAL_AWS_ENV", "create_results_table", "embedded_dynamodb", "use_endpoint"]
+__all__ = ["LOCAL_AWS_ENV", "create_results_table", "create_state_table", "embedded_dynamodb", "use_endpoint"]
 
 # Dummy credentials and a region: boto3 needs them, moto ignores them.
 LOCAL_AWS_ENV = {
@@ -63,6 +63,23 @@ def create_results_table(endpoint: str, table_name: str) -> None:
             {"AttributeName": HASH_KEY, "KeyType": "HASH"},
             {"AttributeName": RANGE_KEY, "KeyType": "RANGE"},
         ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def create_state_table(endpoint: str, table_name: str) -> None:
+    """The per-target state table: hash key ``Id`` only, on-demand, as deployed."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": HASH_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": HASH_KEY, "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
 

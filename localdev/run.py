@@ -1,7 +1,10 @@
 """`make run`: one full check cycle on the embedded DynamoDB, printed as a table.
 
 Checks the example stack's targets (Pulumi.dev.yaml), or one URL with --url,
-through the real handler, then reads the records back from the table.
+through the real handler, then reads the records back from the table, shows
+each target's state, and prints the alerts it would have sent (no topic is
+configured locally). ``--runs N`` runs N cycles a minute apart (event time),
+so a failing target can reach its failure threshold.
 """
 
 from __future__ import annotations
@@ -12,29 +15,71 @@ import io
 import json
 import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
 
-from localdev.dynamodb import create_results_table, embedded_dynamodb, use_endpoint
+from localdev.dynamodb import create_results_table, create_state_table, embedded_dynamodb, use_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "healthcheck-local"
+STATE_TABLE_NAME = "healthcheck-local-state"
+# Stack config keys the function reads as JSON environment variables, as infra/monitor.py passes them.
+JSON_SETTINGS = {"alerting": "ALERTING", "maintenance": "MAINTENANCE"}
+TEXT_SETTINGS = {"connectivityCheck": "CONNECTIVITY_CHECK"}
 
 
-def stack_targets(stack: str) -> list[object]:
-    """The targets of stack ``stack`` (``Pulumi.<stack>.yaml``), as written there; the handler validates them."""
+def stack_config(stack: str) -> dict[str, Any]:
+    """The project's config of stack ``stack`` (``Pulumi.<stack>.yaml``), keys without the namespace."""
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise SystemExit(f"no {stack_file.name} here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}")
     config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
     # A bare key in a stack file is the project's, as the CLI reads it.
-    targets = config.get("healthcheck:targets", config.get("targets"))
+    return {
+        key.removeprefix("healthcheck:"): value
+        for key, value in config.items()
+        if key.startswith("healthcheck:") or ":" not in key
+    }
+
+
+def stack_targets(stack: str) -> list[object]:
+    """The targets of stack ``stack`` (``Pulumi.<stack>.yaml``), as written there; the handler validates them."""
+    targets = stack_config(stack).get("targets")
     if not isinstance(targets, list):
-        raise SystemExit(f"{stack_file.name}: healthcheck:targets must be a list of targets")
+        raise SystemExit(f"Pulumi.{stack}.yaml: healthcheck:targets must be a list of targets")
     return targets
+
+
+def stack_environment(config: dict[str, Any]) -> dict[str, str]:
+    """The alerting settings of the stack, as the deployed function gets them."""
+    environ = {name: json.dumps(config[key]) for key, name in JSON_SETTINGS.items() if key in config}
+    environ.update({name: str(config[key]) for key, name in TEXT_SETTINGS.items() if key in config})
+    return environ
+
+
+def format_states(items: list[dict[str, Any]], names: list[str]) -> str:
+    """Each target's state after the run; a target with no item is UP (nothing has happened to it)."""
+    by_name = {item["Id"]["S"]: item for item in items}
+    lines = []
+    for name in names:
+        item = by_name.get(name)
+        if item is None:
+            lines.append(f"{name}: UP")
+            continue
+        state = item["State"]["S"]
+        detail = []
+        if item.get("Since"):
+            detail.append(f"since {item['Since']['S']}")
+        if state == "UP" and item["Failures"]["N"] != "0":
+            detail.append(f"{item['Failures']['N']} failure(s) in a row")
+        if state == "DOWN" and item["Successes"]["N"] != "0":
+            detail.append(f"{item['Successes']['N']} success(es) in a row")
+        lines.append(f"{name}: {state}" + (f" ({', '.join(detail)})" if detail else ""))
+    return "\n".join(lines)
 
 
 def format_table(items: list[dict[str, Any]]) -> str:
@@ -64,27 +109,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="check this stack's targets (Pulumi.<stack>.yaml); default dev")
     parser.add_argument("--event", type=Path, default=ROOT / "events" / "eventbridge.json")
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
+    parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
     args = parser.parse_args(argv)
 
     targets = [{"url": args.url}] if args.url else stack_targets(args.stack)
+    environ = {} if args.url else stack_environment(stack_config(args.stack))
     event = json.loads(args.event.read_text())
+    first = datetime.fromisoformat(event["time"])
+    alerts: list[dict[str, Any]] = []
     with embedded_dynamodb() as endpoint:
         use_endpoint(endpoint)
         create_results_table(endpoint, TABLE_NAME)
-        os.environ["TABLE_NAME"] = TABLE_NAME
-        os.environ["TARGETS"] = json.dumps(targets)
+        create_state_table(endpoint, STATE_TABLE_NAME)
+        os.environ.update(
+            environ, TABLE_NAME=TABLE_NAME, STATE_TABLE_NAME=STATE_TABLE_NAME, TARGETS=json.dumps(targets)
+        )
+        os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
         print(f"checking {len(targets)} target(s), embedded DynamoDB at {endpoint}\n")
-        logged = io.StringIO()
-        with contextlib.redirect_stdout(logged):
-            summary = handler(event, None)
-        if args.verbose:
-            print(logged.getvalue())
-        items = boto3.client("dynamodb", endpoint_url=endpoint).scan(TableName=TABLE_NAME)["Items"]
-    print(format_table(sorted(items, key=lambda item: item["Id"]["S"])))
+        for run in range(max(1, args.runs)):
+            moment = (first + timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            logged = io.StringIO()
+            with contextlib.redirect_stdout(logged):
+                summary = handler({**event, "time": moment}, None)
+            if args.verbose:
+                print(logged.getvalue())
+            lines = [json.loads(line) for line in logged.getvalue().splitlines() if line.startswith("{")]
+            alerts += [line for line in lines if line.get("type") == "alert"]
+        client = boto3.client("dynamodb", endpoint_url=endpoint)
+        items = client.scan(TableName=TABLE_NAME)["Items"]
+        states = client.scan(TableName=STATE_TABLE_NAME)["Items"]
+    latest = [item for item in items if item["Timestamp"]["S"] == summary["timestamp"]]
+    print(format_table(sorted(latest, key=lambda item: item["Id"]["S"])))
     print(f"\nsummary: {json.dumps(summary)}")
-    print(f"{len(items)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
+    print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
+    names = sorted(item["Id"]["S"] for item in latest)
+    print(f"\nstate after {max(1, args.runs)} run(s):\n{format_states(states, names)}")
+    if alerts:
+        print("\nno alert topic is configured locally; these alerts would have been sent:")
+        for alert in alerts:
+            print(f"\n=== {alert['subject']} ===\n{alert['text']}")
     return 0
 
 

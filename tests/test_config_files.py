@@ -128,6 +128,8 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "alertSubscriptions": (None, []),  # a list of objects: validated by the program
         "connectivityCheck": ("string", ""),  # empty: no canary
         "perTargetMetrics": ("boolean", False),
+        "alerting": (None, {"failureThreshold": 3, "successThreshold": 2, "remindEveryMinutes": 0}),
+        "maintenance": (None, []),
     }
     assert declared["alertEmails"].items == ItemsType("string")
 

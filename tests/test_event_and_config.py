@@ -11,7 +11,9 @@ import pytest
 
 from healthcheck.config import DEFAULT_MAX_CONCURRENCY, Settings
 from healthcheck.event import parse_event
-from healthcheck.exceptions import ConfigError, InvalidEventError
+from healthcheck.exceptions import ConfigError, InvalidEventError, InvalidTargetError
+from healthcheck.policy import AlertPolicy
+from healthcheck.targets import parse_target
 
 NOW = datetime(2026, 11, 27, 18, 0, 5, 123456, tzinfo=UTC)
 
@@ -132,3 +134,61 @@ def test_a_bad_time_is_named_but_never_echoed_whole() -> None:
     with pytest.raises(InvalidEventError) as raised:
         parse_event({"time": "x" * 100_000}, NOW)
     assert len(str(raised.value)) < 300
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ALERTING": "{"}, "ALERTING is not valid JSON"),
+        ({"ALERTING": '{"failureThreshold": 0}'}, "ALERTING: 'failureThreshold' must be between 1 and 100"),
+        ({"ALERTING": '{"remindEveryMinutes": 3}'}, "ALERTING: 'remindEveryMinutes' must be 0"),
+        ({"ALERTING": '{"threshold": 3}'}, r"ALERTING: unknown field\(s\) 'threshold'"),
+        ({"MAINTENANCE": '{"start": "02:00"}'}, "MAINTENANCE: maintenance must be a list"),
+        ({"CONNECTIVITY_CHECK": "ftp://x/"}, "CONNECTIVITY_CHECK: 'url'"),
+        ({"PER_TARGET_METRICS": "yes"}, 'PER_TARGET_METRICS must be "true" or "false"'),
+    ],
+)
+def test_alerting_variables_are_checked_by_name(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_environ({"TABLE_NAME": "t", **environ})
+
+
+def test_alerting_variables_are_read() -> None:
+    settings = Settings.from_environ(
+        {
+            "TABLE_NAME": "t",
+            "STATE_TABLE_NAME": "state",
+            "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+            "ALERTING": '{"failureThreshold": 2, "remindEveryMinutes": 60}',
+            "MAINTENANCE": '[{"start": "02:00", "duration": "1h"}]',
+            "CONNECTIVITY_CHECK": "https://example.com/",
+            "PER_TARGET_METRICS": "true",
+        }
+    )
+    assert (settings.state_table_name, settings.alerting) == ("state", AlertPolicy(2, 2, 60))
+    assert (len(settings.maintenance.windows), settings.connectivity_check, settings.per_target_metrics) == (
+        1,
+        "https://example.com/",
+        True,
+    )
+
+
+def test_per_target_alerting_fields_round_trip() -> None:
+    raw = {"name": "api", "url": "https://a/", "failureThreshold": 1, "successThreshold": 5, "remindEveryMinutes": 30}
+    target = parse_target(raw)
+    assert (target.failure_threshold, target.success_threshold, target.remind_every_minutes) == (1, 5, 30)
+    assert parse_target(target.to_json()) == target
+    assert "failureThreshold" not in parse_target({"url": "https://a/"}).to_json()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("failureThreshold", 0, "between 1 and 100"),
+        ("successThreshold", True, "must be a whole number"),
+        ("remindEveryMinutes", 4, "0 \\(never\\) or between 5"),
+    ],
+)
+def test_bad_per_target_alerting_fields(field: str, value: object, message: str) -> None:
+    with pytest.raises(InvalidTargetError, match=message):
+        parse_target({"url": "https://a/", field: value})

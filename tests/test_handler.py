@@ -141,7 +141,7 @@ def test_every_check_is_logged_as_a_json_line(
     checks = {line["id"]: line for line in lines if line["type"] == "check"}
     assert set(checks) == {"up", "down", "refused"}
     assert checks["refused"]["error"] == "connection refused"
-    assert lines[-1]["type"] == "summary"
+    assert [line["type"] for line in lines[-2:]] == ["summary", "metrics"]  # the run's EMF metrics come last
 
 
 def test_dynamodb_failure_raises_after_every_result_was_logged(

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from healthcheck.config import Settings
+from healthcheck.maintenance import parse_windows
 from healthcheck.targets import Target
 from infra.schedules import MAX_INPUT_CHARS, MAX_TARGETS, chunk_targets, schedule_input
 from infra.settings import SettingsError
@@ -519,3 +521,26 @@ def test_every_schedule_input_fits_schedulers_limit_in_bytes() -> None:
     for schedule, text in zip(schedules, inputs, strict=True):
         assert len(text.encode("utf-8")) <= SCHEDULER_INPUT_LIMIT_BYTES, _where(schedule)
     assert [t["name"] for text in inputs for t in json.loads(text)["targets"]] == [t["name"] for t in targets]
+
+
+def test_alerting_and_maintenance_reach_the_function_as_the_function_reads_them() -> None:
+    alerting = {"failureThreshold": 2, "remindEveryMinutes": 30}
+    maintenance = [{"start": "02:00", "duration": "1h", "timezone": "Europe/Berlin"}]
+    stack = deploy({"targets": TARGETS, "alerting": alerting, "maintenance": maintenance})
+    variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    settings = Settings.from_environ(variables)
+    assert (settings.alerting.failure_threshold, settings.alerting.remind_every_minutes) == (2, 30)
+    assert settings.maintenance == parse_windows(maintenance)
+    assert (
+        "ALERTING"
+        not in deploy({"targets": TARGETS}).one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    )
+
+
+def test_the_dev_stack_gets_pulumi_yamls_alerting_defaults() -> None:
+    project = load_project(ROOT / "Pulumi.yaml")
+    config = apply_project_config("dev", project, load_stack_config(project, ROOT / "Pulumi.dev.yaml"))
+    stack = deploy_program_config(program_config(config, project.name)[0], via_main=True)
+    variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert json.loads(variables["ALERTING"]) == {"failureThreshold": 3, "successThreshold": 2, "remindEveryMinutes": 0}
+    assert variables["MAINTENANCE"] == "[]"

@@ -32,6 +32,25 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer)
     assert [(check["id"], check["success"], check["status"]) for check in checks] == [(url, True, 200)]
     assert any(line.split()[:2] == [url, "200"] for line in lines), result.stdout  # the table's row
     assert "1 record(s) written" in result.stdout
+    assert f"{url}: UP" in lines  # its state after the run
+
+
+def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer) -> None:
+    url = f"{http_server.base_url}/status/503"
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.run", "--runs", "3", "--url", url],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"{url}: DOWN (since 2015-10-08T16:53:06Z)" in lines
+    assert f"=== DOWN: {url} ===" in lines
+    assert "1 target is DOWN:" in lines
 
 
 def _make_run_command(*variables: str) -> str:

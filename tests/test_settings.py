@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -210,7 +211,7 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
                 (
                     "healthcheck:colour is not a setting of this project and is ignored; the settings are "
                     "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
-                    "alertSubscriptions, connectivityCheck, perTargetMetrics"
+                    "alertSubscriptions, connectivityCheck, perTargetMetrics, alerting, maintenance"
                 )
             ],
         ),
@@ -275,5 +276,30 @@ def test_the_edges_of_each_range_are_accepted(values: dict[str, Any], chosen: tu
     ],
 )
 def test_values_past_each_edge_are_named_errors(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(**values)
+
+
+def test_alerting_and_maintenance_are_checked_by_the_functions_own_parsers() -> None:
+    chosen = settings(
+        alerting={"failureThreshold": 2, "remindEveryMinutes": 60},
+        maintenance=[{"start": "02:00", "duration": "1h", "timezone": "Europe/Berlin", "every": ["sun"]}],
+    )
+    assert chosen.alerting == '{"failureThreshold":2,"remindEveryMinutes":60}'
+    assert chosen.maintenance is not None
+    assert json.loads(chosen.maintenance)[0]["every"] == ["sun"]
+    assert (settings().alerting, settings().maintenance) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"alerting": {"failureThreshold": 0}}, "healthcheck:alerting: 'failureThreshold' must be between 1 and 100"),
+        ({"alerting": [3]}, "healthcheck:alerting: alerting must be an object"),
+        ({"maintenance": [{"start": "2am", "duration": "1h"}]}, r"healthcheck:maintenance: maintenance\[0\]: 'start'"),
+        ({"maintenance": [{"start": "02:00", "duration": "1h"}] * 60}, "healthcheck:maintenance is .* at most 1024"),
+    ],
+)
+def test_bad_alerting_and_maintenance_fail_preview_with_the_key(values: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings(**values)

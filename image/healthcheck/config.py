@@ -6,13 +6,33 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .exceptions import ConfigError
+from .exceptions import ConfigError, InvalidTargetError
+from .maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, parse_windows
+from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
+from .targets import parse_target
 
-__all__ = ["ENV_MAX_CONCURRENCY", "ENV_TABLE_NAME", "ENV_TARGETS", "Settings"]
+__all__ = [
+    "ENV_ALERTING",
+    "ENV_ALERT_TOPIC_ARN",
+    "ENV_CONNECTIVITY_CHECK",
+    "ENV_MAINTENANCE",
+    "ENV_MAX_CONCURRENCY",
+    "ENV_PER_TARGET_METRICS",
+    "ENV_STATE_TABLE_NAME",
+    "ENV_TABLE_NAME",
+    "ENV_TARGETS",
+    "Settings",
+]
 
 ENV_TABLE_NAME = "TABLE_NAME"
 ENV_TARGETS = "TARGETS"
 ENV_MAX_CONCURRENCY = "MAX_CONCURRENCY"
+ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
+ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
+ENV_ALERTING = "ALERTING"
+ENV_MAINTENANCE = "MAINTENANCE"
+ENV_CONNECTIVITY_CHECK = "CONNECTIVITY_CHECK"
+ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
 DEFAULT_MAX_CONCURRENCY = 128
 # Lambda allows 1024 threads per execution environment; leave room for the runtime.
 MAX_CONCURRENCY_LIMIT = 512
@@ -23,6 +43,14 @@ class Settings:
     table_name: str
     targets: list[object] | None
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    state_table_name: str | None = None
+    """None: no state, so no alerts either (records only)."""
+    alert_topic_arn: str | None = None
+    """None: state is kept, alerts stay pending in it (and ``make run`` prints them)."""
+    alerting: AlertPolicy = DEFAULT_POLICY
+    maintenance: Schedule = NO_WINDOWS
+    connectivity_check: str | None = None
+    per_target_metrics: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -33,7 +61,61 @@ class Settings:
             table_name=table_name,
             targets=_targets(environ.get(ENV_TARGETS)),
             max_concurrency=_concurrency(environ.get(ENV_MAX_CONCURRENCY)),
+            state_table_name=_optional_text(environ.get(ENV_STATE_TABLE_NAME)),
+            alert_topic_arn=_optional_text(environ.get(ENV_ALERT_TOPIC_ARN)),
+            alerting=_alerting(environ.get(ENV_ALERTING)),
+            maintenance=_maintenance(environ.get(ENV_MAINTENANCE)),
+            connectivity_check=_connectivity_check(environ.get(ENV_CONNECTIVITY_CHECK)),
+            per_target_metrics=_flag(ENV_PER_TARGET_METRICS, environ.get(ENV_PER_TARGET_METRICS)),
         )
+
+
+def _optional_text(text: str | None) -> str | None:
+    return text.strip() if text is not None and text.strip() else None
+
+
+def _json(name: str, text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def _alerting(text: str | None) -> AlertPolicy:
+    if text is None or not text.strip():
+        return DEFAULT_POLICY
+    try:
+        return parse_policy(_json(ENV_ALERTING, text))
+    except PolicyValueError as exc:
+        raise ConfigError(f"{ENV_ALERTING}: {exc}") from exc
+
+
+def _maintenance(text: str | None) -> Schedule:
+    if text is None or not text.strip():
+        return NO_WINDOWS
+    try:
+        return parse_windows(_json(ENV_MAINTENANCE, text))
+    except MaintenanceWindowError as exc:
+        raise ConfigError(f"{ENV_MAINTENANCE}: {exc}") from exc
+
+
+def _connectivity_check(text: str | None) -> str | None:
+    url = _optional_text(text)
+    if url is not None:
+        try:
+            parse_target({"url": url})  # the same URL rules as a target's
+        except InvalidTargetError as exc:
+            raise ConfigError(f"{ENV_CONNECTIVITY_CHECK}: {exc}") from exc
+    return url
+
+
+def _flag(name: str, text: str | None) -> bool:
+    value = (text or "").strip().lower()
+    if value in ("", "false"):
+        return False
+    if value == "true":
+        return True
+    raise ConfigError(f'{name} must be "true" or "false", got {text!r}')
 
 
 def _targets(text: str | None) -> list[object] | None:

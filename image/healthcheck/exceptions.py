@@ -8,11 +8,13 @@ records that could not be stored.
 from __future__ import annotations
 
 __all__ = [
+    "AlertsNotSentError",
     "ConfigError",
     "HealthcheckError",
     "InvalidEventError",
     "InvalidTargetError",
     "RecordsNotWrittenError",
+    "StateNotSavedError",
 ]
 
 
@@ -42,3 +44,15 @@ class RecordsNotWrittenError(HealthcheckError):
     def __init__(self, message: str, unwritten: int) -> None:
         super().__init__(message)
         self.unwritten = unwritten
+
+
+class StateNotSavedError(HealthcheckError):
+    """Target state could not be read or written; raised after the records are stored, so Lambda retries.
+
+    The retry re-checks at the same event time: the state's conditional write
+    stops it from counting a result twice.
+    """
+
+
+class AlertsNotSentError(HealthcheckError):
+    """An alert could not be published; it stays pending in the state item and the next run sends it."""

@@ -6,23 +6,32 @@ they live across warm invocations.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import boto3
 
+from . import metrics
+from .alerting import AlertingOutcome, track
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import parse_event
-from .exceptions import ConfigError
+from .exceptions import ConfigError, RecordsNotWrittenError
+from .maintenance import Schedule
+from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
 from .report import Report, Summary
 from .runner import run_checks
+from .state import parse_time
+from .state_store import StateStore
 from .store import CLIENT_CONFIG, ResultStore, to_item
-from .targets import parse_targets
+from .targets import Target, parse_targets
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -38,6 +47,9 @@ MAX_WRITE_RESERVE_S = 10.0
 MAX_FINISH_MARGIN_S = 1.0
 # Without a Lambda context (a local run) the run has this long.
 LOCAL_RUN_BUDGET_S = 900.0
+# The connectivity canary runs before the checks, so it is kept short.
+CANARY_TIMEOUT_S: Final = 5.0
+CANARY_NAME: Final = "connectivity check"
 
 
 class LambdaContext(Protocol):
@@ -64,6 +76,30 @@ class Deadlines:
         )
 
 
+def _canary_passes(url: str | None, probe: Probe, deadline: float) -> bool:
+    """Whether the function itself can reach the Internet (True when no canary is configured)."""
+    if url is None:
+        return True
+    target = Target(name=CANARY_NAME, url=url, timeout=CANARY_TIMEOUT_S)
+    [result] = run_checks([target], probe, run_deadline=deadline)
+    if not result.success:
+        log.warning("connectivity check %s failed (%s): this run's failures are inconclusive", url, result.error)
+    return result.success
+
+
+def _marker(schedule: Schedule, moment: datetime, canary_ok: bool) -> Callable[[CheckResult], CheckResult]:
+    """Marks results in a maintenance window, and failures while our own connectivity was down."""
+
+    def mark(result: CheckResult) -> CheckResult:
+        maintenance = schedule.covers(result.name, moment)
+        inconclusive = result.inconclusive or (not canary_ok and not result.success)
+        if maintenance == result.maintenance and inconclusive == result.inconclusive:
+            return result
+        return dataclasses.replace(result, maintenance=maintenance, inconclusive=inconclusive)
+
+    return mark
+
+
 def check_and_record(
     event: object,
     context: LambdaContext | None,
@@ -72,22 +108,32 @@ def check_and_record(
     probe: Probe,
     store: ResultStore,
     now: datetime,
+    state_store: StateStore | None = None,
+    notifier: Notifier | None = None,
 ) -> dict[str, object]:
-    """One run: each result is logged and queued for writing as its check ends.
+    """One run: each result is logged and queued for writing as its check ends; then state and alerts.
 
-    Raises ``InvalidEventError``/``ConfigError`` before checking anything, and
-    ``RecordsNotWrittenError`` only after every result was logged.
+    Raises ``InvalidEventError``/``ConfigError`` before checking anything;
+    ``RecordsNotWrittenError``, ``StateNotSavedError`` or ``AlertsNotSentError``
+    only after every result was logged and every record and state write tried.
     """
-    deadlines = Deadlines.for_invocation(context, time.monotonic())
+    started = time.monotonic()
+    deadlines = Deadlines.for_invocation(context, started)
     invocation = parse_event(event, now)
     raw_targets = invocation.targets if invocation.targets is not None else settings.targets
     if raw_targets is None:
         raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
     parsed = parse_targets(raw_targets)
     report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
+    mark = _marker(
+        settings.maintenance,
+        parse_time(invocation.timestamp),
+        _canary_passes(settings.connectivity_check, probe, deadlines.checks),
+    )
     writer = store.writer(deadlines.writes)
 
     def record(result: CheckResult) -> None:
+        result = mark(result)
         # Logged first, so the result survives even if DynamoDB does not take it.
         report.check(result)
         writer.add(to_item(result, invocation.timestamp))
@@ -108,6 +154,7 @@ def check_and_record(
             max_workers=settings.max_concurrency,
             on_result=record,
         )
+        checked = [mark(result) for result in results]  # as recorded
         results.extend(invalid)
         succeeded = sum(result.success for result in results)
         summary = Summary(
@@ -119,8 +166,42 @@ def check_and_record(
         )
         report.summary(summary)
     finally:
-        # Every record still pending is sent, whatever happened above; a failure raises here.
-        writer.finish()
+        # Every record still pending is sent, whatever happened above.
+        try:
+            writer.finish()
+        except RecordsNotWrittenError as exc:
+            records_error: RecordsNotWrittenError | None = exc
+        else:
+            records_error = None
+    # Records first: whatever happens to state and alerts, the records are already stored.
+    outcome: AlertingOutcome | None = None
+    if state_store is not None:
+        outcome = track(
+            checked,
+            {target.name: target for target in parsed.valid},
+            defaults=settings.alerting,
+            at=invocation.timestamp,
+            store=state_store,
+            notifier=notifier,
+            deadline=deadlines.writes,
+            show=report.alert,
+        )
+    report.metrics(
+        metrics.documents(
+            results,
+            timestamp_ms=int(now.timestamp() * 1000),
+            run_duration_ms=round((time.monotonic() - started) * 1000),
+            targets_down=outcome.down if outcome is not None else None,
+            per_target=settings.per_target_metrics,
+        )
+    )
+    if records_error is not None:
+        raise records_error
+    failure = outcome.failure() if outcome is not None else None
+    if failure is not None:
+        log.error("%s", failure)
+        # A retry re-checks at the same event time: the conditional writes stop it counting twice.
+        raise failure
     return summary.as_dict()
 
 
@@ -128,9 +209,17 @@ _dynamodb: DynamoDBClient = boto3.client("dynamodb", config=CLIENT_CONFIG)
 _probe = Probe(max_connections=MAX_CONCURRENCY_LIMIT)
 
 
+@functools.cache
+def _sns() -> SnsPublisher:
+    """Built on first use (only stacks with a topic pay for loading SNS's model), then kept warm."""
+    client: SnsPublisher = boto3.client("sns", config=CLIENT_CONFIG)
+    return client
+
+
 def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
     """``healthcheck.handler.handler``: the image's CMD (see DESIGN.md for the event and record contracts)."""
     settings = Settings.from_environ(os.environ)
+    state_table, topic = settings.state_table_name, settings.alert_topic_arn
     return check_and_record(
         event,
         context,
@@ -138,4 +227,6 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
         probe=_probe,
         store=ResultStore(_dynamodb, settings.table_name),
         now=datetime.now(UTC),
+        state_store=StateStore(_dynamodb, state_table) if state_table else None,
+        notifier=Notifier(_sns(), topic) if topic else None,
     )

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import TextIO
 
+from .alerts import Message
 from .probe import CheckResult
 from .targets import InvalidTarget
 
@@ -77,6 +78,15 @@ class Report:
                 "error": bad.error,
             }
         )
+
+    def alert(self, message: Message) -> None:
+        """An alert with no topic to go to (a local run, or a stack without one): logged instead."""
+        self._emit({"type": "alert", "timestamp": self._timestamp, "subject": message.subject, "text": message.text})
+
+    def metrics(self, documents: list[dict[str, object]]) -> None:
+        """Embedded Metric Format documents: CloudWatch Logs turns each line into metrics."""
+        for document in documents:
+            self._emit(document)
 
     def summary(self, summary: Summary) -> None:
         self._emit({"type": "summary", **summary.as_dict()})

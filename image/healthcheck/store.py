@@ -84,6 +84,8 @@ def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueType
         item["Status"] = {"N": str(result.status)}
     if result.error is not None:
         item["Error"] = {"S": clip(result.error, MAX_ERROR_BYTES)}
+    if result.maintenance:
+        item["Maintenance"] = {"BOOL": True}
     return item
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
 from .expectations import DEFAULT_EXPECT, Expect
+from .policy import PolicyValueError, check_remind_minutes, check_threshold
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
@@ -41,7 +42,7 @@ MAX_URL_LENGTH = 2048
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
 # scheme://userinfo@ -- the part of a URL that may hold a password.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
-KNOWN_FIELDS = ("url", "name", "timeout")
+KNOWN_FIELDS = ("url", "name", "timeout", "failureThreshold", "successThreshold", "remindEveryMinutes")
 SCHEMES = ("http", "https")
 
 
@@ -60,7 +61,15 @@ class Target:
 
     def to_json(self) -> dict[str, object]:
         """The object form an event's or the TARGETS variable's list carries."""
-        return {"name": self.name, "url": self.url, "timeout": self.timeout}
+        form: dict[str, object] = {"name": self.name, "url": self.url, "timeout": self.timeout}
+        for key, value in (
+            ("failureThreshold", self.failure_threshold),
+            ("successThreshold", self.success_threshold),
+            ("remindEveryMinutes", self.remind_every_minutes),
+        ):
+            if value is not None:
+                form[key] = value
+        return form
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +168,25 @@ def parse_target(raw: object) -> Target:
             clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
         )
     url = _check_url(raw.get("url"))
-    return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
+    return Target(
+        name=_check_name(raw.get("name"), url),
+        url=url,
+        timeout=_check_timeout(raw.get("timeout")),
+        failure_threshold=_optional(raw, "failureThreshold", check_threshold),
+        success_threshold=_optional(raw, "successThreshold", check_threshold),
+        remind_every_minutes=_optional(raw, "remindEveryMinutes", check_remind_minutes),
+    )
+
+
+def _optional(raw: dict[object, object], field: str, check: Callable[[str, object], int]) -> int | None:
+    """A per-target alerting setting; absent (or null) means the stack's ``alerting`` default."""
+    value = raw.get(field)
+    if value is None:
+        return None
+    try:
+        return check(field, value)
+    except PolicyValueError as exc:
+        raise InvalidTargetError(str(exc)) from exc
 
 
 def _usable_key(value: object) -> str | None:

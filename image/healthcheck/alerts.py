@@ -1,0 +1,192 @@
+"""Alert text: one digest message per kind of alert per run, in every format a subscriber needs. Pure functions.
+
+SNS delivers the key of a ``MessageStructure="json"`` message that matches
+the subscription's protocol: ``email`` (and ``default``) get plain text;
+``sqs`` and ``lambda`` get a JSON form; ``https`` gets the custom-notification
+schema of Amazon Q Developer in chat applications (formerly AWS Chatbot),
+which subscribes to a topic over https and renders nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+from .event import format_timestamp
+from .state import Alert, AlertKind, parse_time
+from .targets import redact_url
+from .text import clip
+
+__all__ = ["KINDS", "Message", "build_messages", "format_duration", "subject"]
+
+KINDS: Final[tuple[AlertKind, ...]] = ("DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE")
+MAX_SUBJECT: Final = 100  # SNS's limit, ASCII only
+# A message lists this many targets and counts the rest, so it stays far
+# below SNS's 256 KB however many targets fail at once.
+MAX_LISTED: Final = 25
+MAX_SHOWN_BYTES: Final = 300
+MAX_MESSAGE_BYTES: Final = 250 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: AlertKind
+    subject: str
+    text: str
+    """The plain text (email, and any protocol without its own key)."""
+    structured: str
+    """The ``MessageStructure="json"`` document to publish."""
+    alerts: tuple[Alert, ...]
+
+
+def _ascii(text: str) -> str:
+    """Printable ASCII, as SNS subjects must be: accents dropped, other characters as '?'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in kept)
+
+
+def subject(kind: AlertKind, alerts: Sequence[Alert]) -> str:
+    """``DOWN: api`` or ``DOWN: api and 36 more``, within 100 printable ASCII characters."""
+    first = alerts[0]
+    more = f" and {len(alerts) - 1} more" if len(alerts) > 1 else ""
+    if kind == "CERTIFICATE" and len(alerts) == 1 and first.cert_days_left is not None:
+        more = f" expires in {_days(first.cert_days_left)}"
+    prefix = f"{kind}: "
+    room = MAX_SUBJECT - len(prefix) - len(more)
+    name = _ascii(first.target)
+    if len(name) > room:
+        name = name[: room - 3] + "..."
+    return prefix + name + more
+
+
+def _days(days: int) -> str:
+    if days < 0:
+        return "expired"
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def format_duration(seconds: int) -> str:
+    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _when(timestamp: str) -> str:
+    return parse_time(timestamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _shown(text: str) -> str:
+    return clip(text, MAX_SHOWN_BYTES)
+
+
+def _url(alert: Alert) -> str:
+    return _shown(redact_url(alert.url))
+
+
+def _block(alert: Alert) -> list[str]:
+    lines = [_shown(alert.target), f"  url:      {_url(alert)}"]
+    if alert.kind == "RECOVERED":
+        # Down from the first failure to the first success (``at`` is when the success threshold was met).
+        down_s = alert.down_for_s or 0
+        up_again = format_timestamp(parse_time(alert.since) + timedelta(seconds=down_s))
+        lines.append(
+            f"  down for: {format_duration(down_s)} (since {_when(alert.since)}, up again at {_when(up_again)})"
+        )
+    elif alert.kind == "CERTIFICATE":
+        days = alert.cert_days_left if alert.cert_days_left is not None else 0
+        lines.append(f"  certificate expires in {_days(days)}" if days >= 0 else "  certificate has expired")
+    else:
+        down_for = format_duration(int((parse_time(alert.at) - parse_time(alert.since)).total_seconds()))
+        lines.append(f"  since:    {_when(alert.since)} ({down_for} ago)")
+        for index, reason in enumerate(alert.reasons):
+            lines.append(f"  {'reasons:' if index == 0 else '        '}  {_shown(reason)}")
+    return lines
+
+
+HEADINGS: Final[dict[AlertKind, tuple[str, str]]] = {
+    "DOWN": ("1 target is DOWN", "{} targets are DOWN"),
+    "RECOVERED": ("1 target RECOVERED", "{} targets RECOVERED"),
+    "STILL DOWN": ("1 target is STILL DOWN", "{} targets are STILL DOWN"),
+    "CERTIFICATE": ("1 certificate expires soon", "{} certificates expire soon"),
+}
+
+
+def _text(kind: AlertKind, alerts: Sequence[Alert], listed: int) -> str:
+    count = len(alerts)
+    one, many = HEADINGS[kind]
+    lines = [(one if count == 1 else many.format(count)) + ":", ""]
+    for alert in alerts[:listed]:
+        lines += [*_block(alert), ""]
+    if count > listed:
+        lines += [f"... and {count - listed} more (see the results table).", ""]
+    lines.append(f"-- healthcheck, event {alerts[-1].at}")
+    return "\n".join(lines)
+
+
+def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int) -> dict[str, object]:
+    def entry(alert: Alert) -> dict[str, object]:
+        form: dict[str, object] = {
+            "target": _shown(alert.target),
+            "state": "UP" if kind == "RECOVERED" else "DOWN" if kind in ("DOWN", "STILL DOWN") else "UP",
+            "since": alert.since,
+            "url": _url(alert),
+            "reasons": [_shown(reason) for reason in alert.reasons],
+            "eventTime": alert.at,
+        }
+        if alert.down_for_s is not None:
+            form["downForSeconds"] = alert.down_for_s
+        if alert.cert_days_left is not None:
+            form["certDaysLeft"] = alert.cert_days_left
+        return form
+
+    return {"kind": kind, "targets": [entry(alert) for alert in alerts[:listed]], "more": max(0, len(alerts) - listed)}
+
+
+def _chat(kind: AlertKind, title: str, text: str, alerts: Sequence[Alert]) -> dict[str, object]:
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"healthcheck-{kind.replace(' ', '-').lower()}-{alerts[-1].at}",
+        "content": {"textType": "client-markdown", "title": title, "description": f"```\n{text}\n```"},
+        "metadata": {"summary": title, "eventType": kind},
+    }
+
+
+def _message(kind: AlertKind, alerts: Sequence[Alert]) -> Message:
+    title = subject(kind, alerts)
+    listed = MAX_LISTED
+    while True:
+        text = _text(kind, alerts, listed)
+        document = {
+            "default": text,
+            "email": text,
+            "sqs": json.dumps(_machine(kind, alerts, listed), ensure_ascii=False),
+            "lambda": json.dumps(_machine(kind, alerts, listed), ensure_ascii=False),
+            "https": json.dumps(_chat(kind, title, text, alerts), ensure_ascii=False),
+        }
+        structured = json.dumps(document, ensure_ascii=False)
+        if len(structured.encode()) <= MAX_MESSAGE_BYTES or listed == 1:
+            return Message(kind, title, text, structured, tuple(alerts))
+        listed //= 2
+
+
+def build_messages(alerts: Sequence[Alert]) -> list[Message]:
+    """At most one message per kind (DOWN, RECOVERED, STILL DOWN, CERTIFICATE), whatever the number of targets."""
+    return [
+        _message(kind, matching)
+        for kind in KINDS
+        if (matching := sorted((alert for alert in alerts if alert.kind == kind), key=lambda a: (a.at, a.target)))
+    ]

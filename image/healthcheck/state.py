@@ -1,0 +1,173 @@
+"""Debounced per-target state: a pure ``next_state`` from the stored state and one check's result.
+
+Raw results flap; state does not. UP→DOWN takes ``failure_threshold``
+failures in a row, DOWN→UP ``success_threshold`` successes. A target with no
+stored state is UP (as in Gatus and Route 53): it is announced only once it
+has failed enough times, never merely for being new.
+
+``next_state`` returns None when nothing worth storing changed, which is how
+the steady state (UP and passing, or DOWN and failing between reminders)
+costs no write. Alerts it implies are added to ``pending``: they are stored
+with the state, in the same conditional write, and cleared only once sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+from .policy import AlertPolicy
+from .probe import CheckResult
+
+__all__ = [
+    "CERT_THRESHOLDS",
+    "Alert",
+    "AlertKind",
+    "TargetState",
+    "cert_thresholds",
+    "next_state",
+    "parse_time",
+]
+
+AlertKind = Literal["DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE"]
+CERT_THRESHOLDS: Final = (14, 7, 3, 1)
+# A state item keeps at most this many unsent alerts: enough for every kind
+# through a long SNS outage, bounded so the item stays far below 400 KB.
+MAX_PENDING: Final = 8
+MAX_REASONS: Final = 5
+
+
+def parse_time(timestamp: str) -> datetime:
+    """An event time (``2026-11-27T18:00:00Z``) as an aware datetime."""
+    return datetime.fromisoformat(timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One thing to tell people, stored until sent. ``at`` is the event time that raised it."""
+
+    kind: AlertKind
+    target: str
+    url: str
+    at: str
+    since: str
+    reasons: tuple[str, ...] = ()
+    down_for_s: int | None = None
+    """RECOVERED: from the first failure to the first success."""
+    cert_days_left: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetState:
+    state: Literal["UP", "DOWN"] = "UP"
+    since: str | None = None
+    """When the current state began: the first failure (DOWN) or first success (UP) of its streak."""
+    failures: int = 0
+    """Consecutive failures while UP (DOWN needs none counted)."""
+    successes: int = 0
+    """Consecutive successes while DOWN."""
+    streak_start: str | None = None
+    """Event time of the first result of the current failing (UP) or passing (DOWN) streak."""
+    last_event: str | None = None
+    """The last event time applied; an event no newer never moves this target."""
+    reminded_at: str | None = None
+    cert_warned: int | None = None
+    """The smallest certificate threshold already warned of; None since the certificate was renewed."""
+    pending: tuple[Alert, ...] = ()
+
+    def stale(self, at: str) -> bool:
+        """Whether an event at ``at`` is a duplicate or arrived out of order (fixed-width ISO text sorts as time)."""
+        return self.last_event is not None and at <= self.last_event
+
+
+def cert_thresholds(cert_min_days: int) -> tuple[int, ...]:
+    """``certMinDays`` first, then the fixed 14, 7, 3, 1 below it."""
+    return (cert_min_days, *(days for days in CERT_THRESHOLDS if days < cert_min_days))
+
+
+def _cert_level(days_left: int, cert_min_days: int) -> int | None:
+    """The smallest threshold ``days_left`` has crossed, or None while there are more days than the first."""
+    crossed = [days for days in cert_thresholds(cert_min_days) if days_left <= days]
+    return min(crossed) if crossed else None
+
+
+def _reasons(result: CheckResult) -> tuple[str, ...]:
+    reasons = result.failures or ((result.error,) if result.error else ())
+    return reasons[:MAX_REASONS]
+
+
+def _seconds_between(start: str, end: str) -> int:
+    return max(0, round((parse_time(end) - parse_time(start)).total_seconds()))
+
+
+def _check_health(
+    state: TargetState, result: CheckResult, policy: AlertPolicy, at: str
+) -> tuple[TargetState, list[Alert]]:
+    alerts: list[Alert] = []
+    if state.state == "UP":
+        if result.success:
+            return dataclasses.replace(state, failures=0, streak_start=None), alerts
+        streak_start = state.streak_start if state.failures else at
+        failures = state.failures + 1
+        if failures < policy.failure_threshold:
+            return dataclasses.replace(state, failures=failures, streak_start=streak_start), alerts
+        assert streak_start is not None
+        alerts.append(Alert("DOWN", result.name, result.url, at, streak_start, _reasons(result)))
+        down = TargetState("DOWN", streak_start, 0, 0, None, state.last_event, at, state.cert_warned, state.pending)
+        return down, alerts
+    # DOWN
+    if not result.success:
+        state = dataclasses.replace(state, successes=0, streak_start=None)
+        remind = policy.remind_every_minutes
+        last = state.reminded_at or state.since or at
+        if remind and _seconds_between(last, at) >= remind * 60:
+            assert state.since is not None
+            alerts.append(Alert("STILL DOWN", result.name, result.url, at, state.since, _reasons(result)))
+            state = dataclasses.replace(state, reminded_at=at)
+        return state, alerts
+    streak_start = state.streak_start if state.successes else at
+    successes = state.successes + 1
+    if successes < policy.success_threshold:
+        return dataclasses.replace(state, successes=successes, streak_start=streak_start), alerts
+    assert streak_start is not None
+    assert state.since is not None
+    down_for = _seconds_between(state.since, streak_start)
+    alerts.append(Alert("RECOVERED", result.name, result.url, at, state.since, down_for_s=down_for))
+    up = TargetState("UP", streak_start, 0, 0, None, state.last_event, None, state.cert_warned, state.pending)
+    return up, alerts
+
+
+def _check_certificate(state: TargetState, result: CheckResult, cert_min_days: int) -> tuple[TargetState, list[Alert]]:
+    days = result.cert_days_left
+    if days is None:
+        return state, []
+    level = _cert_level(days, cert_min_days)
+    if level is None:
+        # Renewed (or never short): the next shortfall is warned of again.
+        return dataclasses.replace(state, cert_warned=None), []
+    if state.cert_warned is not None and level >= state.cert_warned:
+        return state, []
+    alert = Alert("CERTIFICATE", result.name, result.url, "", "", cert_days_left=days)
+    return dataclasses.replace(state, cert_warned=level), [alert]
+
+
+def next_state(
+    state: TargetState, result: CheckResult, policy: AlertPolicy, cert_min_days: int, at: str
+) -> TargetState | None:
+    """The state after ``result`` of the event at ``at``, or None when there is nothing to write.
+
+    Stale events, inconclusive results and results inside a maintenance
+    window never move state, and raise no alert.
+    """
+    if state.stale(at) or result.inconclusive or result.maintenance:
+        return None
+    moved, alerts = _check_health(state, result, policy, at)
+    moved, cert_alerts = _check_certificate(moved, result, cert_min_days)
+    alerts += [dataclasses.replace(alert, at=at, since=at) for alert in cert_alerts]
+    unchanged = dataclasses.replace(moved, last_event=state.last_event) == state
+    if unchanged:
+        return None
+    pending = (*moved.pending, *alerts)[-MAX_PENDING:]
+    return dataclasses.replace(moved, last_event=at, pending=pending)

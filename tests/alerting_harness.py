@@ -1,0 +1,135 @@
+"""A monitor with state and alerts on the moto server: the handler's own path, alerts read back through SNS→SQS."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from healthcheck.config import Settings
+from healthcheck.exceptions import HealthcheckError
+from healthcheck.handler import check_and_record
+from healthcheck.maintenance import NO_WINDOWS, Schedule
+from healthcheck.notify import Notifier
+from healthcheck.policy import DEFAULT_POLICY, AlertPolicy
+from healthcheck.probe import Probe
+from healthcheck.state_store import StateStore
+from healthcheck.store import CLIENT_CONFIG, ResultStore
+from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, create_state_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+_numbers = itertools.count()
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    """A client for ``service`` on the moto server, built with the handler's CLIENT_CONFIG."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=CLIENT_CONFIG,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    subject: str
+    body: dict[str, Any]
+    """The ``sqs`` form of the message, as the queue subscribed to the topic received it."""
+
+
+@dataclass
+class Monitor:
+    endpoint: str
+    dynamodb: DynamoDBClient
+    probe: Probe
+    alerting: AlertPolicy = DEFAULT_POLICY
+    maintenance: Schedule = NO_WINDOWS
+    connectivity_check: str | None = None
+    per_target_metrics: bool = False
+    sns: Any = None
+    sqs: Any = None
+    results_table: str = ""
+    state_table: str = ""
+    topic_arn: str = ""
+    queue_url: str = ""
+    state_store: StateStore | None = None
+    notifiers: list[Notifier] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, endpoint: str, dynamodb: DynamoDBClient, probe: Probe) -> Monitor:
+        number = next(_numbers)
+        monitor = cls(endpoint, dynamodb, probe)
+        monitor.results_table, monitor.state_table = f"alert-results-{number}", f"alert-state-{number}"
+        create_results_table(endpoint, monitor.results_table)
+        create_state_table(endpoint, monitor.state_table)
+        monitor.sns, monitor.sqs = aws_client("sns", endpoint), aws_client("sqs", endpoint)
+        monitor.topic_arn = monitor.sns.create_topic(Name=f"alerts-{number}")["TopicArn"]
+        monitor.queue_url = monitor.sqs.create_queue(QueueName=f"alerts-{number}")["QueueUrl"]
+        queue_arn = monitor.sqs.get_queue_attributes(QueueUrl=monitor.queue_url, AttributeNames=["QueueArn"])
+        monitor.sns.subscribe(TopicArn=monitor.topic_arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+        monitor.state_store = StateStore(dynamodb, monitor.state_table)
+        return monitor
+
+    def run(
+        self, at: str, targets: list[object], *, topic_arn: str | None = None, probe: Probe | None = None
+    ) -> HealthcheckError | None:
+        """One scheduled run at event time ``at``; the error it raised at the end, if any."""
+        notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
+        self.notifiers.append(notifier)
+        settings = Settings(
+            self.results_table,
+            targets,
+            state_table_name=self.state_table,
+            alert_topic_arn=notifier.topic_arn,
+            alerting=self.alerting,
+            maintenance=self.maintenance,
+            connectivity_check=self.connectivity_check,
+            per_target_metrics=self.per_target_metrics,
+        )
+        try:
+            check_and_record(
+                {"time": at},
+                None,
+                settings=settings,
+                probe=probe or self.probe,
+                store=ResultStore(self.dynamodb, self.results_table),
+                now=datetime.fromisoformat(at),
+                state_store=self.state_store,
+                notifier=notifier,
+            )
+        except HealthcheckError as exc:
+            return exc
+        return None
+
+    def alerts(self) -> list[Alert]:
+        """Every alert delivered to the queue since the last call, oldest first."""
+        received: list[Alert] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return received
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                received.append(Alert(envelope["Subject"], json.loads(envelope["Message"])))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def state(self, name: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(TableName=self.state_table, Key={"Id": {"S": name}}, ConsistentRead=True)
+        return item.get("Item")
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        response = self.dynamodb.query(
+            TableName=self.results_table,
+            KeyConditionExpression="Id = :id",
+            ExpressionAttributeValues={":id": {"S": name}},
+        )
+        return list(response["Items"])

@@ -1,0 +1,276 @@
+"""State and alerts end to end: real servers, the handler, state in the moto server, alerts read back from SQS."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trustme
+
+from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
+from healthcheck.maintenance import parse_windows
+from healthcheck.policy import AlertPolicy
+from healthcheck.probe import Cancel, CheckResult, Probe
+from healthcheck.targets import Target
+from tests.alerting_harness import Monitor
+from tests.conftest import server_context
+from tests.servers import FaultServer, closed_port, running
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+def at(minute: int) -> str:
+    """Event times a minute apart, as the schedule sends them."""
+    return (datetime(2026, 11, 27, 18, 0, tzinfo=UTC) + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def monitor(dynamodb_endpoint: str, dynamodb: DynamoDBClient, probe: Probe) -> Monitor:
+    return Monitor.create(dynamodb_endpoint, dynamodb, probe)
+
+
+def api(server: FaultServer, up: bool, **fields: object) -> list[object]:
+    path = "/ok" if up else "/status/503"
+    return [{"name": "api", "url": f"{server.base_url}{path}", **fields}]
+
+
+def test_a_blip_is_absorbed(monitor: Monitor, http_server: FaultServer) -> None:
+    for minute, up in enumerate([False, True, False, False, True, True]):
+        assert monitor.run(at(minute), api(http_server, up)) is None
+    assert monitor.alerts() == []
+    state = monitor.state("api")
+    assert state is not None
+    assert (state["State"], state["Failures"]) == ({"S": "UP"}, {"N": "0"})
+
+
+def test_down_after_the_threshold_with_one_message(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.run(at(0), api(http_server, False))
+    monitor.run(at(1), api(http_server, False))
+    assert monitor.alerts() == []  # two failures: not yet
+    monitor.run(at(2), api(http_server, False))
+    [alert] = monitor.alerts()
+    assert alert.subject == "DOWN: api"
+    [entry] = alert.body["targets"]
+    assert entry == {
+        "target": "api",
+        "state": "DOWN",
+        "since": at(0),
+        "url": f"{http_server.base_url}/status/503",
+        "reasons": entry["reasons"],
+        "eventTime": at(2),
+    }
+    assert "503" in entry["reasons"][0]  # the check's own reason (the expectation's wording is probe.py's)
+    monitor.run(at(3), api(http_server, False))
+    assert monitor.alerts() == []  # still down: said once
+    state = monitor.state("api")
+    assert state is not None
+    assert "Pending" not in state  # sent, so cleared
+
+
+def test_a_per_target_threshold_overrides_the_stack_default(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=5)
+    monitor.run(at(0), api(http_server, False, failureThreshold=1))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+
+
+def test_a_duplicate_event_moves_nothing_and_sends_nothing(monitor: Monitor, http_server: FaultServer) -> None:
+    for minute in range(3):
+        monitor.run(at(minute), api(http_server, False))
+    assert len(monitor.alerts()) == 1
+    before = monitor.state("api")
+    # Lambda's retry of the last event, and a Scheduler double delivery of it.
+    monitor.run(at(2), api(http_server, False))
+    monitor.run(at(2), api(http_server, True))
+    assert monitor.alerts() == []
+    assert monitor.state("api") == before
+
+
+def test_an_out_of_order_event_never_moves_state(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.run(at(0), api(http_server, False))
+    monitor.run(at(2), api(http_server, False))
+    monitor.run(at(1), api(http_server, False))  # late: older than the last applied
+    state = monitor.state("api")
+    assert state is not None
+    assert (state["Failures"], state["LastEvent"]) == ({"N": "2"}, {"S": at(2)})
+    assert monitor.alerts() == []
+    monitor.run(at(3), api(http_server, False))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+
+
+def test_inconclusive_runs_are_recorded_but_never_move_state(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.connectivity_check = f"http://127.0.0.1:{closed_port()}/"  # our own network is "down"
+    for minute in range(5):
+        assert monitor.run(at(minute), api(http_server, False)) is None
+    assert len(monitor.records("api")) == 5
+    assert monitor.state("api") is None  # nothing written at all
+    assert monitor.alerts() == []
+    monitor.connectivity_check = f"{http_server.base_url}/ok"  # the canary passes: failures count again
+    for minute in range(5, 8):
+        monitor.run(at(minute), api(http_server, False))
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: api", at(5))
+
+
+def test_a_reminder_while_still_down(monitor: Monitor, http_server: FaultServer) -> None:
+    targets = api(http_server, False, remindEveryMinutes=5)
+    for minute in range(7):  # DOWN at minute 2; 5 minutes later is minute 7
+        monitor.run(at(minute), targets)
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    monitor.run(at(7), targets)
+    [reminder] = monitor.alerts()
+    assert reminder.subject == "STILL DOWN: api"
+    assert (reminder.body["targets"][0]["since"], reminder.body["targets"][0]["eventTime"]) == (at(0), at(7))
+    for minute in range(8, 12):
+        monitor.run(at(minute), targets)
+    assert monitor.alerts() == []  # the next one is due at minute 12
+
+
+def test_a_maintenance_window_freezes_state_and_sends_nothing(monitor: Monitor, http_server: FaultServer) -> None:
+    # 18:00-18:05 UTC is 19:00-19:05 in Berlin on 27 November.
+    monitor.maintenance = parse_windows([{"start": "19:00", "duration": "5m", "timezone": "Europe/Berlin"}])
+    for minute in range(5):
+        assert monitor.run(at(minute), api(http_server, False)) is None
+    assert monitor.state("api") is None
+    assert monitor.alerts() == []
+    assert all(record["Maintenance"] == {"BOOL": True} for record in monitor.records("api"))
+    for minute in range(5, 8):  # the window is over: three failures from here
+        monitor.run(at(minute), api(http_server, False))
+    assert "Maintenance" not in monitor.records("api")[-1]
+    [alert] = monitor.alerts()
+    assert alert.body["targets"][0]["since"] == at(5)
+
+
+def test_recovery_says_how_long_it_was_down(monitor: Monitor, http_server: FaultServer) -> None:
+    for minute in range(3):
+        monitor.run(at(minute), api(http_server, False))
+    monitor.run(at(12), api(http_server, True))
+    assert len(monitor.alerts()) == 1  # the DOWN only: one success is not enough
+    monitor.run(at(13), api(http_server, True))
+    [recovered] = monitor.alerts()
+    assert recovered.subject == "RECOVERED: api"
+    [entry] = recovered.body["targets"]
+    assert (entry["state"], entry["since"], entry["downForSeconds"]) == ("UP", at(0), 12 * 60)
+
+
+def test_thirty_targets_failing_at_once_give_exactly_one_message(monitor: Monitor, http_server: FaultServer) -> None:
+    targets: list[object] = [
+        {"name": f"svc-{index:02d}", "url": f"{http_server.base_url}/status/502", "failureThreshold": 1}
+        for index in range(30)
+    ]
+    monitor.run(at(0), targets)
+    [alert] = monitor.alerts()
+    assert alert.subject == "DOWN: svc-00 and 29 more"
+    assert len(alert.body["targets"]) + alert.body["more"] == 30
+    assert monitor.notifiers[-1].calls == 1
+
+
+def test_a_failed_publish_is_delivered_by_the_next_run(monitor: Monitor, http_server: FaultServer) -> None:
+    targets = api(http_server, False, failureThreshold=1)
+    missing_topic = monitor.topic_arn + "-deleted"
+    error = monitor.run(at(0), targets, topic_arn=missing_topic)
+    assert isinstance(error, AlertsNotSentError)
+    assert monitor.alerts() == []
+    state = monitor.state("api")
+    assert state is not None
+    assert "Pending" in state  # kept in the table, not in memory
+    assert monitor.run(at(1), targets) is None
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["eventTime"]) == ("DOWN: api", at(0))
+    monitor.run(at(2), targets)
+    assert monitor.alerts() == []  # sent once, never twice
+
+
+class DaysLeftProbe(Probe):
+    """The real probe, with the certificate's days left filled in until the probe measures them itself."""
+
+    def __init__(self, days_left: int, ca_file: str) -> None:
+        super().__init__(ca_certs=ca_file)
+        self.days_left = days_left
+
+    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
+        result = super().check(target, cancel, started=started, deadline=deadline)
+        if result.cert_days_left is not None:
+            return result
+        return dataclasses.replace(result, cert_days_left=self.days_left)
+
+
+@pytest.fixture
+def short_lived_server(ca: trustme.CA) -> Iterator[FaultServer]:
+    not_after = datetime.now(UTC) + timedelta(days=9, hours=1)
+    with running(server_context(ca, "127.0.0.1", not_after=not_after)) as server:
+        yield server
+
+
+def test_a_certificate_warning_once_per_threshold(
+    monitor: Monitor, short_lived_server: FaultServer, ca_file: str
+) -> None:
+    targets = api(short_lived_server, True)
+    probe = DaysLeftProbe(9, ca_file)
+    monitor.run(at(0), targets, probe=probe)
+    [warning] = monitor.alerts()
+    assert warning.subject == "CERTIFICATE: api expires in 9 days"
+    assert warning.body["targets"][0]["certDaysLeft"] == 9
+    monitor.run(at(1), targets, probe=probe)
+    assert monitor.alerts() == []  # the 14-day threshold is warned of once
+    probe.days_left = 6
+    monitor.run(at(2), targets, probe=probe)
+    assert [alert.subject for alert in monitor.alerts()] == ["CERTIFICATE: api expires in 6 days"]
+    state = monitor.state("api")
+    assert state is not None
+    assert state["State"] == {"S": "UP"}  # a warning, not downtime
+
+
+def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_server: FaultServer) -> None:
+    targets: list[object] = [{"name": f"svc-{index}", "url": f"{http_server.base_url}/ok"} for index in range(150)]
+    store = monitor.state_store
+    assert store is not None
+    monitor.run(at(0), targets)
+    assert store.calls == {"BatchGetItem": 2, "PutItem": 0}  # 150 keys: two batches of at most 100
+    assert monitor.notifiers[-1].calls == 0
+
+
+def test_a_state_fault_never_costs_the_records_and_fails_the_run(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.dynamodb.delete_table(TableName=monitor.state_table)
+    error = monitor.run(at(0), api(http_server, False))
+    assert isinstance(error, StateNotSavedError)
+    assert "target state could not be read" in str(error)
+    assert len(monitor.records("api")) == 1
+
+
+def _metrics(out: str) -> list[dict[str, Any]]:
+    return [line for line in map(json.loads, out.splitlines()) if line["type"] == "metrics"]
+
+
+def test_each_run_writes_its_metrics_in_embedded_metric_format(
+    monitor: Monitor, http_server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [*api(http_server, False, failureThreshold=1), {"name": "web", "url": f"{http_server.base_url}/ok"}]
+    monitor.run(at(0), targets)
+    [run] = _metrics(capsys.readouterr().out)
+    [directive] = run["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("Healthcheck", [[]])
+    assert {metric["Name"] for metric in directive["Metrics"]} == {"Checks", "Failures", "TargetsDown", "RunDurationMs"}
+    assert (run["Checks"], run["Failures"], run["TargetsDown"]) == (2, 1, 1)
+    monitor.per_target_metrics = True
+    monitor.run(at(1), targets)
+    per_target = {line["Target"]: line for line in _metrics(capsys.readouterr().out)[1:]}
+    assert set(per_target) == {"api", "web"}
+    assert (per_target["api"]["Success"], per_target["web"]["Success"]) == (0, 1)
+    assert per_target["web"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Target"]]
+
+
+def test_an_alert_still_pending_when_a_window_opens_waits_for_its_end(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    targets = api(http_server, False, failureThreshold=1)
+    assert isinstance(monitor.run(at(0), targets, topic_arn=monitor.topic_arn + "-deleted"), AlertsNotSentError)
+    monitor.maintenance = parse_windows([{"start": "19:01", "duration": "2m", "timezone": "Europe/Berlin"}])
+    assert monitor.run(at(1), targets) is None
+    assert monitor.alerts() == []  # nothing is sent in a window
+    monitor.run(at(3), targets)
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]

@@ -1,0 +1,99 @@
+"""Alert text: subjects SNS accepts, one message per kind, bounded size, every subscriber's format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from healthcheck.alerts import MAX_MESSAGE_BYTES, build_messages, format_duration, subject
+from healthcheck.state import Alert
+
+T0, T3 = "2026-11-27T18:00:00Z", "2026-11-27T18:03:00Z"
+
+
+def down(name: str, url: str = "https://api.example.com/health") -> Alert:
+    return Alert("DOWN", name, url, T3, T0, ("status 503 not in [2xx]", "duration 812 ms > 500 ms"))
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["api"], "DOWN: api"),
+        (["api", *[f"t{i}" for i in range(36)]], "DOWN: api and 36 more"),
+        (["Zürich-café ☕"], "DOWN: Zurich-cafe ?"),
+        (["line\nbreak"], "DOWN: line?break"),
+    ],
+    ids=["one", "many", "unicode", "newline"],
+)
+def test_subjects(names: list[str], expected: str) -> None:
+    assert subject("DOWN", [down(name) for name in names]) == expected
+
+
+def test_a_long_name_is_cut_so_the_subject_fits_sns() -> None:
+    text = subject("STILL DOWN", [down("ü" * 500), down("b")])
+    assert len(text) == 100
+    assert text.endswith("... and 1 more")
+    assert all(" " <= ch <= "~" for ch in text)
+
+
+def test_one_message_per_kind_whatever_the_number_of_targets() -> None:
+    alerts = [down(f"svc-{i}") for i in range(30)] + [Alert("RECOVERED", "db", "https://db/", T3, T0, down_for_s=180)]
+    assert [message.subject for message in build_messages(alerts)] == ["DOWN: svc-0 and 29 more", "RECOVERED: db"]
+
+
+def test_a_thousand_failing_targets_with_huge_urls_stay_within_the_sns_limit() -> None:
+    alerts = [down(f"svc-{i}", "https://x/" + "a" * 2000) for i in range(1000)]
+    [message] = build_messages(alerts)
+    assert len(message.structured.encode()) <= MAX_MESSAGE_BYTES
+    machine = json.loads(json.loads(message.structured)["sqs"])
+    assert len(machine["targets"]) + machine["more"] == 1000
+
+
+def test_every_protocol_gets_its_form() -> None:
+    [message] = build_messages([down("api", "https://user:secret@api.example.com/health")])
+    document = json.loads(message.structured)
+    assert document["default"] == document["email"] == message.text
+    assert "secret" not in message.structured  # the URL is shown redacted
+    assert json.loads(document["sqs"]) == json.loads(document["lambda"])
+    chat = json.loads(document["https"])
+    assert (chat["version"], chat["source"], chat["content"]["textType"]) == ("1.0", "custom", "client-markdown")
+    assert chat["content"]["title"] == "DOWN: api"
+    assert "status 503 not in [2xx]" in chat["content"]["description"]
+
+
+def test_the_down_text() -> None:
+    [message] = build_messages([down("api")])
+    assert message.text == (
+        "1 target is DOWN:\n"
+        "\n"
+        "api\n"
+        "  url:      https://api.example.com/health\n"
+        "  since:    2026-11-27 18:00:00 UTC (3 min ago)\n"
+        "  reasons:  status 503 not in [2xx]\n"
+        "            duration 812 ms > 500 ms\n"
+        "\n"
+        "-- healthcheck, event 2026-11-27T18:03:00Z"
+    )
+
+
+def test_the_recovered_text() -> None:
+    # Up again at the first success (18:02); announced at the second (18:03).
+    [message] = build_messages([Alert("RECOVERED", "api", "https://api.example.com/health", T3, T0, down_for_s=120)])
+    assert message.text == (
+        "1 target RECOVERED:\n"
+        "\n"
+        "api\n"
+        "  url:      https://api.example.com/health\n"
+        "  down for: 2 min (since 2026-11-27 18:00:00 UTC, up again at 2026-11-27 18:02:00 UTC)\n"
+        "\n"
+        "-- healthcheck, event 2026-11-27T18:03:00Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(45, "45 s"), (725, "12 min"), (3 * 3600 + 300, "3 h 5 min"), (2 * 86400 + 4 * 3600, "2 d 4 h")],
+)
+def test_durations(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text

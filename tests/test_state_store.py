@@ -1,0 +1,64 @@
+"""The state table on the moto server: items round-trip, and a write from a stale read is refused."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from healthcheck.exceptions import StateNotSavedError
+from healthcheck.state import Alert, TargetState
+from healthcheck.state_store import StateStore
+from localdev.dynamodb import create_state_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+_numbers = itertools.count()
+T0, T1 = "2026-11-27T18:00:00Z", "2026-11-27T18:01:00Z"
+
+
+@pytest.fixture
+def store(dynamodb_endpoint: str, dynamodb: DynamoDBClient) -> StateStore:
+    name = f"state-{next(_numbers)}"
+    create_state_table(dynamodb_endpoint, name)
+    return StateStore(dynamodb, name)
+
+
+def deadline() -> float:
+    return time.monotonic() + 30
+
+
+def test_a_state_round_trips_with_its_pending_alerts(store: StateStore) -> None:
+    state = TargetState(
+        "DOWN", T0, 0, 1, T1, T1, T0, 7, (Alert("DOWN", "ápi \ud800", "https://x/", T1, T0, ("status 503",)),)
+    )
+    assert store.save("ápi", None, state, deadline())
+    [(name, loaded)] = store.load(["ápi", "never-seen"], deadline()).items()
+    assert name == "ápi"
+    assert loaded == TargetState(
+        "DOWN", T0, 0, 1, T1, T1, T0, 7, (Alert("DOWN", "ápi \ufffd", "https://x/", T1, T0, ("status 503",)),)
+    )
+
+
+def test_a_write_computed_from_a_state_another_run_has_moved_is_refused(store: StateStore) -> None:
+    first = TargetState(failures=1, streak_start=T0, last_event=T0)
+    assert store.save("api", None, first, deadline())
+    assert not store.save("api", None, first, deadline())  # a concurrent run also saw no item
+    moved = TargetState(failures=2, streak_start=T0, last_event=T1)
+    assert store.save("api", first, moved, deadline())
+    assert not store.save("api", first, TargetState(last_event=T1), deadline())  # read before that move
+    assert store.load(["api"], deadline()) == {"api": moved}
+
+
+def test_reads_are_batched_by_100(store: StateStore) -> None:
+    names = [f"t{index}" for index in range(250)]
+    assert store.load(names, deadline()) == {}
+    assert store.calls["BatchGetItem"] == 3
+
+
+def test_a_missing_table_is_a_clear_error(dynamodb: DynamoDBClient) -> None:
+    with pytest.raises(StateNotSavedError, match="the state of api was not written"):
+        StateStore(dynamodb, "no-such-table").save("api", None, TargetState(last_event=T0), deadline())
