@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
-from .expectations import DEFAULT_EXPECT, Expect
+from .expectations import DEFAULT_EXPECT, Expect, parse_expect
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
@@ -41,7 +41,7 @@ MAX_URL_LENGTH = 2048
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
 # scheme://userinfo@ -- the part of a URL that may hold a password.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
-KNOWN_FIELDS = ("url", "name", "timeout")
+KNOWN_FIELDS = ("url", "name", "timeout", "expect")
 SCHEMES = ("http", "https")
 
 
@@ -60,7 +60,10 @@ class Target:
 
     def to_json(self) -> dict[str, object]:
         """The object form an event's or the TARGETS variable's list carries."""
-        return {"name": self.name, "url": self.url, "timeout": self.timeout}
+        out: dict[str, object] = {"name": self.name, "url": self.url, "timeout": self.timeout}
+        if self.expect != DEFAULT_EXPECT:
+            out["expect"] = self.expect.to_json()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,12 @@ def parse_target(raw: object) -> Target:
             clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
         )
     url = _check_url(raw.get("url"))
-    return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
+    return Target(
+        name=_check_name(raw.get("name"), url),
+        url=url,
+        timeout=_check_timeout(raw.get("timeout")),
+        expect=parse_expect(raw.get("expect")),
+    )
 
 
 def _usable_key(value: object) -> str | None:
