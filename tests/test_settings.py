@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -215,3 +216,25 @@ def test_the_edges_of_each_range_are_accepted(values: dict[str, Any], chosen: tu
 def test_values_past_each_edge_are_named_errors(values: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ({"bodyRegx": "UP"}, r"^healthcheck:targets: api: unknown field\(s\) in 'expect': 'bodyRegx' \(known: "),
+        ({"bodyRegex": "(a)\\1"}, r"^healthcheck:targets: api: 'expect.bodyRegex' '\(a\)\\\\1' is not a pattern RE2"),
+        ({"status": ["2xx", 700]}, r"^healthcheck:targets: api: 'expect.status' entries are codes .*got 700$"),
+    ],
+    ids=["unknown-key", "regex-re2-refuses", "status-700"],
+)
+def test_a_bad_expect_fails_preview_naming_the_target_and_the_key(expect: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(targets=[{"name": "api", "url": "https://api.example/", "expect": expect}])
+
+
+def test_a_targets_expect_travels_to_the_function_in_the_targets_env() -> None:
+    expect = {"status": [200], "json": {"checks.db": "ok"}, "certMinDays": 7}
+    chosen = settings(targets=[{"name": "api", "url": "https://api.example/", "expect": expect}])
+    text = chosen.targets_env(4096)
+    assert text is not None
+    assert json.loads(text) == [{"name": "api", "url": "https://api.example/", "timeout": 10.0, "expect": expect}]
