@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +222,17 @@ def test_json_nested_past_the_parsers_depth_is_not_json_not_a_crash() -> None:
 def test_a_body_that_is_not_utf8_is_searched_as_text_with_replacements() -> None:
     expect = parse_expect({"bodyContains": "UP"})
     assert evaluate(expect, ResponseFacts(200, 1, body=b"\xff\xfe UP")) == ()
+
+
+def test_re2_is_loaded_only_when_a_target_uses_body_regex() -> None:
+    # Its native library is ~15 ms of every cold start; most stacks have no bodyRegex.
+    code = (
+        "import sys; from healthcheck.targets import parse_target; "
+        "parse_target({'url': 'https://a.example/', 'expect': {'bodyContains': 'UP'}}); "
+        "print('re2' in sys.modules, end=' '); "
+        "parse_target({'url': 'https://a.example/', 'expect': {'bodyRegex': 'UP'}}); "
+        "print('re2' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "image")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout == "False True\n"
