@@ -169,7 +169,8 @@ def _re2() -> ModuleType:
     """google-re2, imported on first use: loading it costs a cold start ~15 ms that most stacks never need."""
     import re2
 
-    return re2
+    module: ModuleType = re2
+    return module
 
 
 @functools.lru_cache(maxsize=256)
