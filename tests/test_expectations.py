@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -87,6 +88,10 @@ def test_short_forms_are_normalised(raw: dict[str, Any], expected: Expect) -> No
         ({"bodyRegex": "a" * 1001}, r"^'expect.bodyRegex' is longer than 1000 characters$"),
         ({"json": []}, r"^'expect.json' must be an object of 1 to 20 entries, got \[\]$"),
         ({"json": {"checks..db": "ok"}}, r"^'expect.json' path 'checks..db' has an empty part"),
+        (
+            {"json": {"released": datetime.date(2026, 1, 1)}},
+            r"^'expect.json.released' must be a JSON value \(quote dates and times\), got datetime.date\(2026, 1, 1\)$",
+        ),
         ({"headers": {"Bad Name": "x"}}, r"^'expect.headers' name 'Bad Name' is not a valid header name$"),
         ({"headers": {"X-Up": 1}}, r"^'expect.headers.X-Up' must be a non-empty string, got 1$"),
         ({"certMinDays": -1}, r"^'expect.certMinDays' must be a whole number of days from 0 to 3650, got -1$"),
@@ -107,6 +112,7 @@ def test_short_forms_are_normalised(raw: dict[str, Any], expected: Expect) -> No
         "regex-too-long",
         "json-not-object",
         "json-empty-part",
+        "json-yaml-date",
         "header-name",
         "header-value",
         "cert-days-negative",

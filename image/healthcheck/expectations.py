@@ -199,12 +199,25 @@ def _object(key: str, value: object) -> dict[str, object]:
     return value
 
 
+def _is_json_value(value: object) -> bool:
+    # YAML reads an unquoted 2026-01-01 as a date: it could never equal a JSON value, nor travel as one.
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return True
+    if isinstance(value, list):
+        return all(map(_is_json_value, value))
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_json_value(item) for key, item in value.items())
+    return False
+
+
 def _json(value: object) -> tuple[tuple[str, object], ...]:
     entries = _object("json", value)
-    for path in entries:
+    for path, expected in entries.items():
         _text("json", path)
         if any(not part for part in path.split(".")):
             raise _fail("json", f"path {show(path)} has an empty part: write dotted keys like 'checks.db'")
+        if not _is_json_value(expected):
+            raise _fail(f"json.{path}", f"must be a JSON value (quote dates and times), got {show(expected)}")
     return tuple(entries.items())
 
 
