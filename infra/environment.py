@@ -11,6 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+# The function's own names (DESIGN.md's environment), so the two cannot drift apart.
+from healthcheck.config import (
+    ENV_ALERT_TOPIC_ARN,
+    ENV_CONNECTIVITY_CHECK,
+    ENV_PER_TARGET_METRICS,
+    ENV_RETENTION_DAYS,
+    ENV_STATE_TABLE_NAME,
+)
+
 __all__ = [
     "ENV_ALERT_TOPIC_ARN",
     "ENV_CONNECTIVITY_CHECK",
@@ -23,13 +32,6 @@ __all__ = [
     "fits",
     "measured_size",
 ]
-
-# The names DESIGN.md gives the function's optional settings.
-ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
-ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
-ENV_RETENTION_DAYS = "RETENTION_DAYS"
-ENV_CONNECTIVITY_CHECK = "CONNECTIVITY_CHECK"
-ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
 
 LAMBDA_ENV_LIMIT_BYTES = 4096
 # DynamoDB table names: at most 255 characters.

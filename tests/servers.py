@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import socket
 import socketserver
 import ssl
@@ -143,6 +144,31 @@ def _short_body(handler: FaultHandler, path: str, query: dict[str, str]) -> None
     handler.close_connection = True
 
 
+def _body(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    """Replies ``text``, gzipped with ``gzip=1``; each ``h-Name=value`` becomes a header."""
+    body = query.get("text", "").encode()
+    headers = {key[2:]: value for key, value in query.items() if key.startswith("h-")}
+    if query.get("gzip") == "1":
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    handler.reply(int(query.get("status", "200")), body, headers)
+
+
+def _big(handler: FaultHandler, path: str, query: dict[str, str]) -> None:
+    """``size`` bytes of 'x', then ``tail``: text placed past a cap."""
+    size, tail = int(query["size"]), query.get("tail", "").encode()
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(size + len(tail)))
+    handler.end_headers()
+    chunk = b"x" * 65536
+    for start in range(0, size, len(chunk)):
+        piece = chunk[: min(len(chunk), size - start)]
+        handler.wfile.write(piece)
+        with handler.server.counters.lock:
+            handler.server.counters.body_bytes_sent += len(piece)
+    handler.wfile.write(tail)
+
+
 ROUTES: dict[str, Route] = {
     "ok": _ok,
     "status": _status,
@@ -157,6 +183,8 @@ ROUTES: dict[str, Route] = {
     "hang-up": _hang_up,
     "garbage": _garbage,
     "short-body": _short_body,
+    "body": _body,
+    "big": _big,
 }
 
 

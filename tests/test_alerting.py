@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,8 +14,7 @@ import trustme
 from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import AlertPolicy
-from healthcheck.probe import Cancel, CheckResult, Probe
-from healthcheck.targets import Target
+from healthcheck.probe import Probe
 from tests.alerting_harness import Monitor
 from tests.conftest import server_context
 from tests.servers import FaultServer, closed_port, running
@@ -185,40 +184,26 @@ def test_a_failed_publish_is_delivered_by_the_next_run(monitor: Monitor, http_se
     assert monitor.alerts() == []  # sent once, never twice
 
 
-class DaysLeftProbe(Probe):
-    """The real probe, with the certificate's days left filled in until the probe measures them itself."""
-
-    def __init__(self, days_left: int, ca_file: str) -> None:
-        super().__init__(ca_certs=ca_file)
-        self.days_left = days_left
-
-    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
-        result = super().check(target, cancel, started=started, deadline=deadline)
-        if result.cert_days_left is not None:
-            return result
-        return dataclasses.replace(result, cert_days_left=self.days_left)
-
-
-@pytest.fixture
-def short_lived_server(ca: trustme.CA) -> Iterator[FaultServer]:
-    not_after = datetime.now(UTC) + timedelta(days=9, hours=1)
+@contextlib.contextmanager
+def expiring_in(ca: trustme.CA, days: int) -> Iterator[FaultServer]:
+    """A real HTTPS server whose certificate has ``days`` whole days (and an hour) left."""
+    not_after = datetime.now(UTC) + timedelta(days=days, hours=1)
     with running(server_context(ca, "127.0.0.1", not_after=not_after)) as server:
         yield server
 
 
-def test_a_certificate_warning_once_per_threshold(
-    monitor: Monitor, short_lived_server: FaultServer, ca_file: str
-) -> None:
-    targets = api(short_lived_server, True)
-    probe = DaysLeftProbe(9, ca_file)
-    monitor.run(at(0), targets, probe=probe)
-    [warning] = monitor.alerts()
-    assert warning.subject == "CERTIFICATE: api expires in 9 days"
-    assert warning.body["targets"][0]["certDaysLeft"] == 9
-    monitor.run(at(1), targets, probe=probe)
-    assert monitor.alerts() == []  # the 14-day threshold is warned of once
-    probe.days_left = 6
-    monitor.run(at(2), targets, probe=probe)
+def test_a_certificate_warning_once_per_threshold(monitor: Monitor, ca: trustme.CA, ca_file: str) -> None:
+    probe = Probe(ca_certs=ca_file)
+    with expiring_in(ca, 9) as nine_days:
+        targets = api(nine_days, True)
+        monitor.run(at(0), targets, probe=probe)
+        [warning] = monitor.alerts()
+        assert warning.subject == "CERTIFICATE: api expires in 9 days"
+        assert warning.body["targets"][0]["certDaysLeft"] == 9
+        monitor.run(at(1), targets, probe=probe)
+        assert monitor.alerts() == []  # the 14-day threshold is warned of once
+    with expiring_in(ca, 6) as six_days:
+        monitor.run(at(2), api(six_days, True), probe=probe)
     assert [alert.subject for alert in monitor.alerts()] == ["CERTIFICATE: api expires in 6 days"]
     state = monitor.state("api")
     assert state is not None

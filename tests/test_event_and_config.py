@@ -84,6 +84,9 @@ def test_settings_from_environment() -> None:
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "many"}, "^MAX_CONCURRENCY must be a whole number, got 'many'$"),
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "0"}, "^MAX_CONCURRENCY must be between 1 and 512, got 0$"),
         ({"TABLE_NAME": "r", "MAX_CONCURRENCY": "513"}, "^MAX_CONCURRENCY must be between 1 and 512, got 513$"),
+        ({"TABLE_NAME": "r", "RETENTION_DAYS": "90d"}, "^RETENTION_DAYS must be a whole number of days, got '90d'$"),
+        ({"TABLE_NAME": "r", "RETENTION_DAYS": "0"}, "^RETENTION_DAYS must be from 1 to 36500 days, got 0$"),
+        ({"TABLE_NAME": "r", "RETENTION_DAYS": "36501"}, "^RETENTION_DAYS must be from 1 to 36500 days, got 36501$"),
     ],
     ids=[
         "no-table",
@@ -93,6 +96,9 @@ def test_settings_from_environment() -> None:
         "concurrency-word",
         "concurrency-zero",
         "concurrency-over-512",
+        "retention-word",
+        "retention-zero",
+        "retention-over-100-years",
     ],
 )
 def test_bad_environment_is_named(environ: dict[str, str], message: str) -> None:
@@ -192,3 +198,9 @@ def test_per_target_alerting_fields_round_trip() -> None:
 def test_bad_per_target_alerting_fields(field: str, value: object, message: str) -> None:
     with pytest.raises(InvalidTargetError, match=message):
         parse_target({"url": "https://a/", field: value})
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("1", 1), (" 90 ", 90), ("36500", 36500)])
+def test_retention_days_take_1_to_36500_and_default_to_keeping_records(value: str, expected: int | None) -> None:
+    assert Settings.from_environ({"TABLE_NAME": "r", "RETENTION_DAYS": value}).retention_days == expected
+    assert Settings.from_environ({"TABLE_NAME": "r"}).retention_days is None

@@ -65,7 +65,7 @@ def test_scheduled_event_checks_configured_targets_and_writes_one_record_each(
     assert records["up"]["Success"] == {"BOOL": True}
     assert records["up"]["Status"] == {"N": "200"}
     assert records["down"]["Status"] == {"N": "500"}
-    assert records["down"]["Error"] == {"S": "status 500 (expected 2xx)"}
+    assert records["down"]["Error"] == {"S": "status 500 not in [2xx]"}
     assert records["refused"]["Error"] == {"S": "connection refused"}
     assert "Status" not in records["refused"]
 

@@ -58,7 +58,7 @@ def test_interim_replies_are_skipped_and_never_desync_the_next_check(probe: Prob
         assert server.connections == 2
     assert (hinted.success, hinted.status) == (True, 200), hinted
     # Before the fix, the 103 was taken as final and this check read the 200 left in the pipe.
-    assert (broken.success, broken.status, broken.error) == (False, 500, "status 500 (expected 2xx)"), broken
+    assert (broken.success, broken.status, broken.error) == (False, 500, "status 500 not in [2xx]"), broken
 
 
 def test_switching_protocols_that_nobody_asked_for_is_a_protocol_error(probe: Probe) -> None:
@@ -339,7 +339,7 @@ def test_a_bodiless_status_ends_at_the_blank_line_whatever_its_headers_say(probe
 
     with raw_server(bodiless) as server:
         [result] = in_order(probe, f"{server.base_url}/", timeout=3)
-    assert (result.status, result.error) == (status, None if status == 204 else "status 304 (expected 2xx)")
+    assert (result.status, result.error) == (status, None if status == 204 else "status 304 not in [2xx]")
     assert result.duration_ms < 1000
 
 

@@ -41,7 +41,7 @@ def test_each_target_gets_its_own_timeout(http_server: FaultServer, probe: Probe
 @pytest.mark.slow
 def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultServer, probe: Probe) -> None:
     # One worker, three 5 s drips, and a run with 1 s left: the first is cut
-    # as a timeout, the other two never start and say so.
+    # as a timeout, the other two never start and say so, as inconclusive.
     targets = [Target(name=f"t{i}", url=f"{http_server.base_url}/drip-body", timeout=5) for i in range(3)]
     results = run_checks(targets, probe, run_deadline=time.monotonic() + 1, max_workers=1)
     assert results[0].error is not None
@@ -53,10 +53,13 @@ def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultSe
             False,
             0,
             error="not checked: the invocation ran out of time before this check could finish",
+            inconclusive=True,
         )
         for i in (1, 2)
     ]
     assert not any(r.success for r in results)
+    # The cut check was the target's timeout; only the unstarted ones were our fault.
+    assert not results[0].inconclusive
 
 
 def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
@@ -71,7 +74,7 @@ def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
     # Its limit is what was left of the run when it started: 0.2 s, less a millisecond or two.
     assert re.fullmatch(r"timed out after 0\.(2|19\d) s", results[0].error or ""), results[0].error
     not_checked = "not checked: the invocation ran out of time before this check could finish"
-    assert results[1:] == [CheckResult(f"t{i}", url, False, 0, error=not_checked) for i in (1, 2)]
+    assert results[1:] == [CheckResult(f"t{i}", url, False, 0, error=not_checked, inconclusive=True) for i in (1, 2)]
     assert time.monotonic() - started < 1
 
 

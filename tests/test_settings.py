@@ -303,3 +303,24 @@ def test_alerting_and_maintenance_are_checked_by_the_functions_own_parsers() -> 
 def test_bad_alerting_and_maintenance_fail_preview_with_the_key(values: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ({"bodyRegx": "UP"}, r"^healthcheck:targets: api: unknown field\(s\) in 'expect': 'bodyRegx' \(known: "),
+        ({"bodyRegex": "(a)\\1"}, r"^healthcheck:targets: api: 'expect.bodyRegex' '\(a\)\\\\1' is not a pattern RE2"),
+        ({"status": ["2xx", 700]}, r"^healthcheck:targets: api: 'expect.status' entries are codes .*got 700$"),
+    ],
+    ids=["unknown-key", "regex-re2-refuses", "status-700"],
+)
+def test_a_bad_expect_fails_preview_naming_the_target_and_the_key(expect: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings(targets=[{"name": "api", "url": "https://api.example/", "expect": expect}])
+
+
+def test_a_targets_expect_travels_to_the_function_in_the_targets_env() -> None:
+    expect = {"status": [200], "json": {"checks.db": "ok"}, "certMinDays": 7}
+    chosen = settings(targets=[{"name": "api", "url": "https://api.example/", "expect": expect}])
+    text = chosen.targets_json()
+    assert json.loads(text) == [{"name": "api", "url": "https://api.example/", "timeout": 10.0, "expect": expect}]

@@ -266,3 +266,45 @@ def test_an_unknown_error_code_below_500_is_not_retried() -> None:
     stub.add_client_error("batch_write_item", "SomeNewFault", "refused", 499)
     with stub, pytest.raises(RecordsNotWrittenError, match=r"^1 of 1 records were not written to results: .*refused$"):
         ResultStore(client, "results", sleep=lambda _: None).write(_items(1), _soon())
+
+
+def test_failures_cert_days_and_flags_are_stored_only_when_they_say_something() -> None:
+    result = CheckResult(
+        "api",
+        "https://api.example/",
+        False,
+        812,
+        status=503,
+        failures=("status 503 not in [2xx]", "duration 812 ms > 500 ms"),
+        cert_days_left=9,
+        inconclusive=True,
+        maintenance=True,
+    )
+    item = to_item(result, TS)
+    assert item["Error"] == {"S": "status 503 not in [2xx]"}
+    assert item["Failures"] == {"L": [{"S": "status 503 not in [2xx]"}, {"S": "duration 812 ms > 500 ms"}]}
+    assert (item["CertDaysLeft"], item["Inconclusive"], item["Maintenance"]) == (
+        {"N": "9"},
+        {"BOOL": True},
+        {"BOOL": True},
+    )
+    up = to_item(CheckResult("api", "https://api.example/", True, 5, status=200, cert_days_left=0), TS)
+    assert up["CertDaysLeft"] == {"N": "0"}
+    assert not {"Failures", "Inconclusive", "Maintenance", "ExpiresAt", "Error"} & set(up)
+
+
+def test_failures_are_bounded_in_count_and_size() -> None:
+    lines = tuple(f"json k{i} is " + "x" * 100_000 for i in range(40))
+    item = to_item(CheckResult("api", "https://api.example/", False, 1, failures=lines), TS)
+    stored = [entry["S"] for entry in item["Failures"]["L"]]
+    assert len(stored) == 32
+    assert stored[-1] == "and 9 more"
+    assert all(len(line.encode()) <= 512 and line.startswith("json k") for line in stored[:-1])
+    assert len(str(item).encode()) < 20_000
+
+
+@pytest.mark.parametrize(("days", "expires"), [(1, 1444409586), (90, 1444409586 + 89 * 86400)])
+def test_expires_at_is_the_event_time_plus_the_retention(days: int, expires: int) -> None:
+    # TS is 2015-10-08T16:53:06Z = 1444323186; a retried event gets the same ExpiresAt.
+    item = to_item(CheckResult("api", "https://api.example/", True, 1), TS, retention_days=days)
+    assert item["ExpiresAt"] == {"N": str(expires)}

@@ -18,6 +18,7 @@ __all__ = [
     "ENV_MAINTENANCE",
     "ENV_MAX_CONCURRENCY",
     "ENV_PER_TARGET_METRICS",
+    "ENV_RETENTION_DAYS",
     "ENV_STATE_TABLE_NAME",
     "ENV_TABLE_NAME",
     "ENV_TARGETS",
@@ -33,6 +34,9 @@ ENV_ALERTING = "ALERTING"
 ENV_MAINTENANCE = "MAINTENANCE"
 ENV_CONNECTIVITY_CHECK = "CONNECTIVITY_CHECK"
 ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
+ENV_RETENTION_DAYS = "RETENTION_DAYS"
+# A hundred years: past that, "keep forever" is what is meant, and that is leaving it unset.
+MAX_RETENTION_DAYS = 36500
 DEFAULT_MAX_CONCURRENCY = 128
 # Lambda allows 1024 threads per execution environment; leave room for the runtime.
 MAX_CONCURRENCY_LIMIT = 512
@@ -51,6 +55,8 @@ class Settings:
     maintenance: Schedule = NO_WINDOWS
     connectivity_check: str | None = None
     per_target_metrics: bool = False
+    retention_days: int | None = None
+    """Records expire (``ExpiresAt``) this many days after their event; None: kept for ever."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -67,6 +73,7 @@ class Settings:
             maintenance=_maintenance(environ.get(ENV_MAINTENANCE)),
             connectivity_check=_connectivity_check(environ.get(ENV_CONNECTIVITY_CHECK)),
             per_target_metrics=_flag(ENV_PER_TARGET_METRICS, environ.get(ENV_PER_TARGET_METRICS)),
+            retention_days=_retention_days(environ.get(ENV_RETENTION_DAYS)),
         )
 
 
@@ -139,4 +146,16 @@ def _concurrency(text: str | None) -> int:
         raise ConfigError(f"{ENV_MAX_CONCURRENCY} must be a whole number, got {text!r}") from exc
     if not 1 <= value <= MAX_CONCURRENCY_LIMIT:
         raise ConfigError(f"{ENV_MAX_CONCURRENCY} must be between 1 and {MAX_CONCURRENCY_LIMIT}, got {value}")
+    return value
+
+
+def _retention_days(text: str | None) -> int | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_RETENTION_DAYS} must be a whole number of days, got {text!r}") from exc
+    if not 1 <= value <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"{ENV_RETENTION_DAYS} must be from 1 to {MAX_RETENTION_DAYS} days, got {value}")
     return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -109,7 +110,18 @@ class _HTTPConnection(HTTPConnection):
 
 # The same behaviour over TLS: the MRO puts our methods before HTTPSConnection's.
 class _HTTPSConnection(_HTTPConnection, HTTPSConnection):
-    pass
+    """Also notes when the server's certificate expires, while the socket is still open."""
+
+    cert_not_after: float | None = None
+    """The verified peer certificate's notAfter, epoch seconds; None when unverified (nothing to read)."""
+
+    def connect(self) -> None:
+        super().connect()
+        sock = self.sock
+        # Unverified connections get no parsed certificate from the ssl module: {}.
+        cert = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
+        not_after = cert.get("notAfter") if cert else None
+        self.cert_not_after = ssl.cert_time_to_seconds(not_after) if isinstance(not_after, str) else None
 
 
 class _HTTPPool(HTTPConnectionPool):

@@ -1,21 +1,63 @@
-"""What a response must show to count as UP (a target's ``expect``).
+"""What a response must show to count as UP (a target's ``expect``), and the verdict.
 
 The defaults ask for a 2xx status only, so a target without ``expect`` is
 judged as before; ``needs_body`` tells the probe whether to keep the body.
+:func:`parse_expect` validates the camelCase object once, at load time (and
+so at ``pulumi preview``); :func:`evaluate` is a pure function of the
+response's facts that explains each unmet expectation with the actual value.
+
+``bodyRegex`` runs on RE2, which matches in time linear in the body's size:
+no pattern can hang a run the way ``(a+)+$`` hangs Python's backtracking ``re``.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Final
 
-__all__ = ["DEFAULT_CERT_MIN_DAYS", "DEFAULT_EXPECT", "Expect"]
+from .exceptions import InvalidTargetError
+from .text import show, utf8_size
 
-DEFAULT_CERT_MIN_DAYS = 14
+__all__ = [
+    "DEFAULT_CERT_MIN_DAYS",
+    "DEFAULT_EXPECT",
+    "MAX_CERT_MIN_DAYS",
+    "MAX_DURATION_MS",
+    "MAX_ENTRIES",
+    "MAX_PATTERN_LENGTH",
+    "Expect",
+    "ResponseFacts",
+    "evaluate",
+    "parse_expect",
+]
+
+DEFAULT_CERT_MIN_DAYS: Final = 14
+MAX_CERT_MIN_DAYS: Final = 3650
+# No check runs longer than a minute (targets.MAX_TIMEOUT_S).
+MAX_DURATION_MS: Final = 60_000
+# Per list (bodyContains, json, headers): enough for a health check, and it bounds the record's Failures.
+MAX_ENTRIES: Final = 20
+MAX_TEXT_LENGTH: Final = 1000
+MAX_PATTERN_LENGTH: Final = 1000
+KNOWN_KEYS: Final = ("status", "maxDurationMs", "bodyContains", "bodyRegex", "json", "headers", "certMinDays")
+_STATUS_CLASS: Final = re.compile(r"[1-5]xx")
+_STATUS_RANGE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
+_STATUS_CODE: Final = re.compile(r"[1-5][0-9][0-9]")
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Expect:
-    """A target's expectations, validated; see DESIGN.md's target contract (``expect``)."""
+    """A target's expectations, validated; see DESIGN.md's target contract (``expect``).
+
+    ``status`` holds normalised entries: ``"200"``, ``"2xx"`` or ``"200-299"``.
+    """
 
     status: tuple[str, ...] = ("2xx",)
     max_duration_ms: int | None = None
@@ -29,5 +71,272 @@ class Expect:
     def needs_body(self) -> bool:
         return bool(self.body_contains or self.body_regex is not None or self.json)
 
+    def to_json(self) -> dict[str, object]:
+        """The camelCase object :func:`parse_expect` reads back to an equal ``Expect``; defaults left out."""
+        out: dict[str, object] = {}
+        if self.status != DEFAULT_EXPECT.status:
+            out["status"] = [int(entry) if entry.isdigit() else entry for entry in self.status]
+        if self.max_duration_ms is not None:
+            out["maxDurationMs"] = self.max_duration_ms
+        if self.body_contains:
+            out["bodyContains"] = list(self.body_contains)
+        if self.body_regex is not None:
+            out["bodyRegex"] = self.body_regex
+        if self.json:
+            out["json"] = dict(self.json)
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        if self.cert_min_days != DEFAULT_CERT_MIN_DAYS:
+            out["certMinDays"] = self.cert_min_days
+        return out
+
 
 DEFAULT_EXPECT = Expect()
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFacts:
+    """What the probe saw of the final response; ``body``/``headers`` are None when not kept."""
+
+    status: int
+    duration_ms: int
+    body: bytes | None = None
+    body_truncated: bool = False
+    """Reading stopped at the probe's cap (1 MiB): ``body`` may be only the first part."""
+    headers: Mapping[str, str] | None = None
+    """Case-insensitive, as urllib3's ``HTTPHeaderDict`` is."""
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _fail(key: str, message: str) -> InvalidTargetError:
+    return InvalidTargetError(f"'expect.{key}' {message}")
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass; `true` is a mistake, not 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(key: str, value: object, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise _fail(key, f"must be a non-empty string, got {show(value)}")
+    if utf8_size(value) is None:
+        raise _fail(key, "is not valid Unicode text (it has a lone surrogate)")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise _fail(key, f"is longer than {MAX_TEXT_LENGTH} characters")
+    return value
+
+
+def _status_entry(value: object) -> str:
+    if _is_int(value):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+    else:
+        text = ""
+    if _STATUS_CODE.fullmatch(text) or _STATUS_CLASS.fullmatch(text):
+        return text
+    span = _STATUS_RANGE.fullmatch(text)
+    if span and int(span[1]) <= int(span[2]):
+        return text
+    raise _fail("status", f'entries are codes (200), classes ("2xx") or ranges ("200-299"), got {show(value)}')
+
+
+def _status(value: object) -> tuple[str, ...]:
+    entries = value if isinstance(value, list) else [value]
+    if not entries or len(entries) > MAX_ENTRIES:
+        raise _fail("status", f"must list 1 to {MAX_ENTRIES} entries")
+    return tuple(dict.fromkeys(_status_entry(entry) for entry in entries))
+
+
+def _bounded_int(key: str, value: object, low: int, high: int, unit: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    raise _fail(key, f"must be a whole number of {unit} from {low} to {high}, got {show(value)}")
+
+
+def _body_contains(value: object) -> tuple[str, ...]:
+    entries = value if isinstance(value, list) else [value]
+    if not entries or len(entries) > MAX_ENTRIES:
+        raise _fail("bodyContains", f"must be a string or a list of 1 to {MAX_ENTRIES} strings")
+    return tuple(_text("bodyContains", entry) for entry in entries)
+
+
+@functools.cache
+def _re2() -> ModuleType:
+    """google-re2, imported on first use: loading it costs a cold start ~15 ms that most stacks never need."""
+    import re2
+
+    module: ModuleType = re2
+    return module
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    """The RE2 program for ``pattern`` (compiled once per process, reused across runs)."""
+    options = _re2().Options()
+    options.log_errors = False  # a bad pattern is reported as an InvalidTargetError, not on stderr
+    return _re2().compile(pattern, options=options)
+
+
+def _body_regex(value: object) -> str:
+    pattern = _text("bodyRegex", value)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise _fail("bodyRegex", f"is longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        _compiled(pattern)
+    except _re2().error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise _fail("bodyRegex", f"{show(pattern)} is not a pattern RE2 accepts: {show(reason)}") from exc
+    return pattern
+
+
+def _object(key: str, value: object) -> dict[str, object]:
+    if not isinstance(value, dict) or not value or len(value) > MAX_ENTRIES:
+        raise _fail(key, f"must be an object of 1 to {MAX_ENTRIES} entries, got {show(value)}")
+    return value
+
+
+def _is_json_value(value: object) -> bool:
+    # YAML reads an unquoted 2026-01-01 as a date: it could never equal a JSON value, nor travel as one.
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return True
+    if isinstance(value, list):
+        return all(map(_is_json_value, value))
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_json_value(item) for key, item in value.items())
+    return False
+
+
+def _json(value: object) -> tuple[tuple[str, object], ...]:
+    entries = _object("json", value)
+    for path, expected in entries.items():
+        _text("json", path)
+        if any(not part for part in path.split(".")):
+            raise _fail("json", f"path {show(path)} has an empty part: write dotted keys like 'checks.db'")
+        if not _is_json_value(expected):
+            raise _fail(f"json.{path}", f"must be a JSON value (quote dates and times), got {show(expected)}")
+    return tuple(entries.items())
+
+
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    entries = _object("headers", value)
+    checked = []
+    for name, substring in entries.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise _fail("headers", f"name {show(name)} is not a valid header name")
+        checked.append((name, _text(f"headers.{name}", substring, allow_empty=True)))
+    return tuple(checked)
+
+
+def parse_expect(raw: object) -> Expect:
+    """Validate a target's ``expect`` object (None: the defaults); errors name the key at fault."""
+    if raw is None:
+        return DEFAULT_EXPECT
+    if not isinstance(raw, dict):
+        raise InvalidTargetError(f"'expect' must be an object, got {type(raw).__name__}")
+    unknown = sorted(show(key) for key in raw if key not in KNOWN_KEYS)
+    if unknown:
+        raise InvalidTargetError(f"unknown field(s) in 'expect': {', '.join(unknown)} (known: {', '.join(KNOWN_KEYS)})")
+    duration = raw.get("maxDurationMs")
+    regex = raw.get("bodyRegex")
+    cert_days = raw.get("certMinDays")
+    return Expect(
+        status=_status(raw["status"]) if "status" in raw else DEFAULT_EXPECT.status,
+        max_duration_ms=None if duration is None else _bounded_int("maxDurationMs", duration, 1, MAX_DURATION_MS, "ms"),
+        body_contains=_body_contains(raw["bodyContains"]) if "bodyContains" in raw else (),
+        body_regex=None if regex is None else _body_regex(regex),
+        json=_json(raw["json"]) if "json" in raw else (),
+        headers=_headers(raw["headers"]) if "headers" in raw else (),
+        cert_min_days=(
+            DEFAULT_CERT_MIN_DAYS
+            if cert_days is None
+            else _bounded_int("certMinDays", cert_days, 0, MAX_CERT_MIN_DAYS, "days")
+        ),
+    )
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def _status_matches(entry: str, status: int) -> bool:
+    if entry.endswith("xx"):
+        return status // 100 == int(entry[0])
+    low, _, high = entry.partition("-")
+    return int(low) <= status <= int(high or low)
+
+
+_MISSING: Final = object()
+
+
+def _lookup(document: object, path: str) -> object:
+    """The value at a dotted path; a part that is a number indexes an array."""
+    current = document
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return _MISSING
+    return current
+
+
+def _same(actual: object, expected: object) -> bool:
+    """JSON equality: ``true`` is not ``1``, while ``1`` and ``1.0`` are the same number."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(map(_same, actual, expected))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_same(actual[key], expected[key]) for key in actual)
+    return type(actual) is type(expected) and actual == expected
+
+
+def _json_failures(expect: Expect, body: bytes, truncated: bool) -> list[str]:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        cut = " (it goes on past the first 1 MiB, which is all that is read)" if truncated else ""
+        return [f"body is not JSON{cut}"]
+    failures = []
+    for path, expected in expect.json:
+        actual = _lookup(document, path)
+        if actual is _MISSING:
+            failures.append(f"json {path} missing")
+        elif not _same(actual, expected):
+            failures.append(f"json {path} is {show(actual)}, expected {show(expected)}")
+    return failures
+
+
+def _body_failures(expect: Expect, body: bytes, truncated: bool) -> list[str]:
+    failures: list[str] = []
+    text = body.decode(errors="replace")
+    failures.extend(f"body lacks {show(needle)}" for needle in expect.body_contains if needle not in text)
+    if expect.body_regex is not None and _compiled(expect.body_regex).search(text) is None:
+        failures.append(f"body does not match /{expect.body_regex}/")
+    if expect.json:
+        failures.extend(_json_failures(expect, body, truncated))
+    return failures
+
+
+def evaluate(expect: Expect, facts: ResponseFacts) -> tuple[str, ...]:
+    """One line per unmet expectation, actual against expected; empty when the response is UP."""
+    failures = []
+    if not any(_status_matches(entry, facts.status) for entry in expect.status):
+        failures.append(f"status {facts.status} not in [{', '.join(expect.status)}]")
+    if expect.max_duration_ms is not None and facts.duration_ms > expect.max_duration_ms:
+        failures.append(f"duration {facts.duration_ms} ms > {expect.max_duration_ms} ms")
+    if expect.needs_body:
+        failures.extend(_body_failures(expect, facts.body or b"", facts.body_truncated))
+    for name, substring in expect.headers:
+        value = None if facts.headers is None else facts.headers.get(name)
+        if value is None:
+            failures.append(f"header {name} missing")
+        elif substring not in value:
+            failures.append(f"header {name} is {show(value)}, expected to contain {show(substring)}")
+    return tuple(failures)

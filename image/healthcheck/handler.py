@@ -136,7 +136,7 @@ def check_and_record(
         result = mark(result)
         # Logged first, so the result survives even if DynamoDB does not take it.
         report.check(result)
-        writer.add(to_item(result, invocation.timestamp))
+        writer.add(to_item(result, invocation.timestamp, retention_days=settings.retention_days))
 
     try:
         invalid = [

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +34,7 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util import Timeout
 
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
+from .expectations import Expect, ResponseFacts, evaluate
 from .strict_http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -49,6 +51,7 @@ from .text import clip, show
 __all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
+SECONDS_PER_DAY: Final = 86400
 MAX_REDIRECTS: Final = 5
 READ_CHUNK: Final = 64 * 1024
 POOL_SIZE_PER_HOST: Final = 10
@@ -57,7 +60,12 @@ USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What one check found. ``status`` is set when a response arrived, ``error`` when it failed."""
+    """What one check found. ``status`` is set when a response arrived, ``error`` when it failed.
+
+    A failed check always has both: ``failures`` lists every reason (the unmet
+    expectations, or the one transport error) and ``error`` is the first of them.
+    Give either and the other is filled in, so every maker of a result keeps this.
+    """
 
     name: str
     url: str
@@ -74,6 +82,12 @@ class CheckResult:
     maintenance: bool = False
     """Checked inside a maintenance window: recorded, but state is frozen and nothing is sent."""
 
+    def __post_init__(self) -> None:
+        if self.error is not None and not self.failures:
+            object.__setattr__(self, "failures", (self.error,))
+        elif self.error is None and self.failures:
+            object.__setattr__(self, "error", self.failures[0])
+
 
 def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:
     return CheckResult(target.name, target.url, False, duration_ms, error=f"timed out after {limit_s:.3g} s")
@@ -85,6 +99,17 @@ class CheckTimedOutError(Exception):
 
 class RedirectError(Exception):
     """A redirect chain that cannot be followed (too long, or to a non-HTTP URL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Final:
+    """The final response of a check, with only what its expectations need kept."""
+
+    status: int
+    body: bytes | None = None
+    body_truncated: bool = False
+    headers: Mapping[str, str] | None = None
+    cert_not_after: float | None = None
 
 
 class _DropPoolFull(logging.Filter):
@@ -132,12 +157,12 @@ class Probe:
 
     def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
         """Check one target; every failure is a result, never an exception."""
-        status: int | None = None
+        final: _Final | None = None
         error: str | None = None
         expired = False
         try:
             with scoped(cancel):
-                status = self._fetch(target.url, cancel, deadline)
+                final = self._fetch(target.url, target.expect, cancel, deadline)
         except (CheckAbortedError, CheckTimedOutError):
             expired = True
         except (RedirectError, HTTPError, OSError, http.client.HTTPException) as exc:
@@ -151,26 +176,43 @@ class Probe:
             return timed_out(target, deadline - started, duration_ms)
         if error is not None:
             return CheckResult(target.name, target.url, False, duration_ms, error=error)
-        assert status is not None
-        if 200 <= status < 300:
-            return CheckResult(target.name, target.url, True, duration_ms, status=status)
+        assert final is not None
+        facts = ResponseFacts(
+            final.status, duration_ms, body=final.body, body_truncated=final.body_truncated, headers=final.headers
+        )
+        failures = evaluate(target.expect, facts)
         return CheckResult(
-            target.name, target.url, False, duration_ms, status=status, error=f"status {status} (expected 2xx)"
+            target.name,
+            target.url,
+            not failures,
+            duration_ms,
+            status=final.status,
+            failures=tuple(clip(line) for line in failures),
+            cert_days_left=_days_left(final.cert_not_after),
         )
 
-    def _fetch(self, url: str, cancel: Cancel, deadline: float) -> int:
-        """GET ``url``, following redirects, and return the final status; each request on a new connection."""
+    def _fetch(self, url: str, expect: Expect, cancel: Cancel, deadline: float) -> _Final:
+        """GET ``url``, following redirects, and return the final response; each request on a new connection."""
         for _hop in range(self.max_redirects + 1):
             response = self._urlopen(url, deadline)
+            location = response.get_redirect_location()
+            # Read now: the connection (and its socket) is gone once the response is released.
+            cert_not_after = getattr(response.connection, "cert_not_after", None)
+            keep = expect.needs_body and not location
             try:
-                self._read_body(response, deadline)
+                body, truncated = self._read_body(response, deadline, keep=keep)
             finally:
                 cancel.let_go()  # before the connection goes back to the pool (closed: see connections.py)
                 response.close()
                 response.release_conn()
-            location = response.get_redirect_location()
             if not location:
-                return response.status
+                return _Final(
+                    response.status,
+                    body=body if keep else None,
+                    body_truncated=truncated,
+                    headers=response.headers if expect.headers else None,
+                    cert_not_after=cert_not_after,
+                )
             next_url = urljoin(url, location)
             if urlsplit(next_url).scheme.lower() not in SCHEMES:
                 raise RedirectError(f"redirect to unsupported URL {show(redact_url(next_url))}")
@@ -190,16 +232,31 @@ class Probe:
             timeout=Timeout(connect=remaining, read=remaining),
         )
 
-    def _read_body(self, response: BaseHTTPResponse, deadline: float) -> None:
-        """Read the body to its end, or to ``max_body_bytes``, before the deadline."""
+    def _read_body(self, response: BaseHTTPResponse, deadline: float, *, keep: bool) -> tuple[bytes, bool]:
+        """Read the decoded body to its end, or to ``max_body_bytes``, before the deadline.
+
+        Returns what was read when ``keep`` (else nothing: most checks need no
+        body in memory), and whether reading stopped at the cap (the body may go on).
+        """
+        kept: list[bytes] = []
         read = 0
         while read < self.max_body_bytes:
             if time.monotonic() >= deadline:
                 raise CheckTimedOutError
             chunk = response.read1(min(READ_CHUNK, self.max_body_bytes - read))
             if not chunk:
-                return
+                return b"".join(kept), False
             read += len(chunk)
+            if keep:
+                kept.append(chunk)
+        return b"".join(kept), True
+
+
+def _days_left(not_after: float | None) -> int | None:
+    """Whole days from now until ``not_after`` (negative once it has passed); None for no certificate."""
+    if not_after is None:
+        return None
+    return math.floor((not_after - time.time()) / SECONDS_PER_DAY)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -59,7 +59,8 @@ class _Slot:
 
 
 def _not_checked(target: Target) -> CheckResult:
-    return CheckResult(target.name, target.url, False, 0, error=NOT_CHECKED)
+    # Our fault, not the target's: recorded as inconclusive, so it never counts against the target.
+    return CheckResult(target.name, target.url, False, 0, error=NOT_CHECKED, inconclusive=True)
 
 
 def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -> None:

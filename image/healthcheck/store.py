@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from botocore.config import Config
@@ -43,6 +44,10 @@ RANGE_KEY: Final = "Timestamp"
 BATCH_SIZE: Final = 25  # BatchWriteItem's limit
 # Room for a URL of 2048 characters, each up to 4 bytes; far below the 400 KB item limit.
 MAX_URL_BYTES: Final = 8192
+# Failures: each line clipped, and at most this many, so they add at most ~16 KB to an item.
+MAX_FAILURE_BYTES: Final = 512
+MAX_FAILURES: Final = 32
+SECONDS_PER_DAY: Final = 86400
 
 # Explicit, because the boto3 inside the Lambda base image may default otherwise.
 # One attempt per call: the store retries, against the invocation's deadline.
@@ -67,11 +72,15 @@ RETRYABLE_CODES: Final = frozenset(
 INVALID_CODE: Final = "ValidationException"
 
 
-def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueTypeDef]:
-    """The record schema of DESIGN.md: keys ``Id``/``Timestamp``; ``Status`` and ``Error`` only when known.
+def to_item(
+    result: CheckResult, timestamp: str, *, retention_days: int | None = None
+) -> dict[str, AttributeValueTypeDef]:
+    """The record schema of DESIGN.md: keys ``Id``/``Timestamp``; the other attributes only when known.
 
     Every string is valid UTF-8 and bounded, so no record can make DynamoDB
-    refuse the batch it shares with other targets' records.
+    refuse the batch it shares with other targets' records. With
+    ``retention_days``, ``ExpiresAt`` (the table's TTL attribute) is the event
+    time plus that many days, so a retried event expires at the same moment.
     """
     item: dict[str, AttributeValueTypeDef] = {
         HASH_KEY: {"S": result.name},
@@ -84,9 +93,25 @@ def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueType
         item["Status"] = {"N": str(result.status)}
     if result.error is not None:
         item["Error"] = {"S": clip(result.error, MAX_ERROR_BYTES)}
+    if result.failures:
+        item["Failures"] = {"L": [{"S": line} for line in _bounded_failures(result.failures)]}
+    if result.cert_days_left is not None:
+        item["CertDaysLeft"] = {"N": str(result.cert_days_left)}
+    if result.inconclusive:
+        item["Inconclusive"] = {"BOOL": True}
     if result.maintenance:
         item["Maintenance"] = {"BOOL": True}
+    if retention_days is not None:
+        event_time = datetime.fromisoformat(timestamp)
+        item["ExpiresAt"] = {"N": str(int(event_time.timestamp()) + retention_days * SECONDS_PER_DAY)}
     return item
+
+
+def _bounded_failures(failures: Sequence[str]) -> list[str]:
+    lines = [clip(line, MAX_FAILURE_BYTES) for line in failures[:MAX_FAILURES]]
+    if len(failures) > MAX_FAILURES:
+        lines[-1] = f"and {len(failures) - MAX_FAILURES + 1} more"
+    return lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
-from .expectations import DEFAULT_EXPECT, Expect
+from .expectations import DEFAULT_EXPECT, Expect, parse_expect
 from .policy import PolicyValueError, check_remind_minutes, check_threshold
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
@@ -42,7 +42,7 @@ MAX_URL_LENGTH = 2048
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
 # scheme://userinfo@ -- the part of a URL that may hold a password.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
-KNOWN_FIELDS = ("url", "name", "timeout", "failureThreshold", "successThreshold", "remindEveryMinutes")
+KNOWN_FIELDS = ("url", "name", "timeout", "expect", "failureThreshold", "successThreshold", "remindEveryMinutes")
 SCHEMES = ("http", "https")
 
 
@@ -69,6 +69,8 @@ class Target:
         ):
             if value is not None:
                 form[key] = value
+        if self.expect != DEFAULT_EXPECT:
+            form["expect"] = self.expect.to_json()
         return form
 
 
@@ -172,6 +174,7 @@ def parse_target(raw: object) -> Target:
         name=_check_name(raw.get("name"), url),
         url=url,
         timeout=_check_timeout(raw.get("timeout")),
+        expect=parse_expect(raw.get("expect")),
         failure_threshold=_optional(raw, "failureThreshold", check_threshold),
         success_threshold=_optional(raw, "successThreshold", check_threshold),
         remind_every_minutes=_optional(raw, "remindEveryMinutes", check_remind_minutes),

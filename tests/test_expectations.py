@@ -1,0 +1,244 @@
+"""A target's ``expect``: validated once with the bad key named, and judged as a table of (expectation, response)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from urllib3 import HTTPHeaderDict
+
+from healthcheck.exceptions import InvalidTargetError
+from healthcheck.expectations import DEFAULT_EXPECT, Expect, ResponseFacts, evaluate, parse_expect
+from healthcheck.targets import parse_target, require_valid
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def test_no_expect_is_the_default_of_2xx_only() -> None:
+    assert parse_expect(None) == DEFAULT_EXPECT == Expect(status=("2xx",), cert_min_days=14)
+    assert parse_target({"url": "https://a.example/"}).expect == DEFAULT_EXPECT
+    assert "expect" not in parse_target({"url": "https://a.example/"}).to_json()
+
+
+FULL = {
+    "status": [200, "3xx", "400-404"],
+    "maxDurationMs": 500,
+    "bodyContains": ["UP", "db"],
+    "bodyRegex": r"version \d+\.\d+",
+    "json": {"status": "UP", "checks.db": "ok", "nodes.0.up": True},
+    "headers": {"Content-Type": "json", "X-Ready": ""},
+    "certMinDays": 7,
+}
+
+
+def test_every_key_parses_and_round_trips_through_the_target_json() -> None:
+    expect = parse_expect(FULL)
+    assert expect == Expect(
+        status=("200", "3xx", "400-404"),
+        max_duration_ms=500,
+        body_contains=("UP", "db"),
+        body_regex=r"version \d+\.\d+",
+        json=(("status", "UP"), ("checks.db", "ok"), ("nodes.0.up", True)),
+        headers=(("Content-Type", "json"), ("X-Ready", "")),
+        cert_min_days=7,
+    )
+    assert expect.to_json() == FULL
+    target = parse_target({"url": "https://a.example/", "expect": FULL})
+    # Through JSON text, as the schedule input and TARGETS carry it.
+    assert parse_target(json.loads(json.dumps(target.to_json()))) == target
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"status": 204}, Expect(status=("204",))),
+        ({"status": "2XX"}, Expect(status=("2xx",))),
+        ({"status": ["200", 200]}, Expect(status=("200",))),
+        ({"bodyContains": "UP"}, Expect(body_contains=("UP",))),
+        ({"certMinDays": 0}, Expect(cert_min_days=0)),
+    ],
+    ids=["one-code", "class-upper-case", "duplicates-dropped", "one-string", "cert-check-off"],
+)
+def test_short_forms_are_normalised(raw: dict[str, Any], expected: Expect) -> None:
+    assert parse_expect(raw) == expected
+    assert parse_expect(expected.to_json()) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("2xx", r"^'expect' must be an object, got str$"),
+        ({"stauts": [200]}, r"^unknown field\(s\) in 'expect': 'stauts' \(known: status, maxDurationMs, "),
+        ({"status": []}, r"^'expect.status' must list 1 to 20 entries$"),
+        ({"status": ["2xx", 600]}, r"^'expect.status' entries are codes \(200\), .*got 600$"),
+        ({"status": ["299-200"]}, r"^'expect.status' .*got '299-200'$"),
+        ({"status": [True]}, r"^'expect.status' .*got True$"),
+        ({"maxDurationMs": 0}, r"^'expect.maxDurationMs' must be a whole number of ms from 1 to 60000, got 0$"),
+        ({"maxDurationMs": 1.5}, r"^'expect.maxDurationMs' .*got 1.5$"),
+        ({"bodyContains": ""}, r"^'expect.bodyContains' must be a non-empty string, got ''$"),
+        ({"bodyContains": ["a"] * 21}, r"^'expect.bodyContains' must be a string or a list of 1 to 20 strings$"),
+        ({"bodyRegex": "(a)\\1"}, r"^'expect.bodyRegex' '\(a\)\\\\1' is not a pattern RE2 accepts: 'invalid escape"),
+        ({"bodyRegex": "(?=x)"}, r"^'expect.bodyRegex' .* is not a pattern RE2 accepts"),
+        ({"bodyRegex": "a" * 1001}, r"^'expect.bodyRegex' is longer than 1000 characters$"),
+        ({"json": []}, r"^'expect.json' must be an object of 1 to 20 entries, got \[\]$"),
+        ({"json": {"checks..db": "ok"}}, r"^'expect.json' path 'checks..db' has an empty part"),
+        (
+            {"json": {"released": datetime.date(2026, 1, 1)}},
+            r"^'expect.json.released' must be a JSON value \(quote dates and times\), got datetime.date\(2026, 1, 1\)$",
+        ),
+        ({"headers": {"Bad Name": "x"}}, r"^'expect.headers' name 'Bad Name' is not a valid header name$"),
+        ({"headers": {"X-Up": 1}}, r"^'expect.headers.X-Up' must be a non-empty string, got 1$"),
+        ({"certMinDays": -1}, r"^'expect.certMinDays' must be a whole number of days from 0 to 3650, got -1$"),
+    ],
+    ids=[
+        "not-object",
+        "unknown-key",
+        "status-empty",
+        "status-600",
+        "status-range-backwards",
+        "status-bool",
+        "duration-zero",
+        "duration-fraction",
+        "contains-empty",
+        "contains-too-many",
+        "regex-backreference",
+        "regex-lookahead",
+        "regex-too-long",
+        "json-not-object",
+        "json-empty-part",
+        "json-yaml-date",
+        "header-name",
+        "header-value",
+        "cert-days-negative",
+    ],
+)
+def test_a_bad_expect_is_rejected_naming_the_key(raw: object, message: str) -> None:
+    with pytest.raises(InvalidTargetError, match=message):
+        parse_expect(raw)
+
+
+def test_a_bad_expect_fails_the_strict_load_naming_target_and_key() -> None:
+    targets = [{"name": "api", "url": "https://api.example/", "expect": {"maxDurationMs": "fast"}}]
+    with pytest.raises(InvalidTargetError, match=r"^targets: api: 'expect.maxDurationMs' must be a whole number"):
+        require_valid(targets)
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+JSON_BODY = json.dumps({"status": "DOWN", "checks": {"db": "ok", "cache": None}, "nodes": [{"up": True}], "n": 3})
+
+
+def facts(status: int = 200, body: str | None = None, headers: dict[str, str] | None = None) -> ResponseFacts:
+    return ResponseFacts(
+        status=status,
+        duration_ms=812,
+        body=None if body is None else body.encode(),
+        headers=None if headers is None else HTTPHeaderDict(headers),
+    )
+
+
+@pytest.mark.parametrize(
+    ("expect", "response", "failures"),
+    [
+        ({}, facts(204), ()),
+        ({}, facts(503), ("status 503 not in [2xx]",)),
+        ({"status": [200, "3xx", "500-502"]}, facts(302), ()),
+        ({"status": [200, "3xx", "500-502"]}, facts(502), ()),
+        ({"status": [200, "3xx", "500-502"]}, facts(204), ("status 204 not in [200, 3xx, 500-502]",)),
+        ({"maxDurationMs": 812}, facts(), ()),
+        ({"maxDurationMs": 500}, facts(), ("duration 812 ms > 500 ms",)),
+        ({"bodyContains": ["UP", "db"]}, facts(body="all UP, db fine"), ()),
+        ({"bodyContains": ["UP", "db"]}, facts(body="DOWN"), ("body lacks 'UP'", "body lacks 'db'")),
+        ({"bodyRegex": r"v\d+\.\d+"}, facts(body="running v1.2"), ()),
+        ({"bodyRegex": r"^v\d+$"}, facts(body="running v1.2"), (r"body does not match /^v\d+$/",)),
+        ({"json": {"checks.db": "ok", "nodes.0.up": True, "n": 3.0}}, facts(body=JSON_BODY), ()),
+        ({"json": {"status": "UP"}}, facts(body=JSON_BODY), ("json status is 'DOWN', expected 'UP'",)),
+        ({"json": {"checks.cache": "ok"}}, facts(body=JSON_BODY), ("json checks.cache is None, expected 'ok'",)),
+        ({"json": {"n": True}}, facts(body=JSON_BODY), ("json n is 3, expected True",)),
+        ({"json": {"nodes.0.up": 1}}, facts(body=JSON_BODY), ("json nodes.0.up is True, expected 1",)),
+        ({"json": {"checks.queue": "ok"}}, facts(body=JSON_BODY), ("json checks.queue missing",)),
+        ({"json": {"nodes.1.up": True}}, facts(body=JSON_BODY), ("json nodes.1.up missing",)),
+        ({"json": {"status.code": "x"}}, facts(body=JSON_BODY), ("json status.code missing",)),
+        ({"json": {"status": "UP"}}, facts(body="<html>UP</html>"), ("body is not JSON",)),
+        ({"headers": {"x-foo": "b"}}, facts(headers={"X-Foo": "abc"}), ()),
+        ({"headers": {"X-Foo": "b"}}, facts(headers={"X-Foo": "a"}), ("header X-Foo is 'a', expected to contain 'b'",)),
+        ({"headers": {"X-Foo": "b"}}, facts(headers={}), ("header X-Foo missing",)),
+        (
+            {"status": [200], "maxDurationMs": 100, "bodyContains": "UP", "json": {"status": "UP"}},
+            facts(503, body=JSON_BODY),
+            (
+                "status 503 not in [200]",
+                "duration 812 ms > 100 ms",
+                "body lacks 'UP'",
+                "json status is 'DOWN', expected 'UP'",
+            ),
+        ),
+    ],
+    ids=[
+        "default-204",
+        "default-503",
+        "status-class",
+        "status-range",
+        "status-none-matches",
+        "duration-at-limit",
+        "duration-over",
+        "contains-all",
+        "contains-each-missing-named",
+        "regex-matches",
+        "regex-fails",
+        "json-nested-array-and-number",
+        "json-value-differs",
+        "json-null",
+        "json-number-is-not-bool",
+        "json-bool-is-not-number",
+        "json-missing-key",
+        "json-index-out-of-range",
+        "json-into-a-string",
+        "json-body-not-json",
+        "header-name-any-case",
+        "header-value-differs",
+        "header-missing",
+        "every-failure-in-order",
+    ],
+)
+def test_each_unmet_expectation_is_one_line_with_actual_and_expected(
+    expect: dict[str, Any], response: ResponseFacts, failures: tuple[str, ...]
+) -> None:
+    assert evaluate(parse_expect(expect), response) == failures
+
+
+def test_a_catastrophic_pattern_still_gives_its_answer() -> None:
+    # (a+)+$ backtracks exponentially in Python's re on this input; RE2 answers in linear time.
+    expect = parse_expect({"bodyRegex": "(a+)+$"})
+    assert evaluate(expect, facts(body="a" * 50_000 + "!")) == ("body does not match /(a+)+$/",)
+    assert evaluate(expect, facts(body="a" * 50_000)) == ()
+
+
+def test_json_nested_past_the_parsers_depth_is_not_json_not_a_crash() -> None:
+    expect = parse_expect({"json": {"status": "UP"}})
+    assert evaluate(expect, facts(body="[" * 100_000)) == ("body is not JSON",)
+
+
+def test_a_body_that_is_not_utf8_is_searched_as_text_with_replacements() -> None:
+    expect = parse_expect({"bodyContains": "UP"})
+    assert evaluate(expect, ResponseFacts(200, 1, body=b"\xff\xfe UP")) == ()
+
+
+def test_re2_is_loaded_only_when_a_target_uses_body_regex() -> None:
+    # Its native library is ~15 ms of every cold start; most stacks have no bodyRegex.
+    code = (
+        "import sys; from healthcheck.targets import parse_target; "
+        "parse_target({'url': 'https://a.example/', 'expect': {'bodyContains': 'UP'}}); "
+        "print('re2' in sys.modules, end=' '); "
+        "parse_target({'url': 'https://a.example/', 'expect': {'bodyRegex': 'UP'}}); "
+        "print('re2' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "image")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout == "False True\n"
