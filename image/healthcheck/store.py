@@ -28,6 +28,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .exceptions import RecordsNotWrittenError
 from .probe import CheckResult
+from .targets import redact_url
 from .text import MAX_ERROR_BYTES, clip
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueType
     item: dict[str, AttributeValueTypeDef] = {
         HASH_KEY: {"S": result.name},
         RANGE_KEY: {"S": timestamp},
-        "Url": {"S": clip(result.url, MAX_URL_BYTES)},
+        "Url": {"S": clip(redact_url(result.url), MAX_URL_BYTES)},
         "Success": {"BOOL": result.success},
         "Duration": {"N": str(result.duration_ms)},
     }
@@ -84,6 +85,8 @@ def to_item(result: CheckResult, timestamp: str) -> dict[str, AttributeValueType
         item["Status"] = {"N": str(result.status)}
     if result.error is not None:
         item["Error"] = {"S": clip(result.error, MAX_ERROR_BYTES)}
+    if not result.tls_verified:
+        item["TlsVerified"] = {"BOOL": False}  # only when off, so nobody forgets it was
     return item
 
 

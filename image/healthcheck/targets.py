@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .exceptions import InvalidTargetError
 from .expectations import DEFAULT_EXPECT, Expect
+from .request_spec import DEFAULT_REQUEST, REQUEST_FIELDS, RequestSpec, parse_request
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
@@ -41,7 +42,7 @@ MAX_URL_LENGTH = 2048
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
 # scheme://userinfo@ -- the part of a URL that may hold a password.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
-KNOWN_FIELDS = ("url", "name", "timeout")
+KNOWN_FIELDS = ("url", "name", "timeout", *REQUEST_FIELDS)
 SCHEMES = ("http", "https")
 
 
@@ -57,10 +58,12 @@ class Target:
     failure_threshold: int | None = None
     success_threshold: int | None = None
     remind_every_minutes: int | None = None
+    # Method, headers (secret ones as references only), body, redirects, TLS.
+    request: RequestSpec = DEFAULT_REQUEST
 
     def to_json(self) -> dict[str, object]:
         """The object form an event's or the TARGETS variable's list carries."""
-        return {"name": self.name, "url": self.url, "timeout": self.timeout}
+        return {"name": self.name, "url": self.url, "timeout": self.timeout, **self.request.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +115,6 @@ def _check_url(url: object) -> str:
         raise InvalidTargetError(f"'url' {shown} is malformed: {show(str(exc))}") from exc
     if parts.scheme.lower() not in SCHEMES:
         raise InvalidTargetError(f"'url' {shown} must start with http:// or https://")
-    if parts.username is not None or parts.password is not None:
-        # urllib3 would not send them (the check fails 401), and they would be
-        # stored in the record and the logs. Secret headers are the way to authenticate.
-        raise InvalidTargetError(f"'url' {shown} carries a user name or password, which are never sent: remove them")
     if not parts.hostname:
         raise InvalidTargetError(f"'url' {shown} has no host")
     if port == 0:
@@ -125,7 +124,7 @@ def _check_url(url: object) -> str:
 
 def _check_name(name: object, url: str) -> str:
     if name is None:
-        return url
+        return redact_url(url)  # the name is the record's Id and is logged: never with a password
     if not isinstance(name, str) or not name.strip():
         raise InvalidTargetError("'name' must be a non-empty string")
     size = utf8_size(name)
@@ -159,7 +158,12 @@ def parse_target(raw: object) -> Target:
             clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
         )
     url = _check_url(raw.get("url"))
-    return Target(name=_check_name(raw.get("name"), url), url=url, timeout=_check_timeout(raw.get("timeout")))
+    return Target(
+        name=_check_name(raw.get("name"), url),
+        url=url,
+        timeout=_check_timeout(raw.get("timeout")),
+        request=parse_request(raw),
+    )
 
 
 def _usable_key(value: object) -> str | None:
@@ -197,7 +201,7 @@ def parse_targets(raw: Sequence[object]) -> ParsedTargets:
             continue
         if target.name in first_index:
             reason = f"duplicate name {show(target.name)} (first used by targets[{first_index[target.name]}])"
-            failed.append(InvalidTarget(label=target.name, url=target.url, reason=reason, recordable=False))
+            failed.append(InvalidTarget(label=target.name, url=redact_url(target.url), reason=reason, recordable=False))
             continue
         first_index[target.name] = index
         valid.append(target)
