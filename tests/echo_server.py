@@ -1,7 +1,8 @@
 """A loopback server that remembers every request and answers by route: demands a header, redirects, fails.
 
 Routes (any method):
-  /need?name=N&value=V      200 only when header N equals V, else 401
+  /need/K                   200 only when the header demanded under K has its value, else 401
+                            (see demand(): the value never appears in the URL, so a leak test can search it)
   /echo                     200, the request's body echoed back
   /redirect?status=S&to=U   S with Location U
   /leak?header=N            302 to an ftp:// URL quoting header N's value (provokes an error text)
@@ -42,9 +43,10 @@ class EchoHandler(QuietHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         with self.server.lock:
             self.server.seen.append(Seen(self.command, parts.path, headers, body))
-        route = parts.path.strip("/")
+        route, _, key = parts.path.strip("/").partition("/")
         if route == "need":
-            ok = headers.get(query["name"].lower()) == query["value"]
+            name, value = self.server.demands[key]
+            ok = headers.get(name.lower()) == value
             self.reply(200 if ok else 401, b"ok" if ok else b"who are you?")
         elif route == "echo":
             self.reply(200, body)
@@ -66,6 +68,13 @@ class EchoServer(QuietServer):
         super().__init__(("127.0.0.1", 0), EchoHandler)
         self.lock = threading.Lock()
         self.seen: list[Seen] = []
+        self.demands: dict[str, tuple[str, str]] = {}
+
+    def demand(self, name: str, value: str) -> str:
+        """The path of a route that answers 200 only to header ``name`` with ``value``."""
+        key = str(len(self.demands))
+        self.demands[key] = (name, value)
+        return f"/need/{key}"
 
     @property
     def base_url(self) -> str:

@@ -176,7 +176,7 @@ class Probe:
             error = clip(str(exc))
         except (RedirectError, HTTPError, OSError, http.client.HTTPException) as exc:
             expired = _is_timeout(exc)
-            error = describe_error(exc)
+            error = describe_error(exc, hidden)
         except Exception as exc:  # noqa: BLE001 - re-raised at once, scrubbed
             # Not handled here, but its text may quote a header or the URL: the
             # runner logs and records it, so only a scrubbed copy may travel on.
@@ -221,7 +221,8 @@ class Probe:
                 return response.status
             next_url = urljoin(request.url, location)
             if urlsplit(next_url).scheme.lower() not in SCHEMES:
-                raise RedirectError(f"redirect to unsupported URL {show(redact_url(next_url))}")
+                # Scrubbed before show() cuts it: a cut secret would no longer match.
+                raise RedirectError(f"redirect to unsupported URL {show(scrub(redact_url(next_url), request.secrets))}")
             request = redirected(request, response.status, next_url)
         raise RedirectError(f"too many redirects (more than {self.max_redirects})")
 
@@ -319,9 +320,9 @@ def _is_timeout(exc: BaseException) -> bool:
     )
 
 
-def describe_error(exc: BaseException) -> str:
-    """A short, human ``Error`` for a failed check, bounded whatever the exception holds."""
-    return clip(_describe(exc))
+def describe_error(exc: BaseException, secrets: frozenset[str] = frozenset()) -> str:
+    """A short, human ``Error`` for a failed check, bounded whatever the exception holds, without ``secrets``."""
+    return clip(scrub(_describe(exc), secrets))
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 from .exceptions import InvalidTargetError
 from .text import show, utf8_size
@@ -321,7 +321,9 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
             headers[name] = _sendable(value, secrets[value])
             hidden.add(headers[name])
             credentials.add(name.lower())
-    return Prepared(spec.method, bare, headers, body, frozenset(s for s in hidden if s), frozenset(credentials))
+    # URLs quote what they carry: a secret echoed into a Location comes back percent-encoded.
+    forms = {form for secret in hidden if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    return Prepared(spec.method, bare, headers, body, frozenset(forms), frozenset(credentials))
 
 
 def _origin(url: str) -> tuple[str, str, int]:
