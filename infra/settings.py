@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 
 from healthcheck.exceptions import HealthcheckError
+from healthcheck.request_spec import CREDENTIAL_HEADERS, SecretRef, SecretsManagerRef, SsmRef, split_userinfo
 from healthcheck.targets import Target, require_valid
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 # Every key the program reads, in the project's namespace (``healthcheck:<key>``).
-CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays")
+CONFIG_KEYS = ("targets", "schedule", "memorySize", "timeout", "logRetentionDays", "secretsKmsKeyArn")
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -67,6 +68,8 @@ _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 _CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
 # The handler keeps up to 10 s of the Lambda timeout for writing records.
 WRITE_RESERVE_S = 10
+# A key's ARN, not an alias's: IAM matches kms:Decrypt against the key itself.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
 
 class SettingsError(HealthcheckError, pulumi.RunError, ValueError):
@@ -195,6 +198,28 @@ def _check_range(key: str, value: int, low: int, high: int) -> int:
     return value
 
 
+def _refuse_plain_credentials(target: Target) -> None:
+    """A credential written into the config would land in the schedule input, the environment and Pulumi state.
+
+    The function accepts them (a manual invoke may carry them); a deployed stack
+    carries references only, so the secret is read at run time.
+    """
+    where = f"healthcheck:targets: {target.name}"
+    if split_userinfo(target.url)[2] is not None:
+        raise SettingsError(
+            f"{where}: the URL's password would be stored in the schedule input and Pulumi state. "
+            "Store 'Basic <base64 of user:password>' as an SSM SecureString and send it as "
+            '"headers": {"Authorization": {"ssm": "<parameter name>"}}, with no password in the URL'
+        )
+    for name, value in target.request.headers:
+        if isinstance(value, str) and name.lower() in CREDENTIAL_HEADERS:
+            raise SettingsError(
+                f"{where}: header {name!r} holds a credential in plain text, which would be stored in the "
+                f'schedule input and Pulumi state: reference it instead, {{"ssm": "<parameter name>"}} or '
+                '{"secretsManager": "<secret ARN>"}'
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -202,6 +227,21 @@ class StackSettings:
     memory_size: int = 512
     timeout: int = 120
     log_retention_days: int = 30
+    secrets_kms_key_arn: str | None = None
+    """A customer-managed key the referenced SecureStrings/secrets are encrypted with (kms:Decrypt is granted)."""
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Every SSM parameter a target references, once each."""
+        return sorted({ref.name for ref in self._refs() if isinstance(ref, SsmRef)})
+
+    @property
+    def secret_arns(self) -> list[str]:
+        """Every Secrets Manager secret a target references, once each."""
+        return sorted({ref.arn for ref in self._refs() if isinstance(ref, SecretsManagerRef)})
+
+    def _refs(self) -> list[SecretRef]:
+        return [ref for target in self.targets for ref in target.request.secret_refs]
 
     @classmethod
     def from_values(
@@ -212,6 +252,7 @@ class StackSettings:
         memory_size: int | None = None,
         timeout: int | None = None,
         log_retention_days: int | None = None,
+        secrets_kms_key_arn: str | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -221,6 +262,13 @@ class StackSettings:
             raise SettingsError(str(exc)) from exc
         if not checked:
             raise SettingsError("healthcheck:targets is empty: give at least one {url: ...}")
+        for target in checked:
+            _refuse_plain_credentials(target)
+        if secrets_kms_key_arn is not None and not _KMS_KEY_ARN.match(secrets_kms_key_arn):
+            raise SettingsError(
+                "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
+                f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {secrets_kms_key_arn!r}"
+            )
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(
             targets=checked,
@@ -230,6 +278,7 @@ class StackSettings:
             ),
             timeout=_check_range("timeout", timeout if timeout is not None else defaults.timeout, 1, 900),
             log_retention_days=log_retention_days if log_retention_days is not None else defaults.log_retention_days,
+            secrets_kms_key_arn=secrets_kms_key_arn,
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(

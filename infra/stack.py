@@ -39,6 +39,7 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             memory_size=config.get_int("memorySize"),
             timeout=config.get_int("timeout"),
             log_retention_days=config.get_int("logRetentionDays"),
+            secrets_kms_key_arn=config.get("secretsKmsKeyArn") or None,  # "" is Pulumi.yaml's default: none
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc

@@ -122,6 +122,7 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "memorySize": ("integer", 512),
         "timeout": ("integer", 120),
         "logRetentionDays": ("integer", 30),
+        "secretsKmsKeyArn": ("string", ""),  # none: AWS-managed keys need no grant
     }
 
 

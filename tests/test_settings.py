@@ -147,7 +147,7 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
             [
                 (
                     "healthcheck:colour is not a setting of this project and is ignored; the settings are "
-                    "targets, schedule, memorySize, timeout, logRetentionDays"
+                    "targets, schedule, memorySize, timeout, logRetentionDays, secretsKmsKeyArn"
                 )
             ],
         ),
