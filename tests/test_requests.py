@@ -29,7 +29,7 @@ def echo() -> Iterator[EchoServer]:
         yield server
 
 
-def _check(probe: Probe, raw: dict[str, object], secrets: Mapping[SecretRef, str] | None = None) -> CheckResult:
+def _check(probe: Probe, raw: Mapping[str, object], secrets: Mapping[SecretRef, str] | None = None) -> CheckResult:
     [result] = run_checks([parse_target(raw)], probe, run_deadline=time.monotonic() + 30, secrets=secrets)
     return result
 

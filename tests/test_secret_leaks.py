@@ -35,7 +35,8 @@ NOW = datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    session = boto3.session.Session(region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]  # service is a str
 
 
 def _forms(secret: str) -> set[str]:

@@ -23,7 +23,8 @@ class Clock:
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    session = boto3.session.Session(region_name=LOCAL_AWS_ENV["AWS_REGION"])
+    return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]  # service is a str
 
 
 @pytest.fixture
