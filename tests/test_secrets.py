@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from healthcheck.request_spec import SecretsManagerRef, SsmRef
 from healthcheck.secrets import MAX_AGE_S, SecretResolver, resolve_for
@@ -132,3 +133,29 @@ def test_a_missing_secret_fails_only_the_targets_that_use_it(aws: str, resolver:
     assert ready == [fine, plain]
     assert failed == [(broken, "secret /healthcheck/missing not readable: ParameterNotFound")]
     assert values == {ref: "tok"}
+
+
+class _DenyOne:
+    """moto's SSM with one name denied, as IAM would: moto does not enforce IAM, so the denial is added here."""
+
+    def __init__(self, client: Any, denied: str) -> None:
+        self._client = client
+        self._denied = denied
+        self.batches: list[list[str]] = []
+
+    def get_parameters(self, *, Names: list[str], WithDecryption: bool) -> Any:  # noqa: N803 - boto3's names
+        self.batches.append(list(Names))
+        if self._denied in Names:
+            error = {"Error": {"Code": "AccessDeniedException", "Message": f"not authorized on {self._denied}"}}
+            raise ClientError(error, "GetParameters")  # type: ignore[arg-type]
+        return self._client.get_parameters(Names=Names, WithDecryption=WithDecryption)
+
+
+def test_one_denied_name_fails_only_itself_not_its_batch(aws: str, clock: Clock) -> None:
+    refs = [_parameter(aws, f"v{i}") for i in range(3)]
+    ssm = _DenyOne(_client("ssm", aws), refs[1].name)
+    resolver = SecretResolver(lambda: ssm, lambda: _client("secretsmanager", aws), clock=clock)
+    resolution = resolver.resolve(refs)
+    assert resolution.values == {refs[0]: "v0", refs[2]: "v2"}
+    assert resolution.errors == {refs[1]: f"secret {refs[1].name} not readable: AccessDeniedException"}
+    assert len(ssm.batches) == 4  # the batch of three, then each name alone
