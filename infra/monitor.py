@@ -18,7 +18,14 @@ from .environment import (
     MAX_TOPIC_ARN,
     fits,
 )
-from .policies import assume_role_policy, function_policy, scheduler_policy, topic_policy
+from .policies import (
+    assume_role_policy,
+    function_policy,
+    parameter_arn,
+    scheduler_policy,
+    secrets_policy,
+    topic_policy,
+)
 from .schedules import chunk_targets, schedule_input
 from .settings import StackSettings
 from .subscriptions import Subscription
@@ -103,6 +110,11 @@ class Monitor(pulumi.ComponentResource):
             ).apply(lambda arns: function_policy(*arns)),
         )
 
+        grants: list[pulumi.Resource] = [role_policy]
+        secrets_grant = self._secrets_grant(f"{name}-function", role, settings, account_id)
+        if secrets_grant is not None:
+            grants.append(secrets_grant)
+
         variables: dict[str, pulumi.Input[str]] = {
             ENV_TABLE_NAME: self.table.name,
             ENV_STATE_TABLE_NAME: self.state_table.name,
@@ -143,7 +155,7 @@ class Monitor(pulumi.ComponentResource):
                 "system_log_level": "WARN",
             },
             # The log group (with its retention) and the permissions exist before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *grants]),
         )
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
@@ -243,6 +255,30 @@ class Monitor(pulumi.ComponentResource):
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _secrets_grant(
+        self, name: str, role: aws.iam.Role, settings: StackSettings, account_id: pulumi.Output[str]
+    ) -> aws.iam.RolePolicy | None:
+        """Read access to exactly the parameters and secrets the targets reference; none when there are none.
+
+        Only references travel (ARNs from the config at preview); the values are read at run time.
+        """
+        names, secret_arns = settings.parameter_names, settings.secret_arns
+        if not names and not secret_arns:
+            return None
+        region = aws.get_region_output().region
+        partition = aws.get_partition_output().partition
+        policy = pulumi.Output.all(partition, region, account_id).apply(
+            lambda v: (
+                secrets_policy(
+                    [parameter_arn(v[0], v[1], v[2], n) for n in names], secret_arns, settings.secrets_kms_key_arn, v[1]
+                )
+                or ""
+            )
+        )
+        return aws.iam.RolePolicy(
+            f"{name}-secrets", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
         )
 
     def _service_role(

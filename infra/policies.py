@@ -11,7 +11,9 @@ import json
 __all__ = [
     "assume_role_policy",
     "function_policy",
+    "parameter_arn",
     "scheduler_policy",
+    "secrets_policy",
     "topic_policy",
 ]
 
@@ -94,3 +96,51 @@ def topic_policy(topic_arn: str, account: str, alarm_arns: list[str]) -> str:
             },
         }
     )
+
+
+def parameter_arn(partition: str, region: str, account: str, name: str) -> str:
+    """An SSM parameter's ARN: ``/healthcheck/token`` is ``...:parameter/healthcheck/token`` (one slash)."""
+    return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
+
+
+def secrets_policy(
+    parameter_arns: list[str], secret_arns: list[str], kms_key_arn: str | None, region: str
+) -> str | None:
+    """The function reads exactly the referenced parameters and secrets; None when there are none.
+
+    ``kms:Decrypt`` only for a customer-managed key the user names, and only
+    through the services that read with it: AWS-managed keys need no grant.
+    """
+    statements: list[Statement] = []
+    services = []
+    if parameter_arns:
+        statements.append(
+            {
+                "Sid": "ReadSecretParameters",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameters"],
+                "Resource": sorted(set(parameter_arns)),
+            }
+        )
+        services.append(f"ssm.{region}.amazonaws.com")
+    if secret_arns:
+        statements.append(
+            {
+                "Sid": "ReadSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": sorted(set(secret_arns)),
+            }
+        )
+        services.append(f"secretsmanager.{region}.amazonaws.com")
+    if kms_key_arn is not None and services:
+        statements.append(
+            {
+                "Sid": "DecryptSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [kms_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": services}},
+            }
+        )
+    return _document(*statements) if statements else None

@@ -19,7 +19,8 @@ from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.maintenance import MaintenanceWindowError, parse_windows
 from healthcheck.policy import PolicyValueError, parse_policy
-from healthcheck.targets import Target, parse_target, require_valid
+from healthcheck.request_spec import CREDENTIAL_HEADERS, SecretRef, SecretsManagerRef, SsmRef, split_userinfo
+from healthcheck.targets import Target, check_config_url, require_valid
 
 from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
 from .subscriptions import Subscription, check_emails, check_subscriptions
@@ -47,6 +48,7 @@ CONFIG_KEYS = (
     "perTargetMetrics",
     "alerting",
     "maintenance",
+    "secretsKmsKeyArn",
 )
 # How long check records are kept (DynamoDB TTL on ExpiresAt): a day to a century.
 MAX_RETENTION_DAYS = 36_500
@@ -90,6 +92,8 @@ _CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
 MAX_JSON_SETTING = 1024
 # The handler keeps up to 10 s of the Lambda timeout for writing records.
 WRITE_RESERVE_S = 10
+# A key's ARN, not an alias's: IAM matches kms:Decrypt against the key itself.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
 
 class SettingsError(HealthcheckError, pulumi.RunError, ValueError):
@@ -227,7 +231,7 @@ def _check_connectivity(url: str | None) -> str | None:
     if url is None or url == "":
         return None
     try:
-        return parse_target({"url": url}).url
+        return check_config_url(url)
     except HealthcheckError as exc:
         raise SettingsError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
 
@@ -247,6 +251,28 @@ def _checked_json(key: str, value: object, parse: Callable[[object], object]) ->
     return text
 
 
+def _refuse_plain_credentials(target: Target) -> None:
+    """A credential written into the config would land in the schedule input, the environment and Pulumi state.
+
+    The function accepts them (a manual invoke may carry them); a deployed stack
+    carries references only, so the secret is read at run time.
+    """
+    where = f"healthcheck:targets: {target.name}"
+    if split_userinfo(target.url)[2] is not None:
+        raise SettingsError(
+            f"{where}: the URL's password would be stored in the schedule input and Pulumi state. "
+            "Store 'Basic <base64 of user:password>' as an SSM SecureString and send it as "
+            '"headers": {"Authorization": {"ssm": "<parameter name>"}}, with no password in the URL'
+        )
+    for name, value in target.request.headers:
+        if isinstance(value, str) and name.lower() in CREDENTIAL_HEADERS:
+            raise SettingsError(
+                f"{where}: header {name!r} holds a credential in plain text, which would be stored in the "
+                f'schedule input and Pulumi state: reference it instead, {{"ssm": "<parameter name>"}} or '
+                '{"secretsManager": "<secret ARN>"}'
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -263,6 +289,21 @@ class StackSettings:
     """The ALERTING variable (compact JSON), checked by the function's own parser; None: the defaults."""
     maintenance: str | None = None
     """The MAINTENANCE variable (compact JSON), checked by the function's own parser; None: no windows."""
+    secrets_kms_key_arn: str | None = None
+    """A customer-managed key the referenced SecureStrings/secrets are encrypted with (kms:Decrypt is granted)."""
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Every SSM parameter a target references, once each."""
+        return sorted({ref.name for ref in self._refs() if isinstance(ref, SsmRef)})
+
+    @property
+    def secret_arns(self) -> list[str]:
+        """Every Secrets Manager secret a target references, once each."""
+        return sorted({ref.arn for ref in self._refs() if isinstance(ref, SecretsManagerRef)})
+
+    def _refs(self) -> list[SecretRef]:
+        return [ref for target in self.targets for ref in target.request.secret_refs]
 
     @classmethod
     def from_values(
@@ -280,6 +321,7 @@ class StackSettings:
         per_target_metrics: bool | None = None,
         alerting: object = None,
         maintenance: object = None,
+        secrets_kms_key_arn: str | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -293,6 +335,13 @@ class StackSettings:
             emails, subscriptions = check_emails(alert_emails), check_subscriptions(alert_subscriptions)
         except HealthcheckError as exc:
             raise SettingsError(str(exc)) from exc
+        for target in checked:
+            _refuse_plain_credentials(target)
+        if secrets_kms_key_arn is not None and not _KMS_KEY_ARN.match(secrets_kms_key_arn):
+            raise SettingsError(
+                "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
+                f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {secrets_kms_key_arn!r}"
+            )
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(
             targets=checked,
@@ -314,6 +363,7 @@ class StackSettings:
             alert_subscriptions=subscriptions,
             alerting=_checked_json("alerting", alerting, parse_policy),
             maintenance=_checked_json("maintenance", maintenance, parse_windows),
+            secrets_kms_key_arn=secrets_kms_key_arn,
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(

@@ -46,6 +46,7 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             per_target_metrics=config.get_bool("perTargetMetrics"),
             alerting=config.get_object("alerting"),
             maintenance=config.get_object("maintenance"),
+            secrets_kms_key_arn=config.get("secretsKmsKeyArn") or None,  # "" is Pulumi.yaml's default: none
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc

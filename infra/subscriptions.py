@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from healthcheck.exceptions import HealthcheckError
-from healthcheck.targets import parse_target
+from healthcheck.targets import check_config_url
 from healthcheck.text import show
 
 __all__ = [
@@ -71,7 +71,7 @@ def _endpoint(where: str, protocol: str, endpoint: str) -> str:
         if not endpoint.lower().startswith("https://"):
             raise SubscriptionError(f"{where}: endpoint {show(endpoint)} must start with https://")
         try:
-            parse_target({"url": endpoint})  # the targets' own URL rules: a host, no password, no spaces
+            check_config_url(endpoint)  # the targets' own URL rules, and no password
         except HealthcheckError as exc:
             raise SubscriptionError(f"{where}: endpoint {str(exc).removeprefix(_URL_FIELD)}") from exc
         return endpoint

@@ -130,6 +130,7 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "perTargetMetrics": ("boolean", False),
         "alerting": (None, {"failureThreshold": 3, "successThreshold": 2, "remindEveryMinutes": 0}),
         "maintenance": (None, []),
+        "secretsKmsKeyArn": ("string", ""),  # none: AWS-managed keys need no grant
     }
     assert declared["alertEmails"].items == ItemsType("string")
 

@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import h11
 import pytest
@@ -27,7 +28,7 @@ from healthcheck.handler import check_and_record
 from healthcheck.probe import Probe
 from healthcheck.runner import run_checks
 from healthcheck.store import ResultStore
-from healthcheck.targets import Target, parse_targets
+from healthcheck.targets import Target, parse_targets, redact_url
 from tests.hostile import Peer, Request, raw_server
 from tests.servers import FaultServer
 
@@ -93,7 +94,11 @@ def test_parse_targets_accounts_for_every_entry_with_storable_labels(raw: list[o
     for target in parsed.valid:
         assert _storable(target.name, 1024)
         assert _storable(target.url, 8192)
-        assert "@" not in target.url.split("/")[2]  # no credentials ever pass
+        password = urlsplit(target.url).password
+        if password:  # credentials pass now, but never into what is stored or logged
+            assert ":***@" in redact_url(target.url)
+            if target.name == redact_url(target.url):
+                assert target.name.split("@")[0].endswith(":***")
     for bad in parsed.invalid:
         assert bad.label.strip()
         assert _storable(bad.label, 1024)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 
 import pytest
 
 from healthcheck.probe import Cancel, CheckResult, Probe
+from healthcheck.request_spec import SecretRef
 from healthcheck.runner import run_checks
 from healthcheck.targets import Target
 from tests.servers import FaultServer
@@ -81,10 +83,18 @@ def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
 class _BuggyProbe(Probe):
     """A probe with a bug for one URL: the runner, not the probe, is under test."""
 
-    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
+    def check(
+        self,
+        target: Target,
+        cancel: Cancel,
+        *,
+        started: float,
+        deadline: float,
+        secrets: Mapping[SecretRef, str] | None = None,
+    ) -> CheckResult:
         if target.name == "buggy":
             raise KeyError("bug")
-        return super().check(target, cancel, started=started, deadline=deadline)
+        return super().check(target, cancel, started=started, deadline=deadline, secrets=secrets)
 
 
 def test_a_bug_in_one_check_costs_no_other_target_its_result(http_server: FaultServer, ca_file: str) -> None:

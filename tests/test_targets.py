@@ -181,18 +181,19 @@ def test_an_invalid_entrys_reason_is_bounded_whatever_its_value(raw: dict[str, o
     ["https://user:hunter2@a.example/", "https://user:hunter2@a.example:8443/x?q=1", "http://:hunter2@a.example/"],
     ids=["user-password", "with-port-and-query", "password-only"],
 )
-def test_credentials_in_a_url_are_rejected_and_never_repeated(url: str) -> None:
-    with pytest.raises(InvalidTargetError, match="carries a user name or password, which are never sent"):
-        parse_target({"url": url})
-    [bad] = parse_targets([{"url": url}]).invalid
+def test_credentials_in_a_url_are_accepted_and_the_default_name_hides_the_password(url: str) -> None:
+    target = parse_target({"url": url})
+    assert target.url == url  # sent as Basic auth by the probe
+    assert "hunter2" not in target.name
+    assert ":***@a.example" in target.name
+    [bad] = parse_targets([{"url": url, "timeout": -1}]).invalid
     for text in (bad.label, bad.url, bad.error):
         assert "hunter2" not in text
     assert ":***@a.example" in bad.url
 
 
-def test_a_user_name_alone_is_rejected_too() -> None:
-    with pytest.raises(InvalidTargetError, match=r"'url' 'https://ops@a\.example/' carries a user name"):
-        parse_target({"url": "https://ops@a.example/"})
+def test_a_user_name_alone_is_accepted_and_kept_in_the_name() -> None:
+    assert parse_target({"url": "https://ops@a.example/"}).name == "https://ops@a.example/"
 
 
 def test_an_entry_that_is_not_an_object_is_labelled_by_its_position() -> None:

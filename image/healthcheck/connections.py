@@ -145,5 +145,15 @@ class _HTTPPool(HTTPConnectionPool):
 class _HTTPSPool(_HTTPPool, HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
+    def _validate_conn(self, conn: BaseHTTPConnection) -> None:
+        if self.cert_reqs == "CERT_NONE":
+            # The target chose verifyTls: false, and its record says TlsVerified: false;
+            # urllib3 would warn on every such check. Connect early, as urllib3 does.
+            HTTPConnectionPool._validate_conn(self, conn)
+            if conn.is_closed:
+                conn.connect()
+            return
+        super()._validate_conn(conn)
+
 
 POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {"http": _HTTPPool, "https": _HTTPSPool}

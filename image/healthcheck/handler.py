@@ -28,10 +28,12 @@ from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
 from .report import Report, Summary
 from .runner import run_checks
+from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
+from .secrets import SecretResolver, resolve_for
 from .state import parse_time
 from .state_store import StateStore
 from .store import CLIENT_CONFIG, ResultStore, to_item
-from .targets import Target, parse_targets
+from .targets import Target, parse_targets, redact_url
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -110,6 +112,7 @@ def check_and_record(
     now: datetime,
     state_store: StateStore | None = None,
     notifier: Notifier | None = None,
+    secrets: SecretResolver | None = None,
 ) -> dict[str, object]:
     """One run: each result is logged and queued for writing as its check ends; then state and alerts.
 
@@ -147,12 +150,21 @@ def check_and_record(
         for bad in parsed.invalid:
             if not bad.recordable:
                 report.unrecorded(bad)
+        # A secret that cannot be read fails only the targets that use it.
+        ready, unreadable, secret_values = resolve_for(parsed.valid, secrets or _secrets)
+        for target, error in unreadable:
+            result = CheckResult(
+                target.name, redact_url(target.url), False, 0, error=error, tls_verified=target.request.verify_tls
+            )
+            invalid.append(result)
+            record(result)
         results = run_checks(
-            parsed.valid,
+            ready,
             probe,
             run_deadline=deadlines.checks,
             max_workers=settings.max_concurrency,
             on_result=record,
+            secrets=secret_values,
         )
         checked = [mark(result) for result in results]  # as recorded
         results.extend(invalid)
@@ -207,6 +219,12 @@ def check_and_record(
 
 _dynamodb: DynamoDBClient = boto3.client("dynamodb", config=CLIENT_CONFIG)
 _probe = Probe(max_connections=MAX_CONCURRENCY_LIMIT)
+# Clients built on first use only, so targets without secrets cost no cold start;
+# the cache lives across warm invocations, at most 5 minutes per value.
+_secrets = SecretResolver(
+    lambda: boto3.client("ssm", config=SECRETS_CLIENT_CONFIG),
+    lambda: boto3.client("secretsmanager", config=SECRETS_CLIENT_CONFIG),
+)
 
 
 @functools.cache

@@ -31,10 +31,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.response import BaseHTTPResponse
-from urllib3.util import Timeout
+from urllib3.util import Timeout, parse_url
 
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
-from .expectations import Expect, ResponseFacts, evaluate
+from .expectations import ResponseFacts, evaluate
+from .request_spec import Prepared, SecretRef, SecretValueError, prepare, redirected, scrub
 from .strict_http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -48,7 +49,7 @@ from .strict_http import (
 from .targets import SCHEMES, Target, redact_url
 from .text import clip, show
 
-__all__ = ["Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
+__all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 SECONDS_PER_DAY: Final = 86400
@@ -56,6 +57,7 @@ MAX_REDIRECTS: Final = 5
 READ_CHUNK: Final = 64 * 1024
 POOL_SIZE_PER_HOST: Final = 10
 USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
+BASE_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ class CheckResult:
     """The failure was ours, not the target's: recorded, but it never moves state."""
     maintenance: bool = False
     """Checked inside a maintenance window: recorded, but state is frozen and nothing is sent."""
+    tls_verified: bool = True
+    """False when the target turned TLS verification off (``verifyTls: false``); the record says so."""
 
     def __post_init__(self) -> None:
         if self.error is not None and not self.failures:
@@ -90,11 +94,22 @@ class CheckResult:
 
 
 def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:
-    return CheckResult(target.name, target.url, False, duration_ms, error=f"timed out after {limit_s:.3g} s")
+    return CheckResult(
+        target.name,
+        redact_url(target.url),
+        False,
+        duration_ms,
+        error=f"timed out after {limit_s:.3g} s",
+        tls_verified=target.request.verify_tls,
+    )
 
 
 class CheckTimedOutError(Exception):
     """The check's deadline passed between two reads."""
+
+
+class ProbeFaultError(Exception):
+    """An unexpected fault inside a check, its text already scrubbed of secrets."""
 
 
 class RedirectError(Exception):
@@ -147,7 +162,7 @@ class Probe:
             cert_reqs="CERT_REQUIRED",
             ca_certs=ca_certs,
             retries=False,
-            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+            headers=BASE_HEADERS,
         )
         self._http.pool_classes_by_scheme = POOL_CLASSES
 
@@ -155,19 +170,42 @@ class Probe:
         """Drop the run's pools (their connections are already closed): hosts differ from run to run."""
         self._http.clear()
 
-    def check(self, target: Target, cancel: Cancel, *, started: float, deadline: float) -> CheckResult:
-        """Check one target; every failure is a result, never an exception."""
+    def check(
+        self,
+        target: Target,
+        cancel: Cancel,
+        *,
+        started: float,
+        deadline: float,
+        secrets: Mapping[SecretRef, str] | None = None,
+    ) -> CheckResult:
+        """Check one target; every failure is a result, never an exception.
+
+        ``secrets`` holds the run's resolved values for the target's references.
+        No text this returns or raises holds a secret value or the URL's password.
+        """
         final: _Final | None = None
         error: str | None = None
         expired = False
+        url = redact_url(target.url)
+        verified = target.request.verify_tls
+        hidden: frozenset[str] = frozenset()
         try:
+            request = prepare(target.url, target.request, secrets or {}, BASE_HEADERS)
+            hidden = request.secrets
             with scoped(cancel):
-                final = self._fetch(target.url, target.expect, cancel, deadline)
+                final = self._fetch(request, target, cancel, deadline)
         except (CheckAbortedError, CheckTimedOutError):
             expired = True
+        except SecretValueError as exc:
+            error = clip(str(exc))
         except (RedirectError, HTTPError, OSError, http.client.HTTPException) as exc:
             expired = _is_timeout(exc)
-            error = describe_error(exc)
+            error = describe_error(exc, hidden)
+        except Exception as exc:  # noqa: BLE001 - re-raised at once, scrubbed
+            # Not handled here, but its text may quote a header or the URL: the
+            # runner logs and records it, so only a scrubbed copy may travel on.
+            raise ProbeFaultError(scrub(f"{type(exc).__name__}: {exc}", hidden)) from None
         finally:
             cancel.let_go()
         duration_ms = round((time.monotonic() - started) * 1000)
@@ -175,27 +213,34 @@ class Probe:
             # A shut socket can surface as an empty 200: it is a timeout, never UP.
             return timed_out(target, deadline - started, duration_ms)
         if error is not None:
-            return CheckResult(target.name, target.url, False, duration_ms, error=error)
+            error = clip(scrub(error, hidden))
+            return CheckResult(target.name, url, False, duration_ms, error=error, tls_verified=verified)
         assert final is not None
         facts = ResponseFacts(
             final.status, duration_ms, body=final.body, body_truncated=final.body_truncated, headers=final.headers
         )
-        failures = evaluate(target.expect, facts)
+        # A failure line may quote the body or a header, which may echo a secret.
+        failures = tuple(clip(scrub(line, hidden)) for line in evaluate(target.expect, facts))
         return CheckResult(
             target.name,
-            target.url,
+            url,
             not failures,
             duration_ms,
             status=final.status,
-            failures=tuple(clip(line) for line in failures),
+            failures=failures,
             cert_days_left=_days_left(final.cert_not_after),
+            tls_verified=verified,
         )
 
-    def _fetch(self, url: str, expect: Expect, cancel: Cancel, deadline: float) -> _Final:
-        """GET ``url``, following redirects, and return the final response; each request on a new connection."""
+    def _fetch(self, request: Prepared, target: Target, cancel: Cancel, deadline: float) -> _Final:
+        """Send ``request``, following redirects (if the target does), and return the final response.
+
+        Each request goes out on a new connection.
+        """
+        expect = target.expect
         for _hop in range(self.max_redirects + 1):
-            response = self._urlopen(url, deadline)
-            location = response.get_redirect_location()
+            response = self._urlopen(request, target.request.verify_tls, deadline)
+            location = response.get_redirect_location() if target.request.follow_redirects else None
             # Read now: the connection (and its socket) is gone once the response is released.
             cert_not_after = getattr(response.connection, "cert_not_after", None)
             keep = expect.needs_body and not location
@@ -213,21 +258,30 @@ class Probe:
                     headers=response.headers if expect.headers else None,
                     cert_not_after=cert_not_after,
                 )
-            next_url = urljoin(url, location)
+            next_url = urljoin(request.url, location)
             if urlsplit(next_url).scheme.lower() not in SCHEMES:
-                raise RedirectError(f"redirect to unsupported URL {show(redact_url(next_url))}")
-            url = next_url
+                # Scrubbed before show() cuts it: a cut secret would no longer match.
+                raise RedirectError(f"redirect to unsupported URL {show(scrub(redact_url(next_url), request.secrets))}")
+            request = redirected(request, response.status, next_url)
         raise RedirectError(f"too many redirects (more than {self.max_redirects})")
 
-    def _urlopen(self, url: str, deadline: float) -> BaseHTTPResponse:
+    def _urlopen(self, request: Prepared, verify_tls: bool, deadline: float) -> BaseHTTPResponse:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise CheckTimedOutError
-        return self._http.urlopen(
-            "GET",
-            url,
+        parts = parse_url(request.url)
+        # cert_reqs is part of urllib3's pool key: an unverified target gets pools of
+        # its own, and a verified target never reuses one of them.
+        insecure = {"cert_reqs": "CERT_NONE"} if not verify_tls and parts.scheme == "https" else None
+        pool = self._http.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme, pool_kwargs=insecure)
+        return pool.urlopen(
+            request.method,
+            parts.request_uri,
+            body=request.body,
+            headers=request.headers,
             redirect=False,
             retries=False,
+            assert_same_host=False,
             preload_content=False,
             timeout=Timeout(connect=remaining, read=remaining),
         )
@@ -320,9 +374,9 @@ def _is_timeout(exc: BaseException) -> bool:
     )
 
 
-def describe_error(exc: BaseException) -> str:
-    """A short, human ``Error`` for a failed check, bounded whatever the exception holds."""
-    return clip(_describe(exc))
+def describe_error(exc: BaseException, secrets: frozenset[str] = frozenset()) -> str:
+    """A short, human ``Error`` for a failed check, bounded whatever the exception holds, without ``secrets``."""
+    return clip(scrub(_describe(exc), secrets))
 
 
 def _describe(exc: BaseException) -> str:

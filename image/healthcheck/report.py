@@ -14,7 +14,7 @@ from typing import TextIO
 
 from .alerts import Message
 from .probe import CheckResult
-from .targets import InvalidTarget
+from .targets import InvalidTarget, redact_url
 
 __all__ = ["Report", "Summary"]
 
@@ -59,11 +59,12 @@ class Report:
                 "type": "check",
                 "id": result.name,
                 "timestamp": self._timestamp,
-                "url": result.url,
+                "url": redact_url(result.url),
                 "success": result.success,
                 "durationMs": result.duration_ms,
                 "status": result.status,
                 "error": result.error,
+                **({"tlsVerified": False} if not result.tls_verified else {}),
             }
         )
 

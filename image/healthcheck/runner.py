@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .probe import Cancel, CheckResult, Probe, timed_out
-from .targets import Target
+from .request_spec import SecretRef
+from .targets import Target, redact_url
 from .text import clip
 from .watchdog import Watchdog
 
@@ -60,10 +61,12 @@ class _Slot:
 
 def _not_checked(target: Target) -> CheckResult:
     # Our fault, not the target's: recorded as inconclusive, so it never counts against the target.
-    return CheckResult(target.name, target.url, False, 0, error=NOT_CHECKED, inconclusive=True)
+    return CheckResult(target.name, redact_url(target.url), False, 0, error=NOT_CHECKED, inconclusive=True)
 
 
-def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -> None:
+def _check(
+    slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float, secrets: Mapping[SecretRef, str]
+) -> None:
     target = slot.target
     started = time.monotonic()
     if started >= run_deadline:  # the run's time ran out while this one was queued
@@ -78,12 +81,13 @@ def _check(slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float) -
 
     handle = watchdog.schedule(deadline, expire)
     try:
-        slot.offer(probe.check(target, cancel, started=started, deadline=deadline))
+        slot.offer(probe.check(target, cancel, started=started, deadline=deadline, secrets=secrets))
     except Exception as exc:
         # A bug in one check must not cost the other targets their records.
         log.exception("check of %s raised", target.name)
         duration_ms = round((time.monotonic() - started) * 1000)
-        slot.offer(CheckResult(target.name, target.url, False, duration_ms, error=clip(f"internal error: {exc!r}")))
+        error = clip(f"internal error: {exc!r}")
+        slot.offer(CheckResult(target.name, redact_url(target.url), False, duration_ms, error=error))
     finally:
         watchdog.cancel(handle)
 
@@ -95,10 +99,12 @@ def run_checks(
     run_deadline: float,
     max_workers: int = 128,
     on_result: OnResult | None = None,
+    secrets: Mapping[SecretRef, str] | None = None,
 ) -> list[CheckResult]:
     """Check every target concurrently; one result per target, in the targets' order.
 
-    ``on_result`` sees each result as soon as it is final, from whichever thread made it.
+    ``on_result`` sees each result as soon as it is final, from whichever thread made it;
+    ``secrets`` are the resolved values of the targets' secret references.
     """
     if not targets:
         return []
@@ -107,7 +113,7 @@ def run_checks(
     executor = ThreadPoolExecutor(max_workers=min(max_workers, len(slots)), thread_name_prefix="check")
     try:
         for slot in slots:
-            executor.submit(_check, slot, probe, watchdog, run_deadline)
+            executor.submit(_check, slot, probe, watchdog, run_deadline, secrets or {})
         for slot in slots:
             # The grace lets the watchdog report a check cut at the run deadline as
             # the timeout it is; only what never started is "not checked".

@@ -29,6 +29,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .exceptions import RecordsNotWrittenError
 from .probe import CheckResult
+from .targets import redact_url
 from .text import MAX_ERROR_BYTES, clip
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def to_item(
     item: dict[str, AttributeValueTypeDef] = {
         HASH_KEY: {"S": result.name},
         RANGE_KEY: {"S": timestamp},
-        "Url": {"S": clip(result.url, MAX_URL_BYTES)},
+        "Url": {"S": clip(redact_url(result.url), MAX_URL_BYTES)},
         "Success": {"BOOL": result.success},
         "Duration": {"N": str(result.duration_ms)},
     }
@@ -104,6 +105,8 @@ def to_item(
     if retention_days is not None:
         event_time = datetime.fromisoformat(timestamp)
         item["ExpiresAt"] = {"N": str(int(event_time.timestamp()) + retention_days * SECONDS_PER_DAY)}
+    if not result.tls_verified:
+        item["TlsVerified"] = {"BOOL": False}  # only when off, so nobody forgets it was
     return item
 
 

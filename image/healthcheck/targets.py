@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .exceptions import InvalidTargetError
 from .expectations import DEFAULT_EXPECT, Expect, parse_expect
 from .policy import PolicyValueError, check_remind_minutes, check_threshold
+from .request_spec import DEFAULT_REQUEST, REQUEST_FIELDS, RequestSpec, parse_request
 from .text import MAX_ERROR_BYTES, clip, show, utf8_size
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidTarget",
     "ParsedTargets",
     "Target",
+    "check_config_url",
     "parse_target",
     "parse_targets",
     "redact_url",
@@ -42,7 +44,16 @@ MAX_URL_LENGTH = 2048
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
 # scheme://userinfo@ -- the part of a URL that may hold a password.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
-KNOWN_FIELDS = ("url", "name", "timeout", "expect", "failureThreshold", "successThreshold", "remindEveryMinutes")
+KNOWN_FIELDS = (
+    "url",
+    "name",
+    "timeout",
+    "expect",
+    "failureThreshold",
+    "successThreshold",
+    "remindEveryMinutes",
+    *REQUEST_FIELDS,
+)
 SCHEMES = ("http", "https")
 
 
@@ -58,6 +69,8 @@ class Target:
     failure_threshold: int | None = None
     success_threshold: int | None = None
     remind_every_minutes: int | None = None
+    # Method, headers (secret ones as references only), body, redirects, TLS.
+    request: RequestSpec = DEFAULT_REQUEST
 
     def to_json(self) -> dict[str, object]:
         """The object form an event's or the TARGETS variable's list carries."""
@@ -71,6 +84,7 @@ class Target:
                 form[key] = value
         if self.expect != DEFAULT_EXPECT:
             form["expect"] = self.expect.to_json()
+        form.update(self.request.to_json())
         return form
 
 
@@ -106,6 +120,21 @@ def redact_url(url: str) -> str:
     return _USERINFO.sub(lambda m: m[1] + (m[2].split(":", 1)[0] + ":***" if ":" in m[2] else m[2]) + "@", url, count=1)
 
 
+def check_config_url(url: object) -> str:
+    """A URL kept in the stack's config (a canary, a webhook): the targets' rules, and no credentials.
+
+    Config values are stored in plain text (Pulumi state, the environment), so
+    a password there is refused; targets reference a secret instead.
+    """
+    checked = _check_url(url)
+    parts = urlsplit(checked)
+    if parts.username is not None or parts.password is not None:
+        raise InvalidTargetError(
+            f"'url' {show(redact_url(checked))} carries a user name or password, which would be stored in plain text"
+        )
+    return checked
+
+
 def _check_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidTargetError("'url' is required and must be a non-empty string")
@@ -123,10 +152,6 @@ def _check_url(url: object) -> str:
         raise InvalidTargetError(f"'url' {shown} is malformed: {show(str(exc))}") from exc
     if parts.scheme.lower() not in SCHEMES:
         raise InvalidTargetError(f"'url' {shown} must start with http:// or https://")
-    if parts.username is not None or parts.password is not None:
-        # urllib3 would not send them (the check fails 401), and they would be
-        # stored in the record and the logs. Secret headers are the way to authenticate.
-        raise InvalidTargetError(f"'url' {shown} carries a user name or password, which are never sent: remove them")
     if not parts.hostname:
         raise InvalidTargetError(f"'url' {shown} has no host")
     if port == 0:
@@ -136,7 +161,7 @@ def _check_url(url: object) -> str:
 
 def _check_name(name: object, url: str) -> str:
     if name is None:
-        return url
+        return redact_url(url)  # the name is the record's Id and is logged: never with a password
     if not isinstance(name, str) or not name.strip():
         raise InvalidTargetError("'name' must be a non-empty string")
     size = utf8_size(name)
@@ -175,6 +200,7 @@ def parse_target(raw: object) -> Target:
         url=url,
         timeout=_check_timeout(raw.get("timeout")),
         expect=parse_expect(raw.get("expect")),
+        request=parse_request(raw),
         failure_threshold=_optional(raw, "failureThreshold", check_threshold),
         success_threshold=_optional(raw, "successThreshold", check_threshold),
         remind_every_minutes=_optional(raw, "remindEveryMinutes", check_remind_minutes),
@@ -227,7 +253,7 @@ def parse_targets(raw: Sequence[object]) -> ParsedTargets:
             continue
         if target.name in first_index:
             reason = f"duplicate name {show(target.name)} (first used by targets[{first_index[target.name]}])"
-            failed.append(InvalidTarget(label=target.name, url=target.url, reason=reason, recordable=False))
+            failed.append(InvalidTarget(label=target.name, url=redact_url(target.url), reason=reason, recordable=False))
             continue
         first_index[target.name] = index
         valid.append(target)

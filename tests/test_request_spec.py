@@ -1,0 +1,134 @@
+"""The request fields of a target: validated once, and carried as references only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from healthcheck.exceptions import InvalidTargetError
+from healthcheck.request_spec import (
+    MAX_REQUEST_BODY_BYTES,
+    RequestSpec,
+    SecretsManagerRef,
+    SsmRef,
+    prepare,
+    redirected,
+    scrub,
+)
+from healthcheck.targets import parse_target, parse_targets
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-AbC123"
+URL = "https://api.example/health"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"url": URL},
+        {"url": URL, "method": "POST", "json": {"query": "{ ok }"}, "followRedirects": False},
+        {"url": URL, "method": "PUT", "body": "x", "verifyTls": False},
+        {
+            "url": URL,
+            "headers": {
+                "X-Plain": "v",
+                "Authorization": {"ssm": "/healthcheck/api-token"},
+                "X-Key": {"secretsManager": SECRET_ARN, "key": "apiKey"},
+                "X-Whole": {"secretsManager": SECRET_ARN},
+            },
+        },
+        {"url": "https://ops:hunter2@api.example/"},
+    ],
+    ids=["defaults", "post-json", "put-body-insecure", "secret-headers", "url-credentials"],
+)
+def test_every_field_round_trips_through_to_json(raw: dict[str, object]) -> None:
+    target = parse_target(raw)
+    again = parse_target(json.loads(json.dumps(target.to_json())))
+    assert again == target
+
+
+def test_to_json_carries_references_never_values() -> None:
+    target = parse_target({"url": URL, "headers": {"Authorization": {"ssm": "/healthcheck/api-token"}}})
+    assert target.to_json()["headers"] == {"Authorization": {"ssm": "/healthcheck/api-token"}}
+    assert target.request.secret_refs == (SsmRef("/healthcheck/api-token"),)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"method": "TRACE"}, r"'method' must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, got 'TRACE'"),
+        ({"method": 1}, r"'method' must be one of"),
+        ({"headers": []}, r"'headers' must be an object of name: value, got list"),
+        ({"headers": {"Bad Name": "v"}}, r"header name 'Bad Name' is not a valid HTTP field name"),
+        ({"headers": {"": "v"}}, r"header name '' is not a valid HTTP field name"),
+        ({"headers": {"X-A": "v\r\nX-Evil: 1"}}, r"header 'X-A': the value has a control character"),
+        ({"headers": {"X-A": "v\n"}}, r"header 'X-A': the value has a control character"),
+        ({"headers": {"X-A": "\u2603"}}, r"header 'X-A': the value has characters outside Latin-1"),
+        ({"headers": {"X-A": 5}}, r"header 'X-A': the value must be a string or a secret reference, got int"),
+        ({"headers": {"Content-Length": "5"}}, r"header 'Content-Length' is set by the request itself"),
+        ({"headers": {"Transfer-Encoding": "chunked"}}, r"header 'Transfer-Encoding' is set by the request itself"),
+        ({"headers": {"X-A": "1", "x-a": "2"}}, r"header 'x-a' is given twice"),
+        ({"headers": {"X-A": {"ssm": "bad name!"}}}, r"header 'X-A': 'ssm' must be a parameter name"),
+        ({"headers": {"X-A": {"ssm": "/a", "key": "k"}}}, r"header 'X-A': a reference is"),
+        ({"headers": {"X-A": {"vault": "x"}}}, r"a reference is \{\"ssm\": name\}"),
+        (
+            {"headers": {"X-A": {"secretsManager": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api"}}},
+            r"full ARN, with the 6-character suffix",
+        ),
+        ({"headers": {"X-A": {"secretsManager": "prod/api-AbC123"}}}, r"full ARN"),
+        ({"headers": {"X-A": {"secretsManager": SECRET_ARN, "key": ""}}}, r"'key' must be a non-empty string"),
+        ({"body": "x", "json": {}}, r"give 'body' or 'json', not both"),
+        ({"body": {"a": 1}}, r"'body' must be a string \(use 'json' for a JSON value\)"),
+        ({"json": float("nan")}, r"'json' cannot be sent as JSON"),
+        ({"body": "x" * (MAX_REQUEST_BODY_BYTES + 1)}, r"the body is 65537 bytes; at most 65536 \(64 KiB\) are sent"),
+        ({"json": "é" * 40_000}, r"the body is 80002 bytes"),
+        ({"followRedirects": "no"}, r"'followRedirects' must be true or false, got 'no'"),
+        ({"verifyTls": 0}, r"'verifyTls' must be true or false, got 0"),
+    ],
+)
+def test_bad_request_fields_are_named(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidTargetError, match=message):
+        parse_target({"url": URL, **fields})
+
+
+def test_a_body_of_exactly_64_kib_is_accepted() -> None:
+    assert parse_target({"url": URL, "body": "x" * MAX_REQUEST_BODY_BYTES}).request.body is not None
+
+
+def test_a_literal_header_value_is_never_echoed_in_its_error() -> None:
+    [bad] = parse_targets([{"url": URL, "headers": {"Authorization": "Bearer hunter2\n"}}]).invalid
+    assert "hunter2" not in bad.error
+
+
+def test_prepare_fills_secrets_and_knows_what_to_hide() -> None:
+    ref = SecretsManagerRef(SECRET_ARN, "apiKey")
+    spec = parse_target({"url": URL, "headers": {"X-Key": ref.to_json(), "Cookie": "sid=abc"}}).request
+    request = prepare("https://u:pw%21@api.example/x", spec, {ref: "k-1"}, {"User-Agent": "hc"})
+    assert request.url == "https://api.example/x"
+    assert request.headers["X-Key"] == "k-1"
+    assert request.headers["Authorization"] == "Basic dTpwdyE="  # u:pw!
+    assert request.secrets == frozenset(
+        {"k-1", "pw!", "pw%21", "pw%2521", "dTpwdyE=", "dTpwdyE%3D", "sid=abc", "sid%3Dabc"}
+    )
+    assert {"x-key", "authorization", "cookie"} <= request.credentials
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kept"),
+    [
+        ("https://a.example/x", "https://a.example/y", True),
+        ("http://a.example/x", "https://a.example/y", True),
+        ("https://a.example/x", "http://a.example/y", False),
+        ("https://a.example/x", "https://b.example/y", False),
+        ("https://a.example/x", "https://a.example:8443/y", False),
+        ("https://A.example/x", "https://a.EXAMPLE:443/y", True),
+    ],
+    ids=["same-origin", "upgrade", "downgrade", "other-host", "other-port", "case-and-default-port"],
+)
+def test_credentials_are_dropped_when_a_redirect_leaves_the_origin(old: str, new: str, kept: bool) -> None:
+    request = prepare(old, RequestSpec(headers=(("Authorization", "Bearer t"),)), {}, {})
+    assert ("Authorization" in redirected(request, 302, new).headers) is kept
+
+
+def test_scrub_replaces_the_longest_secret_first() -> None:
+    assert scrub("token abc-abcdef and abc", frozenset({"abc", "abc-abcdef"})) == "token *** and ***"

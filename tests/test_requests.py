@@ -1,0 +1,197 @@
+"""What a check sends, seen by a real loopback server: methods, headers, bodies, auth, redirects, TLS."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator, Mapping
+from urllib.parse import quote
+
+import pytest
+import trustme
+
+from healthcheck.probe import Cancel, CheckResult, Probe
+from healthcheck.request_spec import METHODS, SecretRef, SsmRef
+from healthcheck.runner import run_checks
+from healthcheck.store import to_item
+from healthcheck.targets import Target, parse_target
+from tests.conftest import server_context
+from tests.echo_server import EchoServer, echo_server
+from tests.servers import running
+
+TOKEN = SsmRef("/healthcheck/api-token")
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    with echo_server() as server:
+        yield server
+
+
+def _check(probe: Probe, raw: Mapping[str, object], secrets: Mapping[SecretRef, str] | None = None) -> CheckResult:
+    [result] = run_checks([parse_target(raw)], probe, run_deadline=time.monotonic() + 30, secrets=secrets)
+    return result
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_is_sent_as_given(probe: Probe, echo: EchoServer, method: str) -> None:
+    result = _check(probe, {"url": f"{echo.base_url}/echo", "method": method.lower()})
+    assert (result.success, result.status) == (True, 200)
+    [seen] = echo.requests_to("/echo")
+    assert seen.method == method
+
+
+@pytest.mark.parametrize(
+    ("fields", "body", "content_type"),
+    [
+        ({"body": "ping=1"}, b"ping=1", None),
+        ({"json": {"query": "{ health }", "n": [1, None]}}, b'{"query":"{ health }","n":[1,null]}', "application/json"),
+        ({"json": "é"}, '"é"'.encode(), "application/json"),
+        (
+            {"json": {"a": 1}, "headers": {"content-type": "application/graphql+json"}},
+            b'{"a":1}',
+            "application/graphql+json",
+        ),
+    ],
+    ids=["string", "json-object", "json-string-utf8", "json-own-content-type"],
+)
+def test_bodies_are_sent_exactly(
+    probe: Probe, echo: EchoServer, fields: dict[str, object], body: bytes, content_type: str | None
+) -> None:
+    result = _check(probe, {"url": f"{echo.base_url}/echo", "method": "POST", **fields})
+    assert result.success, result.error
+    [seen] = echo.requests_to("/echo")
+    assert seen.body == body
+    assert seen.headers["content-length"] == str(len(body))
+    assert seen.headers.get("content-type") == content_type
+
+
+def test_a_server_that_demands_a_header_gets_it_and_fails_without_it(probe: Probe, echo: EchoServer) -> None:
+    url = echo.base_url + echo.demand("X-Api-Key", "k3y")
+    assert _check(probe, {"url": url, "headers": {"X-Api-Key": "k3y"}}).success
+    refused = _check(probe, {"url": url})
+    assert (refused.success, refused.status) == (False, 401)
+
+
+def test_a_secret_header_is_sent_with_its_resolved_value(probe: Probe, echo: EchoServer) -> None:
+    url = echo.base_url + echo.demand("Authorization", "Bearer s3cr3t")
+    raw = {"url": url, "headers": {"Authorization": {"ssm": TOKEN.name}}}
+    assert _check(probe, raw, {TOKEN: "Bearer s3cr3t"}).success
+    assert not _check(probe, raw, {TOKEN: "Bearer wrong"}).success
+
+
+def test_user_headers_replace_ours_whatever_their_case(probe: Probe, echo: EchoServer) -> None:
+    _check(probe, {"url": f"{echo.base_url}/echo", "headers": {"user-agent": "probe/2", "Host": "api.example"}})
+    [seen] = echo.requests_to("/echo")
+    assert (seen.headers["user-agent"], seen.headers["host"]) == ("probe/2", "api.example")
+
+
+def test_basic_auth_in_the_url_is_sent_and_the_password_shown_nowhere(probe: Probe, echo: EchoServer) -> None:
+    expected = "Basic " + base64.b64encode(b"ops:p@ss w0rd").decode()
+    host = echo.base_url.removeprefix("http://")
+    path = echo.demand("Authorization", expected)
+    url = f"http://ops:p%40ss%20w0rd@{host}{path}"
+    result = _check(probe, {"url": url})
+    assert result.success, result.error
+    assert "w0rd" not in result.url
+    assert "w0rd" not in result.name
+    assert to_item(result, "2026-01-01T00:00:00Z")["Url"] == {"S": f"http://ops:***@{host}{path}"}
+
+
+def test_a_redirect_is_the_final_status_when_not_followed(probe: Probe, echo: EchoServer) -> None:
+    raw = {"url": f"{echo.base_url}/redirect?status=302&to=/echo", "followRedirects": False}
+    result = _check(probe, raw)
+    assert (result.success, result.status, result.error) == (False, 302, "status 302 not in [2xx]")
+    assert echo.requests_to("/echo") == []
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "body"),
+    [(303, "GET", b""), (301, "GET", b""), (302, "GET", b""), (307, "POST", b"x=1"), (308, "POST", b"x=1")],
+)
+def test_a_post_redirected_continues_as_browsers_do(
+    probe: Probe, echo: EchoServer, status: int, method: str, body: bytes
+) -> None:
+    raw = {"url": f"{echo.base_url}/redirect?status={status}&to=/echo", "method": "POST", "body": "x=1"}
+    assert _check(probe, raw).success
+    [seen] = echo.requests_to("/echo")
+    assert (seen.method, seen.body) == (method, body)
+
+
+def test_credentials_follow_a_redirect_within_the_origin_only(probe: Probe, echo: EchoServer) -> None:
+    headers = {"Authorization": {"ssm": TOKEN.name}, "X-Token": {"ssm": TOKEN.name}, "X-Plain": "kept"}
+    with echo_server() as elsewhere:
+        for target in (f"{echo.base_url}/echo", f"{elsewhere.base_url}/echo"):
+            raw = {"url": f"{echo.base_url}/redirect?status=307&to={quote(target)}", "headers": headers}
+            assert _check(probe, raw, {TOKEN: "Bearer s3cr3t"}).success
+        [same] = echo.requests_to("/echo")
+        [other] = elsewhere.requests_to("/echo")
+    assert (same.headers["authorization"], same.headers["x-token"]) == ("Bearer s3cr3t", "Bearer s3cr3t")
+    assert "authorization" not in other.headers
+    assert "x-token" not in other.headers
+    assert other.headers["x-plain"] == "kept"
+
+
+def test_verify_tls_false_checks_an_untrusted_server_and_never_lends_its_pool(ca: trustme.CA) -> None:
+    probe = Probe()  # trusts the system CAs only: the test CA's certificate is untrusted
+    other_ca = trustme.CA()
+    with running(server_context(other_ca, "127.0.0.1")) as server:
+        url = f"{server.base_url}/ok"
+        insecure = _check(probe, {"url": url, "verifyTls": False})
+        verified = _check(probe, {"url": url})
+    assert (insecure.success, insecure.tls_verified) == (True, False)
+    assert to_item(insecure, "2026-01-01T00:00:00Z")["TlsVerified"] == {"BOOL": False}
+    assert (verified.success, verified.tls_verified) == (False, True)
+    assert verified.error is not None
+    assert verified.error.startswith("TLS error: certificate verify failed")
+    assert "TlsVerified" not in to_item(verified, "2026-01-01T00:00:00Z")
+
+
+def test_an_error_text_that_quotes_a_secret_is_scrubbed(probe: Probe, echo: EchoServer) -> None:
+    raw = {"url": f"{echo.base_url}/leak?header=X-Token", "headers": {"X-Token": {"ssm": TOKEN.name}}}
+    result = _check(probe, raw, {TOKEN: "tok-5ecret"})
+    assert result.error == "redirect to unsupported URL 'ftp://127.0.0.1/?got=***&raw=***'"
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Evil: 1", "caf\u00e9 \u2603"], ids=["crlf", "not-latin-1"])
+def test_a_secret_that_cannot_be_a_header_fails_its_check_without_showing_it(
+    probe: Probe, echo: EchoServer, value: str
+) -> None:
+    raw = {"url": f"{echo.base_url}/echo", "headers": {"X-Token": {"ssm": TOKEN.name}}}
+    result = _check(probe, raw, {TOKEN: value})
+    assert result.success is False
+    assert result.error is not None
+    assert result.error.startswith("secret /healthcheck/api-token has")
+    assert value not in result.error
+    assert echo.requests_to("/echo") == []
+
+
+def test_a_fault_inside_a_check_is_logged_without_the_secret(
+    probe: Probe, echo: EchoServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception no handler expects (here: a bug reading the body) still never carries a secret out."""
+
+    def broken(self: Probe, response: object, deadline: float, *, keep: bool) -> None:
+        raise RuntimeError(f"bug while sending {json.dumps(dict(response.headers))} with tok-5ecret")  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Probe, "_read_body", broken)
+    raw = {"url": f"{echo.base_url}/echo", "headers": {"X-Token": {"ssm": TOKEN.name}}}
+    result = _check(probe, raw, {TOKEN: "tok-5ecret"})
+    assert result.error is not None
+    assert result.error.startswith("internal error: ProbeFaultError")
+    assert "tok-5ecret" not in result.error
+    assert "tok-5ecret" not in caplog.text
+    assert "***" in caplog.text
+
+
+def test_head_and_no_content_answers_have_no_body(probe: Probe, echo: EchoServer) -> None:
+    assert _check(probe, {"url": f"{echo.base_url}/echo", "method": "HEAD"}).status == 200
+    assert _check(probe, {"url": f"{echo.base_url}/redirect?status=204&to=/x"}).status == 204
+
+
+def test_probe_check_without_secrets_still_checks(probe: Probe, echo: EchoServer) -> None:
+    started = time.monotonic()
+    target = Target(name="plain", url=f"{echo.base_url}/echo")
+    result = probe.check(target, Cancel(), started=started, deadline=started + 5)
+    assert result.success
