@@ -19,7 +19,7 @@ from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.maintenance import MaintenanceWindowError, parse_windows
 from healthcheck.policy import PolicyValueError, parse_policy
-from healthcheck.request_spec import CREDENTIAL_HEADERS, SecretRef, SecretsManagerRef, SsmRef, split_userinfo
+from healthcheck.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
 from healthcheck.targets import Target, check_config_url, require_valid
 
 from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
@@ -265,7 +265,7 @@ def _refuse_plain_credentials(target: Target) -> None:
             '"headers": {"Authorization": {"ssm": "<parameter name>"}}, with no password in the URL'
         )
     for name, value in target.request.headers:
-        if isinstance(value, str) and name.lower() in CREDENTIAL_HEADERS:
+        if isinstance(value, str) and is_credential_header(name):
             raise SettingsError(
                 f"{where}: header {name!r} holds a credential in plain text, which would be stored in the "
                 f'schedule input and Pulumi state: reference it instead, {{"ssm": "<parameter name>"}} or '

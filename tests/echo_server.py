@@ -7,11 +7,14 @@ Routes (any method):
   /redirect?status=S&to=U   S with Location U
   /leak?header=N            302 to an ftp:// URL quoting header N's value (provokes an error text)
   /hangup                   closes the connection without answering
+  /mirror?header=N          200, header N's value in a JSON body {"status": v, "detail": "bad token <v's last word>"}
+                            and in the response header X-Echo (provokes expectation failures that quote it)
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -55,6 +58,10 @@ class EchoHandler(QuietHandler):
         elif route == "leak":
             value = headers.get(query["header"].lower(), "")
             self.reply(302, b"", {"Location": f"ftp://127.0.0.1/?got={quote(value, safe='')}&raw={value}"})
+        elif route == "mirror":
+            value = headers.get(query["header"].lower(), "")
+            document = {"status": value, "detail": f"bad token {value.split(' ')[-1]}"}
+            self.reply(200, json.dumps(document).encode(), {"X-Echo": value})
         elif route == "hangup":
             self.close_connection = True
         else:

@@ -137,8 +137,17 @@ PLANTED = "hunter2-planted-7f3a"
             {"name": "cookie", "url": "https://api.example/", "headers": {"Cookie": f"sid={PLANTED}"}},
             r"header 'Cookie' holds a credential in plain text",
         ),
+        (
+            # Issue 7's own example: a credential by its name, not by HTTP's definition.
+            {"name": "key", "url": "https://api.example/", "headers": {"X-Api-Key": PLANTED}},
+            r"header 'X-Api-Key' holds a credential in plain text",
+        ),
+        (
+            {"name": "gitlab", "url": "https://api.example/", "headers": {"Private-Token": PLANTED}},
+            r"header 'Private-Token' holds a credential in plain text",
+        ),
     ],
-    ids=["url-password", "url-password-unnamed", "authorization", "cookie"],
+    ids=["url-password", "url-password-unnamed", "authorization", "cookie", "x-api-key", "private-token"],
 )
 def test_a_credential_in_plain_text_stops_preview_without_being_repeated(target: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message) as raised:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final
@@ -297,7 +297,24 @@ def _same(actual: object, expected: object) -> bool:
     return type(actual) is type(expected) and actual == expected
 
 
-def _json_failures(expect: Expect, body: bytes, truncated: bool) -> list[str]:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _quote(actual: object, hide: Callable[[str], str]) -> str:
+    """``actual`` as a failure line shows it, hidden parts removed BEFORE show() cuts or escapes it.
+
+    The response may echo a secret the check sent; cut or escaped, a secret no
+    longer matches the text ``hide`` looks for, and its pieces would leak.
+    """
+    if isinstance(actual, str):
+        return show(hide(actual))
+    text = json.dumps(actual, ensure_ascii=False)
+    hidden = hide(text)
+    return show(actual) if hidden == text else show(hidden)
+
+
+def _json_failures(expect: Expect, body: bytes, truncated: bool, hide: Callable[[str], str]) -> list[str]:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
@@ -309,34 +326,37 @@ def _json_failures(expect: Expect, body: bytes, truncated: bool) -> list[str]:
         if actual is _MISSING:
             failures.append(f"json {path} missing")
         elif not _same(actual, expected):
-            failures.append(f"json {path} is {show(actual)}, expected {show(expected)}")
+            failures.append(f"json {path} is {_quote(actual, hide)}, expected {show(expected)}")
     return failures
 
 
-def _body_failures(expect: Expect, body: bytes, truncated: bool) -> list[str]:
+def _body_failures(expect: Expect, body: bytes, truncated: bool, hide: Callable[[str], str]) -> list[str]:
     failures: list[str] = []
     text = body.decode(errors="replace")
     failures.extend(f"body lacks {show(needle)}" for needle in expect.body_contains if needle not in text)
     if expect.body_regex is not None and _compiled(expect.body_regex).search(text) is None:
         failures.append(f"body does not match /{expect.body_regex}/")
     if expect.json:
-        failures.extend(_json_failures(expect, body, truncated))
+        failures.extend(_json_failures(expect, body, truncated, hide))
     return failures
 
 
-def evaluate(expect: Expect, facts: ResponseFacts) -> tuple[str, ...]:
-    """One line per unmet expectation, actual against expected; empty when the response is UP."""
+def evaluate(expect: Expect, facts: ResponseFacts, hide: Callable[[str], str] = _unchanged) -> tuple[str, ...]:
+    """One line per unmet expectation, actual against expected; empty when the response is UP.
+
+    ``hide`` removes secrets from what the server sent before a line quotes it.
+    """
     failures = []
     if not any(_status_matches(entry, facts.status) for entry in expect.status):
         failures.append(f"status {facts.status} not in [{', '.join(expect.status)}]")
     if expect.max_duration_ms is not None and facts.duration_ms > expect.max_duration_ms:
         failures.append(f"duration {facts.duration_ms} ms > {expect.max_duration_ms} ms")
     if expect.needs_body:
-        failures.extend(_body_failures(expect, facts.body or b"", facts.body_truncated))
+        failures.extend(_body_failures(expect, facts.body or b"", facts.body_truncated, hide))
     for name, substring in expect.headers:
         value = None if facts.headers is None else facts.headers.get(name)
         if value is None:
             failures.append(f"header {name} missing")
         elif substring not in value:
-            failures.append(f"header {name} is {show(value)}, expected to contain {show(substring)}")
+            failures.append(f"header {name} is {_quote(value, hide)}, expected to contain {show(substring)}")
     return tuple(failures)

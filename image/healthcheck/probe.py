@@ -219,8 +219,10 @@ class Probe:
         facts = ResponseFacts(
             final.status, duration_ms, body=final.body, body_truncated=final.body_truncated, headers=final.headers
         )
-        # A failure line may quote the body or a header, which may echo a secret.
-        failures = tuple(clip(scrub(line, hidden)) for line in evaluate(target.expect, facts))
+        # A failure line may quote the body or a header, which may echo a secret:
+        # hidden before it is quoted, and the whole line again after.
+        lines = evaluate(target.expect, facts, hide=lambda text: scrub(text, hidden))
+        failures = tuple(clip(scrub(line, hidden)) for line in lines)
         return CheckResult(
             target.name,
             url,

@@ -33,6 +33,7 @@ __all__ = [
     "SecretValueError",
     "SecretsManagerRef",
     "SsmRef",
+    "is_credential_header",
     "parse_request",
     "prepare",
     "redirected",
@@ -54,7 +55,20 @@ _BAD_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _RESERVED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 # Credentials by their nature: dropped when a redirect leaves the origin, as browsers and requests do.
 CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Header names that by convention carry a credential (X-Api-Key, X-Auth-Token, Private-Token,
+# X-Session-Id...): treated like the ones above, so a literal value is refused at preview,
+# hidden from every output and never sent to another origin.
+_CREDENTIAL_WORDS: Final = re.compile(r"auth|token|key|secret|passw|session|cookie|credential|signature", re.IGNORECASE)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header of this name carries a credential, by its nature or by its name."""
+    return name.lower() in CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(name) is not None
+
+
 # SSM parameter names: letters, digits and . - _ /, at most 2048 characters (1011 under a path, checked by AWS).
+# An Authorization-style value: an auth scheme, one space, and the credential.
+_SCHEME_AND_TOKEN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]* \S{4,}$")
 _SSM_NAME: Final = re.compile(r"^[A-Za-z0-9_.\-/]{1,2048}$")
 # A full secret ARN, with the 6-character suffix Secrets Manager adds: IAM grants exactly this ARN.
 _SECRET_ARN: Final = re.compile(
@@ -315,12 +329,15 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
             del headers[existing]
         if isinstance(value, str):
             headers[name] = value
-            if name.lower() in CREDENTIAL_HEADERS:
+            if is_credential_header(name):
                 hidden.add(value)
+                credentials.add(name.lower())
         else:
             headers[name] = _sendable(value, secrets[value])
             hidden.add(headers[name])
             credentials.add(name.lower())
+    # "Bearer <token>": a server may echo the token alone.
+    hidden.update(value.split(" ", 1)[1] for value in list(hidden) if _SCHEME_AND_TOKEN.match(value))
     # URLs quote what they carry: a secret echoed into a Location comes back percent-encoded.
     forms = {form for secret in hidden if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
     return Prepared(spec.method, bare, headers, body, frozenset(forms), frozenset(credentials))
