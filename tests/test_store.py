@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -266,3 +267,48 @@ def test_an_unknown_error_code_below_500_is_not_retried() -> None:
     stub.add_client_error("batch_write_item", "SomeNewFault", "refused", 499)
     with stub, pytest.raises(RecordsNotWrittenError, match=r"^1 of 1 records were not written to results: .*refused$"):
         ResultStore(client, "results", sleep=lambda _: None).write(_items(1), _soon())
+
+
+# --- the writer at the deadline, fast: a retry that outlives the invocation --------------------
+
+
+def test_a_batch_still_retrying_at_the_deadline_is_reported_with_its_error_and_left_behind() -> None:
+    # The first batch is throttled, then its back-off outlasts the deadline; the
+    # second waits its turn behind it (one batch at a time). The writer must stop
+    # waiting at the deadline, count both batches, and say what it was up against.
+    client = dynamodb_client(f"http://127.0.0.1:{closed_port()}")  # nothing past the stub reaches a network
+    stub = Stubber(client)
+    stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException", "slow down", 400)
+    calls: list[object] = []
+    client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", lambda **_: calls.append(1))
+    release, sleeping, woke = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck(_: float) -> None:
+        sleeping.set()
+        release.wait(timeout=3)
+        woke.set()
+
+    store = ResultStore(client, "results", max_delay_s=0.01, sleep=stuck, parallel_batches=1)
+    with stub:
+        try:
+            with pytest.raises(RecordsNotWrittenError) as raised:
+                store.write(_items(30), _soon(0.3))
+            still_sleeping = sleeping.is_set() and not woke.is_set()
+            calls_at_the_deadline = len(calls)
+        finally:
+            release.set()
+    assert str(raised.value) == (
+        "30 of 30 records were not written to results: still retrying at the deadline: An error occurred "
+        "(ProvisionedThroughputExceededException) when calling the BatchWriteItem operation: slow down"
+    )
+    assert raised.value.unwritten == 30
+    assert still_sleeping  # returned at the deadline, not when the stuck batch ended
+    assert calls_at_the_deadline == 1  # the second batch never started: one batch at a time, as configured
+
+
+def test_a_batch_with_no_answer_at_the_deadline_says_so(black_hole: DynamoDBProxy, table: str) -> None:
+    # The fast twin of the slow black-hole test: the call itself never returns.
+    store = ResultStore(dynamodb_client(black_hole.endpoint), table)
+    with pytest.raises(RecordsNotWrittenError) as raised:
+        store.write(_items(3), _soon(0.3))
+    assert str(raised.value) == f"3 of 3 records were not written to {table}: no answer before the deadline"
