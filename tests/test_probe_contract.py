@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from urllib3.exceptions import HTTPError, NameResolutionError, NewConnectionError, ProtocolError, SSLError
 
 from healthcheck.connections import Cancel
-from healthcheck.probe import USER_AGENT, Probe
+from healthcheck.probe import USER_AGENT, Probe, describe_error
 from healthcheck.targets import Target
+from tests.conftest import check_one
 from tests.hostile import Peer, Request, raw_server
+from tests.servers import FaultServer
 
 HOLD_S = 3.0
 """How long the silent server keeps a connection before closing it: far past any deadline below."""
@@ -83,3 +88,104 @@ def test_a_silent_server_ends_the_check_at_its_own_deadline_even_without_an_abor
         result = probe.check(Target("t", f"{scheme}://{address}/"), Cancel(), started=started, deadline=started + 0.3)
     assert (result.success, result.status, result.error) == (False, None, "timed out after 0.3 s")
     assert result.duration_ms < HOLD_S * 1000 / 2
+
+
+def test_a_check_whose_deadline_has_passed_opens_no_connection(probe: Probe) -> None:
+    # A check that starts late (a slow pool, a frozen invocation) is a timeout, never a request.
+    with raw_server(lambda peer, request: False) as server:
+        started = time.monotonic() - 1
+        target = Target("late", f"{server.base_url}/")
+        result = probe.check(target, Cancel(), started=started, deadline=started + 0.5)
+        assert server.connections == 0
+    assert (result.success, result.url, result.error) == (False, target.url, "timed out after 0.5 s")
+
+
+def test_a_body_dripped_faster_than_the_socket_timeout_still_ends_at_the_deadline(probe: Probe) -> None:
+    # Each byte arrives well within the socket timeout; only the deadline between reads stops it.
+    def drip(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        with contextlib.suppress(OSError):
+            peer.drip(b"x" * 100, every_s=0.02)
+        return False
+
+    with raw_server(drip) as server:
+        started = time.monotonic()
+        target = Target("drip", f"{server.base_url}/")
+        result = probe.check(target, Cancel(), started=started, deadline=started + 0.3)
+    assert (result.success, result.status, result.error) == (False, None, "timed out after 0.3 s")
+
+
+def test_a_body_that_cannot_be_decoded_is_a_named_protocol_error(probe: Probe) -> None:
+    def not_gzip(peer: Peer, request: Request) -> bool:
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!")
+        return False
+
+    with raw_server(not_gzip) as server:
+        started = time.monotonic()
+        result = probe.check(Target("gz", f"{server.base_url}/"), Cancel(), started=started, deadline=started + 5)
+    assert (result.success, result.error) == (False, "protocol error: body could not be decoded")
+
+
+def test_300_multiple_choices_is_down(http_server: FaultServer, probe: Probe) -> None:
+    # A 300 carries no Location to follow: it is not a 2xx, so the site is down.
+    result = check_one(probe, f"{http_server.base_url}/status/300")
+    assert (result.success, result.status, result.error) == (False, 300, "status 300 (expected 2xx)")
+
+
+@pytest.mark.parametrize(("hops", "error"), [(5, None), (6, "too many redirects (more than 5)")], ids=["5", "6"])
+def test_five_redirects_are_followed_and_a_sixth_is_too_many(
+    http_server: FaultServer, probe: Probe, hops: int, error: str | None
+) -> None:
+    # /redirect/N redirects N+1 times: to /redirect/N-1, ..., /redirect/0, then /ok.
+    result = check_one(probe, f"{http_server.base_url}/redirect/{hops - 1}")
+    assert (result.success, result.error) == (error is None, error)
+
+
+def _caused(exc: BaseException, cause: BaseException) -> BaseException:
+    """``exc`` as ``raise exc from cause`` inside ``except cause`` leaves it: cause and context both set."""
+    exc.__cause__ = exc.__context__ = cause
+    return exc
+
+
+def _looped() -> BaseException:
+    first, second = OSError("first"), OSError("second")
+    first.__context__, second.__context__ = second, first
+    return first
+
+
+UNREACHABLE = OSError(errno.ENETUNREACH, os.strerror(errno.ENETUNREACH))
+
+
+@pytest.mark.parametrize(
+    ("exc", "error"),
+    [
+        (NameResolutionError("gone.example", None, socket.gaierror("x")), "name not resolved"),  # type: ignore[arg-type]
+        (
+            _caused(NewConnectionError(None, "Failed to establish a new connection"), UNREACHABLE),  # type: ignore[arg-type]
+            "connection failed: Network is unreachable",
+        ),
+        (
+            # The OSError two links down, behind a link repeated as cause and context.
+            _caused(NewConnectionError(None, "Failed"), _caused(RuntimeError("wrapped"), UNREACHABLE)),  # type: ignore[arg-type]
+            "connection failed: Network is unreachable",
+        ),
+        (NewConnectionError(None, "no socket error at all"), "connection failed: None: no socket error at all"),  # type: ignore[arg-type]
+        (SSLError("handshake refused by policy"), "TLS error: handshake refused by policy"),
+        (ProtocolError("Connection aborted.", _looped()), "protocol error: ('Connection aborted.', OSError('first'))"),
+        (OSError("no errno"), "OSError: no errno"),
+        (HTTPError("something new"), "HTTPError: something new"),
+    ],
+    ids=[
+        "unresolved-without-a-connection",
+        "unreachable",
+        "unreachable-deep",
+        "connect-failed-without-a-cause",
+        "tls-without-an-ssl-error",
+        "looped-chain",
+        "oserror-without-errno",
+        "unknown-urllib3-error",
+    ],
+)
+def test_every_error_urllib3_can_raise_gets_a_readable_line(exc: BaseException, error: str) -> None:
+    # Faults no loopback server can stage (a route missing, DNS without a connection) as urllib3 raises them.
+    assert describe_error(exc) == error
