@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from healthcheck.exceptions import RecordsNotWrittenError
@@ -312,3 +313,31 @@ def test_a_batch_with_no_answer_at_the_deadline_says_so(black_hole: DynamoDBProx
     with pytest.raises(RecordsNotWrittenError) as raised:
         store.write(_items(3), _soon(0.3))
     assert str(raised.value) == f"3 of 3 records were not written to {table}: no answer before the deadline"
+
+
+def test_records_still_unprocessed_at_the_deadline_say_the_table_is_throttling() -> None:
+    client, stub = _stubbed()
+    items = _items(1)
+    stub.add_response("batch_write_item", {"UnprocessedItems": _request(items)["RequestItems"]}, _request(items))
+    with stub, pytest.raises(RecordsNotWrittenError) as raised:
+        # The first back-off (0.05 s at least 0.025 s) would end past the deadline: give up now.
+        ResultStore(client, "results", sleep=lambda _: None).write(items, _soon(0.02))
+    assert str(raised.value) == (
+        "1 of 1 records were not written to results: 1 records left unprocessed (the table is throttling writes)"
+    )
+
+
+def test_a_client_fault_no_retry_can_cure_is_not_retried() -> None:
+    # Missing credentials (a Lambda role gone) fail the same way on every attempt.
+    client = dynamodb_client(f"http://127.0.0.1:{closed_port()}")
+    calls: list[object] = []
+
+    def no_credentials(**_: object) -> None:
+        calls.append(1)
+        raise NoCredentialsError
+
+    client.meta.events.register("before-send.dynamodb.BatchWriteItem", no_credentials)
+    with pytest.raises(RecordsNotWrittenError) as raised:
+        ResultStore(client, "results", sleep=lambda _: None).write(_items(2), _soon())
+    assert str(raised.value) == "2 of 2 records were not written to results: Unable to locate credentials"
+    assert len(calls) == 1
