@@ -53,6 +53,13 @@ def test_item_schema_for_a_response_and_for_a_failure() -> None:
     assert down["Error"] == {"S": "connection refused"}
 
 
+def test_the_longest_url_a_target_may_have_is_recorded_whole() -> None:
+    # Targets accept 2048 characters (up to 8 KiB of UTF-8); the record keeps all of it, not the 1 KiB an error gets.
+    url = "https://site.example/?q=" + "é" * (2048 - 24)
+    assert len(url.encode()) > 4000
+    assert to_item(CheckResult("site", url, True, 5, status=200), TS)["Url"] == {"S": url}
+
+
 def test_every_string_in_an_item_is_storable_whatever_the_result_holds() -> None:
     # A lone surrogate (valid in JSON and Python, not in UTF-8) and a 1 MB error text.
     result = CheckResult("site", "https://site.example/\ud800", False, 5, error="internal error: " + "x" * 1_000_000)
