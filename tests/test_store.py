@@ -182,11 +182,18 @@ def test_a_dynamodb_that_never_answers_fails_the_writes_at_the_deadline(black_ho
 
 
 def test_connection_failures_are_retried_then_raised_as_unwritten_records(table: str) -> None:
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
     store = ResultStore(
-        dynamodb_client(f"http://127.0.0.1:{closed_port()}"), table, base_delay_s=0.01, max_delay_s=0.05
+        dynamodb_client(f"http://127.0.0.1:{closed_port()}"), table, base_delay_s=0.01, max_delay_s=0.05, sleep=sleep
     )
     with pytest.raises(RecordsNotWrittenError, match=r"2 of 2 records .*Could not connect"):
         store.write(_items(2), _soon(0.5))
+    assert sleeps  # retried: a refused connection may be a DynamoDB endpoint restarting
 
 
 def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
