@@ -85,14 +85,18 @@ class _BuggyProbe(Probe):
         return super().check(target, cancel, started=started, deadline=deadline)
 
 
-def test_a_bug_in_one_check_costs_no_other_target_its_result(http_server: FaultServer, ca_file: str) -> None:
+def test_a_bug_in_one_check_costs_no_other_target_its_result(
+    http_server: FaultServer, ca_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
     targets = [
         Target(name="buggy", url=f"{http_server.base_url}/ok"),
         Target(name="fine", url=f"{http_server.base_url}/ok"),
     ]
     buggy, fine = run_checks(targets, _BuggyProbe(ca_certs=ca_file), run_deadline=time.monotonic() + 30)
     assert (buggy.success, buggy.error) == (False, "internal error: KeyError('bug')")
+    assert 0 <= buggy.duration_ms < 30_000  # a real duration for the record, not None or a clock reading
     assert fine.success
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == ["check of buggy raised"]
 
 
 def test_no_targets_no_results(probe: Probe) -> None:
@@ -125,6 +129,7 @@ def test_a_check_stuck_past_its_abort_never_holds_the_run_past_its_deadline() ->
     assert returned_while_stuck
     assert [(r.name, r.success) for r in results] == [("t0", False), ("t1", False)]
     assert (results[0].error or "").startswith("timed out after")
+    assert 100 <= results[0].duration_ms < 30_000  # cut at its deadline (0.2 s less its queueing), recorded so
     assert results[1].error == "not checked: the invocation ran out of time before this check could finish"
 
 
