@@ -93,7 +93,8 @@ def test_a_bug_in_one_check_costs_no_other_target_its_result(
         Target(name="fine", url=f"{http_server.base_url}/ok"),
     ]
     buggy, fine = run_checks(targets, _BuggyProbe(ca_certs=ca_file), run_deadline=time.monotonic() + 30)
-    assert (buggy.success, buggy.error) == (False, "internal error: KeyError('bug')")
+    assert (buggy.name, buggy.url, buggy.success) == ("buggy", targets[0].url, False)
+    assert buggy.error == "internal error: KeyError('bug')"
     assert 0 <= buggy.duration_ms < 30_000  # a real duration for the record, not None or a clock reading
     assert fine.success
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == ["check of buggy raised"]
