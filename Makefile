@@ -73,8 +73,8 @@ mutate: $(STAMP)
 	find $(MUTATE_DIR) -mindepth 1 -maxdepth 1 ! -name mutants -exec rm -rf {} +
 	cp -a $(MUTATE_COPY) $(MUTATE_DIR)/
 	cp -a image/healthcheck $(MUTATE_DIR)/healthcheck
-	cd $(MUTATE_DIR) && env -u PYTHONPATH $(CURDIR)/$(BIN)/mutmut run $(MUTANTS)
-	cd $(MUTATE_DIR) && env -u PYTHONPATH $(CURDIR)/$(BIN)/mutmut results
+	cd $(MUTATE_DIR) && env -u PYTHONPATH $(abspath $(BIN))/mutmut run $(MUTANTS)
+	cd $(MUTATE_DIR) && env -u PYTHONPATH $(abspath $(BIN))/mutmut results
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(MUTATE_DIR)

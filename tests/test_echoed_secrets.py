@@ -38,7 +38,7 @@ def _check(probe: Probe, raw: dict[str, object], secret: str) -> CheckResult:
 )
 def test_an_echoed_secret_appears_in_no_failure_line(probe: Probe, secret: str, pieces: list[str]) -> None:
     with echo_server() as server:
-        raw = {
+        raw: dict[str, object] = {
             "name": "api",
             "url": f"{server.base_url}/mirror?header=X-Api-Key",
             "headers": {"X-Api-Key": {"ssm": TOKEN.name}},
@@ -54,7 +54,7 @@ def test_an_echoed_secret_appears_in_no_failure_line(probe: Probe, secret: str, 
 
 def test_a_secret_free_value_is_still_quoted_as_sent(probe: Probe) -> None:
     with echo_server() as server:
-        raw = {
+        raw: dict[str, object] = {
             "name": "api",
             "url": f"{server.base_url}/mirror?header=X-Plain",
             "headers": {"X-Plain": "DOWN"},
@@ -67,7 +67,7 @@ def test_a_secret_free_value_is_still_quoted_as_sent(probe: Probe) -> None:
 @pytest.mark.parametrize("name", ["X-Api-Key", "X-Auth-Token", "Private-Token", "X-Session-Id"])
 def test_a_literal_credential_header_never_follows_a_redirect_to_another_origin(probe: Probe, name: str) -> None:
     with echo_server() as home, echo_server() as elsewhere:
-        raw = {
+        raw: dict[str, object] = {
             "name": "api",
             "url": f"{home.base_url}/redirect?status=302&to={quote(elsewhere.base_url + '/echo')}",
             "headers": {name: "LITERALKEY"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Mapping
 
@@ -97,15 +98,73 @@ class _BuggyProbe(Probe):
         return super().check(target, cancel, started=started, deadline=deadline, secrets=secrets)
 
 
-def test_a_bug_in_one_check_costs_no_other_target_its_result(http_server: FaultServer, ca_file: str) -> None:
+def test_a_bug_in_one_check_costs_no_other_target_its_result(
+    http_server: FaultServer, ca_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
     targets = [
         Target(name="buggy", url=f"{http_server.base_url}/ok"),
         Target(name="fine", url=f"{http_server.base_url}/ok"),
     ]
     buggy, fine = run_checks(targets, _BuggyProbe(ca_certs=ca_file), run_deadline=time.monotonic() + 30)
-    assert (buggy.success, buggy.error) == (False, "internal error: KeyError('bug')")
+    assert (buggy.name, buggy.url, buggy.success) == ("buggy", targets[0].url, False)
+    assert buggy.error == "internal error: KeyError('bug')"
+    assert 0 <= buggy.duration_ms < 30_000  # a real duration for the record, not None or a clock reading
     assert fine.success
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == ["check of buggy raised"]
 
 
 def test_no_targets_no_results(probe: Probe) -> None:
     assert run_checks([], probe, run_deadline=time.monotonic() + 1) == []
+
+
+class _StuckProbe(Probe):
+    """A check that ignores its abort, as one stuck in DNS does (getaddrinfo ignores every timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.woke = threading.Event()
+
+    def check(
+        self,
+        target: Target,
+        cancel: Cancel,
+        *,
+        started: float,
+        deadline: float,
+        secrets: Mapping[SecretRef, str] | None = None,
+    ) -> CheckResult:
+        self.release.wait(timeout=10)
+        self.woke.set()
+        return CheckResult(target.name, target.url, True, 0, status=200)
+
+
+def test_a_check_stuck_past_its_abort_never_holds_the_run_past_its_deadline() -> None:
+    # One worker, held by t0: t1 never starts. The run must end at its deadline, not when t0 wakes.
+    probe = _StuckProbe()
+    targets = [Target(name=f"t{i}", url=f"http://t{i}.example/", timeout=5) for i in range(2)]
+    try:
+        results = run_checks(targets, probe, run_deadline=time.monotonic() + 0.2, max_workers=1)
+        returned_while_stuck = not probe.woke.is_set()
+    finally:
+        probe.release.set()
+    assert returned_while_stuck
+    assert [(r.name, r.success) for r in results] == [("t0", False), ("t1", False)]
+    assert (results[0].error or "").startswith("timed out after")
+    assert 100 <= results[0].duration_ms < 30_000  # cut at its deadline (0.2 s less its queueing), recorded so
+    assert results[1].error == "not checked: the invocation ran out of time before this check could finish"
+
+
+def test_a_fault_in_the_result_handler_is_logged_by_target_and_costs_no_other_result(
+    http_server: FaultServer, probe: Probe, caplog: pytest.LogCaptureFixture
+) -> None:
+    def on_result(result: CheckResult) -> None:
+        if result.name == "b":
+            raise RuntimeError("the writer broke")
+
+    targets = [Target(name=name, url=f"{http_server.base_url}/ok") for name in ("a", "b", "c")]
+    results = run_checks(targets, probe, run_deadline=time.monotonic() + 30, on_result=on_result)
+    assert [(r.name, r.success) for r in results] == [("a", True), ("b", True), ("c", True)]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["handling the result of b failed"]
+    assert errors[0].exc_info is not None

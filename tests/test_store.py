@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from healthcheck.exceptions import RecordsNotWrittenError
@@ -49,6 +51,13 @@ def test_item_schema_for_a_response_and_for_a_failure() -> None:
     down = to_item(CheckResult("site", "https://site.example/", False, 5, error="connection refused"), TS)
     assert "Status" not in down
     assert down["Error"] == {"S": "connection refused"}
+
+
+def test_the_longest_url_a_target_may_have_is_recorded_whole() -> None:
+    # Targets accept 2048 characters (up to 8 KiB of UTF-8); the record keeps all of it, not the 1 KiB an error gets.
+    url = "https://site.example/?q=" + "é" * (2048 - 24)
+    assert len(url.encode()) > 4000
+    assert to_item(CheckResult("site", url, True, 5, status=200), TS)["Url"] == {"S": url}
 
 
 def test_every_string_in_an_item_is_storable_whatever_the_result_holds() -> None:
@@ -173,11 +182,18 @@ def test_a_dynamodb_that_never_answers_fails_the_writes_at_the_deadline(black_ho
 
 
 def test_connection_failures_are_retried_then_raised_as_unwritten_records(table: str) -> None:
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
     store = ResultStore(
-        dynamodb_client(f"http://127.0.0.1:{closed_port()}"), table, base_delay_s=0.01, max_delay_s=0.05
+        dynamodb_client(f"http://127.0.0.1:{closed_port()}"), table, base_delay_s=0.01, max_delay_s=0.05, sleep=sleep
     )
     with pytest.raises(RecordsNotWrittenError, match=r"2 of 2 records .*Could not connect"):
         store.write(_items(2), _soon(0.5))
+    assert sleeps  # retried: a refused connection may be a DynamoDB endpoint restarting
 
 
 def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
@@ -308,3 +324,76 @@ def test_expires_at_is_the_event_time_plus_the_retention(days: int, expires: int
     # TS is 2015-10-08T16:53:06Z = 1444323186; a retried event gets the same ExpiresAt.
     item = to_item(CheckResult("api", "https://api.example/", True, 1), TS, retention_days=days)
     assert item["ExpiresAt"] == {"N": str(expires)}
+
+
+# --- the writer at the deadline, fast: a retry that outlives the invocation --------------------
+
+
+def test_a_batch_still_retrying_at_the_deadline_is_reported_with_its_error_and_left_behind() -> None:
+    # The first batch is throttled, then its back-off outlasts the deadline; the
+    # second waits its turn behind it (one batch at a time). The writer must stop
+    # waiting at the deadline, count both batches, and say what it was up against.
+    client = dynamodb_client(f"http://127.0.0.1:{closed_port()}")  # nothing past the stub reaches a network
+    stub = Stubber(client)
+    stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException", "slow down", 400)
+    calls: list[object] = []
+    client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", lambda **_: calls.append(1))
+    release, sleeping, woke = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck(_: float) -> None:
+        sleeping.set()
+        release.wait(timeout=3)
+        woke.set()
+
+    store = ResultStore(client, "results", max_delay_s=0.01, sleep=stuck, parallel_batches=1)
+    with stub:
+        try:
+            with pytest.raises(RecordsNotWrittenError) as raised:
+                store.write(_items(30), _soon(0.3))
+            still_sleeping = sleeping.is_set() and not woke.is_set()
+            calls_at_the_deadline = len(calls)
+        finally:
+            release.set()
+    assert str(raised.value) == (
+        "30 of 30 records were not written to results: still retrying at the deadline: An error occurred "
+        "(ProvisionedThroughputExceededException) when calling the BatchWriteItem operation: slow down"
+    )
+    assert raised.value.unwritten == 30
+    assert still_sleeping  # returned at the deadline, not when the stuck batch ended
+    assert calls_at_the_deadline == 1  # the second batch never started: one batch at a time, as configured
+
+
+def test_a_batch_with_no_answer_at_the_deadline_says_so(black_hole: DynamoDBProxy, table: str) -> None:
+    # The fast twin of the slow black-hole test: the call itself never returns.
+    store = ResultStore(dynamodb_client(black_hole.endpoint), table)
+    with pytest.raises(RecordsNotWrittenError) as raised:
+        store.write(_items(3), _soon(0.3))
+    assert str(raised.value) == f"3 of 3 records were not written to {table}: no answer before the deadline"
+
+
+def test_records_still_unprocessed_at_the_deadline_say_the_table_is_throttling() -> None:
+    client, stub = _stubbed()
+    items = _items(1)
+    stub.add_response("batch_write_item", {"UnprocessedItems": _request(items)["RequestItems"]}, _request(items))
+    with stub, pytest.raises(RecordsNotWrittenError) as raised:
+        # The first back-off (0.05 s at least 0.025 s) would end past the deadline: give up now.
+        ResultStore(client, "results", sleep=lambda _: None).write(items, _soon(0.02))
+    assert str(raised.value) == (
+        "1 of 1 records were not written to results: 1 records left unprocessed (the table is throttling writes)"
+    )
+
+
+def test_a_client_fault_no_retry_can_cure_is_not_retried() -> None:
+    # Missing credentials (a Lambda role gone) fail the same way on every attempt.
+    client = dynamodb_client(f"http://127.0.0.1:{closed_port()}")
+    calls: list[object] = []
+
+    def no_credentials(**_: object) -> None:
+        calls.append(1)
+        raise NoCredentialsError
+
+    client.meta.events.register("before-send.dynamodb.BatchWriteItem", no_credentials)
+    with pytest.raises(RecordsNotWrittenError) as raised:
+        ResultStore(client, "results", sleep=lambda _: None).write(_items(2), _soon())
+    assert str(raised.value) == "2 of 2 records were not written to results: Unable to locate credentials"
+    assert len(calls) == 1
