@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from healthcheck.probe import Cancel, CheckResult, Probe
+from healthcheck.probe import Cancel, CheckResult, Probe, timed_out
 from healthcheck.request_spec import SecretRef
 from healthcheck.runner import run_checks
 from healthcheck.targets import Target
@@ -44,11 +44,11 @@ def test_each_target_gets_its_own_timeout(http_server: FaultServer, probe: Probe
 @pytest.mark.slow
 def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultServer, probe: Probe) -> None:
     # One worker, three 5 s drips, and a run with 1 s left: the first is cut
-    # as a timeout, the other two never start and say so, as inconclusive.
+    # short by the run, the other two never start and say so, as inconclusive.
     targets = [Target(name=f"t{i}", url=f"{http_server.base_url}/drip-body", timeout=5) for i in range(3)]
     results = run_checks(targets, probe, run_deadline=time.monotonic() + 1, max_workers=1)
     assert results[0].error is not None
-    assert results[0].error.startswith("timed out after")
+    assert results[0].error.startswith("not checked in full: the invocation ran out of time after")
     assert results[1:] == [
         CheckResult(
             f"t{i}",
@@ -61,8 +61,8 @@ def test_run_deadline_cuts_checks_and_reports_the_unstarted(http_server: FaultSe
         for i in (1, 2)
     ]
     assert not any(r.success for r in results)
-    # The cut check was the target's timeout; only the unstarted ones were our fault.
-    assert not results[0].inconclusive
+    # The run's deadline, not the target's timeout, cut the first one: our fault too.
+    assert results[0].inconclusive
 
 
 def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
@@ -75,7 +75,10 @@ def test_a_run_deadline_cuts_the_running_check_and_reports_the_unstarted_fast(
     results = run_checks(targets, probe, run_deadline=started + 0.2, max_workers=1)
     assert (results[0].name, results[0].success) == ("t0", False)
     # Its limit is what was left of the run when it started: 0.2 s, less a millisecond or two.
-    assert re.fullmatch(r"timed out after 0\.(2|19\d) s", results[0].error or ""), results[0].error
+    assert re.fullmatch(
+        r"not checked in full: the invocation ran out of time after 0\.(2|19\d) s \(the target.s timeout is 5 s\)",
+        results[0].error or "",
+    ), results[0].error
     not_checked = "not checked: the invocation ran out of time before this check could finish"
     assert results[1:] == [CheckResult(f"t{i}", url, False, 0, error=not_checked, inconclusive=True) for i in (1, 2)]
     assert time.monotonic() - started < 1
@@ -150,7 +153,7 @@ def test_a_check_stuck_past_its_abort_never_holds_the_run_past_its_deadline() ->
         probe.release.set()
     assert returned_while_stuck
     assert [(r.name, r.success) for r in results] == [("t0", False), ("t1", False)]
-    assert (results[0].error or "").startswith("timed out after")
+    assert (results[0].error or "").startswith("not checked in full: the invocation ran out of time after")
     assert 100 <= results[0].duration_ms < 30_000  # cut at its deadline (0.2 s less its queueing), recorded so
     assert results[1].error == "not checked: the invocation ran out of time before this check could finish"
 
@@ -168,3 +171,42 @@ def test_a_fault_in_the_result_handler_is_logged_by_target_and_costs_no_other_re
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors] == ["handling the result of b failed"]
     assert errors[0].exc_info is not None
+
+
+def test_a_check_cut_short_by_the_run_deadline_is_inconclusive(probe: Probe, http_server: FaultServer) -> None:
+    # Found by attack: a 10 s target started 0.5 s before the run's deadline was
+    # recorded as the target's own timeout, and counted against it.
+    cut = Target("slow", f"{http_server.base_url}/slow?ms=3000", timeout=10)
+    [result] = run_checks([cut], probe, run_deadline=time.monotonic() + 0.5)
+    assert result.inconclusive
+    assert result.error is not None
+    assert result.error.startswith("not checked in full: the invocation ran out of time after 0.")
+    assert result.error.endswith("(the target's timeout is 10 s)")
+
+
+def test_a_check_that_uses_its_whole_timeout_is_the_targets_failure(probe: Probe, http_server: FaultServer) -> None:
+    own = Target("slow", f"{http_server.base_url}/slow?ms=3000", timeout=0.5)
+    [result] = run_checks([own], probe, run_deadline=time.monotonic() + 30)
+    assert (result.inconclusive, result.error) == (False, "timed out after 0.5 s")
+
+
+class _OwnTimeoutProbe(Probe):
+    """A probe whose own socket timeout reports first (before the watchdog), as a silent server's does."""
+
+    def check(
+        self,
+        target: Target,
+        cancel: Cancel,
+        *,
+        started: float,
+        deadline: float,
+        secrets: Mapping[SecretRef, str] | None = None,
+    ) -> CheckResult:
+        return timed_out(target, deadline - started, 7)
+
+
+def test_the_probes_own_timeout_in_a_cut_short_check_is_inconclusive_too() -> None:
+    target = Target("late", "http://late.example/", timeout=10)
+    [result] = run_checks([target], _OwnTimeoutProbe(), run_deadline=time.monotonic() + 5)
+    assert (result.inconclusive, result.duration_ms) == (True, 7)
+    assert (result.error or "").startswith("not checked in full: the invocation ran out of time after")

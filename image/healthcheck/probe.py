@@ -49,11 +49,12 @@ from .strict_http import (
 from .targets import SCHEMES, Target, redact_url
 from .text import clip, show
 
-__all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "timed_out"]
+__all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "is_timeout", "timed_out"]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 SECONDS_PER_DAY: Final = 86400
 MAX_REDIRECTS: Final = 5
+TIMED_OUT: Final = "timed out after"
 READ_CHUNK: Final = 64 * 1024
 POOL_SIZE_PER_HOST: Final = 10
 USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
@@ -93,15 +94,33 @@ class CheckResult:
             object.__setattr__(self, "error", self.failures[0])
 
 
-def timed_out(target: Target, limit_s: float, duration_ms: int) -> CheckResult:
+def timed_out(target: Target, limit_s: float, duration_ms: int, *, cut_short: bool = False) -> CheckResult:
+    """A check that ran out of time: the target's fault, unless the run's own deadline cut it short.
+
+    ``cut_short``: the check had less than its timeout, because it started late
+    in the run (queued behind others, or after slow secret reads). Running out
+    of that is ours, so the result is inconclusive and never counts against the target.
+    """
+    error = (
+        f"not checked in full: the invocation ran out of time after {limit_s:.3g} s "
+        f"(the target's timeout is {target.timeout:g} s)"
+        if cut_short
+        else f"{TIMED_OUT} {limit_s:.3g} s"
+    )
     return CheckResult(
         target.name,
         redact_url(target.url),
         False,
         duration_ms,
-        error=f"timed out after {limit_s:.3g} s",
+        error=error,
+        inconclusive=cut_short,
         tls_verified=target.request.verify_tls,
     )
+
+
+def is_timeout(result: CheckResult) -> bool:
+    """Whether ``result`` is a check that ran out of its time (as :func:`timed_out` words it)."""
+    return not result.success and result.status is None and (result.error or "").startswith(TIMED_OUT)
 
 
 class CheckTimedOutError(Exception):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from .probe import Cancel, CheckResult, Probe, timed_out
+from .probe import Cancel, CheckResult, Probe, is_timeout, timed_out
 from .request_spec import SecretRef
 from .targets import Target, redact_url
 from .text import clip
@@ -73,21 +73,28 @@ def _check(
         slot.offer(_not_checked(target))
         return
     deadline = min(started + target.timeout, run_deadline)
+    # The run's deadline, not the target's timeout, ends this check: running out is ours.
+    cut_short = run_deadline < started + target.timeout
     cancel = Cancel()
 
     def expire() -> None:
-        slot.offer(timed_out(target, deadline - started, round((time.monotonic() - started) * 1000)))
+        duration_ms = round((time.monotonic() - started) * 1000)
+        slot.offer(timed_out(target, deadline - started, duration_ms, cut_short=cut_short))
         cancel.abort()
 
     handle = watchdog.schedule(deadline, expire)
     try:
-        slot.offer(probe.check(target, cancel, started=started, deadline=deadline, secrets=secrets))
+        result = probe.check(target, cancel, started=started, deadline=deadline, secrets=secrets)
+        if cut_short and is_timeout(result):
+            result = timed_out(target, deadline - started, result.duration_ms, cut_short=True)
+        slot.offer(result)
     except Exception as exc:
         # A bug in one check must not cost the other targets their records.
         log.exception("check of %s raised", target.name)
         duration_ms = round((time.monotonic() - started) * 1000)
         error = clip(f"internal error: {exc!r}")
-        slot.offer(CheckResult(target.name, redact_url(target.url), False, duration_ms, error=error))
+        # Our bug, not the target's fault: recorded, but it never moves state.
+        slot.offer(CheckResult(target.name, redact_url(target.url), False, duration_ms, error=error, inconclusive=True))
     finally:
         watchdog.cancel(handle)
 
