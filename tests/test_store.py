@@ -376,8 +376,9 @@ def test_records_still_unprocessed_at_the_deadline_say_the_table_is_throttling()
     items = _items(1)
     stub.add_response("batch_write_item", {"UnprocessedItems": _request(items)["RequestItems"]}, _request(items))
     with stub, pytest.raises(RecordsNotWrittenError) as raised:
-        # The first back-off (0.05 s at least 0.025 s) would end past the deadline: give up now.
-        ResultStore(client, "results", sleep=lambda _: None).write(items, _soon(0.02))
+        # The first back-off (10 s, at least 5 s with jitter) would end past the deadline: give up now.
+        # (Not the default 0.05 s against a 0.02 s deadline: a loaded machine took longer than that to call.)
+        ResultStore(client, "results", base_delay_s=10, sleep=lambda _: None).write(items, _soon(4))
     assert str(raised.value) == (
         "1 of 1 records were not written to results: 1 records left unprocessed (the table is throttling writes)"
     )

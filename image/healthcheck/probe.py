@@ -30,7 +30,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.response import BaseHTTPResponse
+from urllib3.response import BaseHTTPResponse, DeflateDecoder, GzipDecoder, GzipDecoderState
 from urllib3.util import Timeout, parse_url
 
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
@@ -133,6 +133,30 @@ class ProbeFaultError(Exception):
 
 class RedirectError(Exception):
     """A redirect chain that cannot be followed (too long, or to a non-HTTP URL)."""
+
+
+class CutEncodingError(http.client.HTTPException):
+    """The body ended inside its gzip or deflate stream: the server sent less than it compressed."""
+
+
+def _encoding_cut_short(response: BaseHTTPResponse) -> bool:
+    """Whether a gzip/deflate body ended before its stream did.
+
+    zlib only knows a stream is whole when its end marker (and gzip's CRC
+    trailer) arrives; urllib3 returns what it could decode and says nothing, so
+    a body cut at a chunk or length boundary would otherwise pass as complete.
+    Brotli and zstd are not inspected.
+    """
+    decoder = getattr(response, "_decoder", None)
+    if decoder is None or not getattr(response, "_fp_bytes_read", 0):
+        return False
+    for part in getattr(decoder, "_decoders", [decoder]):
+        stream = getattr(part, "_obj", None)
+        if isinstance(part, GzipDecoder) and part._state == GzipDecoderState.SWALLOW_DATA:
+            continue  # trailing garbage after a whole member, which gzip tools accept too
+        if isinstance(part, GzipDecoder | DeflateDecoder) and stream is not None and not stream.eof:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +344,8 @@ class Probe:
                 raise CheckTimedOutError
             chunk = response.read1(min(READ_CHUNK, self.max_body_bytes - read))
             if not chunk:
+                if _encoding_cut_short(response):
+                    raise CutEncodingError
                 return b"".join(kept), False
             read += len(chunk)
             if keep:
@@ -366,6 +392,7 @@ def _tls_error(exc: BaseException) -> str:
 
 _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
     (IncompleteHeadError, "response ended inside its headers"),
+    (CutEncodingError, "compressed body ended before its stream did"),
     (HeadersTooLargeError, f"headers too large (over {MAX_HEAD_BYTES // 1024} KiB)"),
     (TooManyHeadersError, f"more than {MAX_HEADERS} headers"),
     (UnexpectedSwitchError, "unexpected 101 Switching Protocols"),
