@@ -378,7 +378,7 @@ def test_records_still_unprocessed_at_the_deadline_say_the_table_is_throttling()
     with stub, pytest.raises(RecordsNotWrittenError) as raised:
         # The first back-off (10 s, at least 5 s with jitter) would end past the deadline: give up now.
         # (Not the default 0.05 s against a 0.02 s deadline: a loaded machine took longer than that to call.)
-        ResultStore(client, "results", base_delay_s=10, sleep=lambda _: None).write(items, _soon(4))
+        ResultStore(client, "results", base_delay_s=10, max_delay_s=10, sleep=lambda _: None).write(items, _soon(4))
     assert str(raised.value) == (
         "1 of 1 records were not written to results: 1 records left unprocessed (the table is throttling writes)"
     )
