@@ -21,6 +21,7 @@ from healthcheck.maintenance import MaintenanceWindowError, parse_windows
 from healthcheck.policy import PolicyValueError, parse_policy
 from healthcheck.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
 from healthcheck.targets import Target, check_config_url, require_valid
+from healthcheck.text import show
 
 from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
 from .subscriptions import Subscription, check_emails, check_subscriptions
@@ -273,6 +274,21 @@ def _refuse_plain_credentials(target: Target) -> None:
             )
 
 
+def _check_window_targets(maintenance: object, names: set[str]) -> None:
+    """A window naming no configured target would silently cover nothing, and alerts would go out during it."""
+    if maintenance is None:
+        return
+    for index, window in enumerate(parse_windows(maintenance).windows):
+        unknown = sorted((window.targets or frozenset()) - names)
+        if unknown:
+            hints = [difflib.get_close_matches(name, sorted(names), n=1) for name in unknown]
+            hint = "; ".join(f"did you mean {show(h[0])}?" for h in hints if h)
+            raise SettingsError(
+                f"healthcheck:maintenance[{index}]: 'targets' names {', '.join(map(show, unknown))}, "
+                f"which no target is called{': ' + hint if hint else ''}"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -370,6 +386,7 @@ class StackSettings:
                 f"healthcheck:logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, "
                 f"got {settings.log_retention_days!r}"
             )
+        _check_window_targets(maintenance, {target.name for target in checked})
         slowest = max(target.timeout for target in checked)
         if settings.timeout < slowest + WRITE_RESERVE_S:
             raise SettingsError(

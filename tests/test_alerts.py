@@ -97,3 +97,10 @@ def test_the_recovered_text() -> None:
 )
 def test_durations(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("days", "expected"), [(9, "expires in 9 days"), (1, "expires in 1 day"), (-2, "has expired")])
+def test_a_certificate_subject_reads_as_english(days: int, expected: str) -> None:
+    # Found by attack: an expired certificate (verifyTls: false) read "expires in expired".
+    alert = Alert("CERTIFICATE", "api", "https://api/", T3, T0, cert_days_left=days)
+    assert subject("CERTIFICATE", [alert]) == f"CERTIFICATE: api {expected}"

@@ -242,3 +242,21 @@ def test_re2_is_loaded_only_when_a_target_uses_body_regex() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "image")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout == "False True\n"
+
+
+@pytest.mark.parametrize("entry", [101, "1xx", "100-199"])
+def test_a_status_that_is_never_final_is_refused(entry: object) -> None:
+    # The probe reads past every 1xx to the final reply: such an entry could never match.
+    with pytest.raises(InvalidTargetError, match="can never match: 1xx replies are interim"):
+        parse_expect({"status": [entry]})
+
+
+def test_a_status_range_reaching_final_replies_is_kept() -> None:
+    assert parse_expect({"status": ["100-204"]}).status == ("100-204",)
+
+
+def test_a_body_expectation_on_head_is_refused() -> None:
+    # A HEAD response has no body: the target would be DOWN on every check.
+    with pytest.raises(InvalidTargetError, match="'expect' checks the body, but a HEAD response has none"):
+        parse_target({"url": "https://a/", "method": "HEAD", "expect": {"bodyContains": "UP"}})
+    assert parse_target({"url": "https://a/", "method": "HEAD", "expect": {"status": [200]}}).request.method == "HEAD"

@@ -324,3 +324,15 @@ def test_a_targets_expect_travels_to_the_function_in_the_targets_env() -> None:
     chosen = settings(targets=[{"name": "api", "url": "https://api.example/", "expect": expect}])
     text = chosen.targets_json()
     assert json.loads(text) == [{"name": "api", "url": "https://api.example/", "timeout": 10.0, "expect": expect}]
+
+
+def test_a_maintenance_window_naming_no_target_fails_preview_with_a_hint() -> None:
+    # Found by attack: the window silently covered nothing, so alerts went out during maintenance.
+    window = {"start": "02:00", "duration": "1h", "targets": ["exampel"]}
+    with pytest.raises(
+        SettingsError,
+        match=r"^healthcheck:maintenance\[0\]: 'targets' names 'exampel', which no "
+        r"target is called: did you mean 'example'\?$",
+    ):
+        settings(maintenance=[window])
+    assert settings(maintenance=[{**window, "targets": ["example"]}]).maintenance is not None

@@ -55,7 +55,8 @@ def subject(kind: AlertKind, alerts: Sequence[Alert]) -> str:
     first = alerts[0]
     more = f" and {len(alerts) - 1} more" if len(alerts) > 1 else ""
     if kind == "CERTIFICATE" and len(alerts) == 1 and first.cert_days_left is not None:
-        more = f" expires in {_days(first.cert_days_left)}"
+        days = first.cert_days_left
+        more = f" expires in {_days(days)}" if days >= 0 else " has expired"
     prefix = f"{kind}: "
     room = MAX_SUBJECT - len(prefix) - len(more)
     name = _ascii(first.target)

@@ -45,6 +45,7 @@ MAX_ENTRIES: Final = 20
 MAX_TEXT_LENGTH: Final = 1000
 MAX_PATTERN_LENGTH: Final = 1000
 KNOWN_KEYS: Final = ("status", "maxDurationMs", "bodyContains", "bodyRegex", "json", "headers", "certMinDays")
+FIRST_FINAL_STATUS: Final = 200
 _STATUS_CLASS: Final = re.compile(r"[1-5]xx")
 _STATUS_RANGE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
 _STATUS_CODE: Final = re.compile(r"[1-5][0-9][0-9]")
@@ -136,10 +137,12 @@ def _status_entry(value: object) -> str:
         text = value.strip().lower()
     else:
         text = ""
-    if _STATUS_CODE.fullmatch(text) or _STATUS_CLASS.fullmatch(text):
-        return text
     span = _STATUS_RANGE.fullmatch(text)
-    if span and int(span[1]) <= int(span[2]):
+    if _STATUS_CODE.fullmatch(text) or _STATUS_CLASS.fullmatch(text) or (span and int(span[1]) <= int(span[2])):
+        highest = int(span[2]) if span else int(text.replace("xx", "99"))
+        if highest < FIRST_FINAL_STATUS:
+            # The probe reads past every 1xx to the final response: such an entry never matches.
+            raise _fail("status", f"{show(value)} can never match: 1xx replies are interim, the final one is 200-599")
         return text
     raise _fail("status", f'entries are codes (200), classes ("2xx") or ranges ("200-299"), got {show(value)}')
 

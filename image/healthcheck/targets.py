@@ -195,7 +195,7 @@ def parse_target(raw: object) -> Target:
             clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
         )
     url = _check_url(raw.get("url"))
-    return Target(
+    target = Target(
         name=_check_name(raw.get("name"), url),
         url=url,
         timeout=_check_timeout(raw.get("timeout")),
@@ -205,6 +205,10 @@ def parse_target(raw: object) -> Target:
         success_threshold=_optional(raw, "successThreshold", check_threshold),
         remind_every_minutes=_optional(raw, "remindEveryMinutes", check_remind_minutes),
     )
+    if target.request.method == "HEAD" and target.expect.needs_body:
+        # A HEAD response has no body: every check would be DOWN.
+        raise InvalidTargetError("'expect' checks the body, but a HEAD response has none: use GET, or drop them")
+    return target
 
 
 def _optional(raw: dict[object, object], field: str, check: Callable[[str, object], int]) -> int | None:
