@@ -26,7 +26,7 @@ from .exceptions import ConfigError, RecordsNotWrittenError
 from .maintenance import Schedule
 from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
-from .report import Report, Summary
+from .log_lines import Report, Summary
 from .runner import run_checks
 from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
 from .secrets import SecretResolver, resolve_for

@@ -8,7 +8,7 @@ import pytest
 
 from healthcheck.handler import Deadlines
 from healthcheck.probe import CheckResult
-from healthcheck.report import Report, Summary
+from healthcheck.log_lines import Report, Summary
 from healthcheck.targets import InvalidTarget
 
 
