@@ -6,6 +6,7 @@ Every figure is checked against one computed by hand in the comments.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from contextlib import redirect_stdout
@@ -54,6 +55,8 @@ def api_history() -> list[tuple[str, CheckResult]]:
     }
     for minute in (5, 6, 7):
         history[minute] = CheckResult(API, "https://example.test/", False, 5000, 500, "500", maintenance=True)
+    # Inconclusive inside maintenance: counted once, as maintenance.
+    history[7] = dataclasses.replace(history[7], inconclusive=True)
     for minute, ms in zip(range(14, 20), (150, 160, 170, 180, 190, 200), strict=True):
         history[minute] = ok(API, ms)
     return [(at(minute), result) for minute, result in sorted(history.items())]
@@ -139,18 +142,21 @@ def test_state_table_gives_current_state_and_an_outage_begun_before_the_window(
     create_state_table(dynamodb_endpoint, state_table)
     down = TargetState("DOWN", since="2026-11-27T10:00:00Z", last_event=at(29))
     dynamodb.put_item(TableName=state_table, Item=state_item("db", down))
+    recovered = TargetState("UP", since="2026-11-27T09:00:00Z", last_event=at(29))
+    dynamodb.put_item(TableName=state_table, Item=state_item("web", recovered))
     seed(dynamodb, table, [(at(minute), failed("db", 50, 500, "status 500, expected 2xx")) for minute in range(20, 30)])
     seed(dynamodb, table, [(at(minute), ok("web", 80)) for minute in range(20, 30)])
-    # No --target: the names come from the stack (web) and the state table (db).
+    # No --target: the names come from the stack (web, new) and the state table (db).
     code, text = run(
         ["--table", table, "--state-table", state_table, "--since", "1h", "--format", "json"],
         dynamodb,
-        StackInfo(("web",)),
+        StackInfo(("web", "new")),
     )
     assert code == 0
     data = json.loads(text)
     assert [(t["name"], t["state"], t["since"]) for t in data["targets"]] == [
-        ("web", "UP", None),  # never went down: no state item
+        ("web", "UP", "2026-11-27T09:00:00Z"),  # recovered before the window: only the state table knows since when
+        ("new", "UP", None),  # never went down: no state item
         ("db", "DOWN", "2026-11-27T10:00:00Z"),
     ]
     # Down since 10:00, still down at 12:30: 2 h 30 min, its first reason in the window.
