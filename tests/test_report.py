@@ -11,6 +11,7 @@ import io
 import json
 from contextlib import redirect_stdout
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -347,3 +348,51 @@ def test_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
     progress.target_done()
     progress.close()
     assert stream.getvalue() == ""
+
+
+def fake_pulumi_cli(directory: Path, outputs: object, config: object, status: int = 0) -> None:
+    """A `pulumi` on PATH answering `stack output --json` and `config --json` as the CLI's JSON forms do.
+
+    The CLI itself cannot be installed here; this stands in for it, not for the code under test.
+    """
+    script = directory / "pulumi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = stack ]; then echo '{json.dumps(outputs)}'; else echo '{json.dumps(config)}'; fi\n"
+        f"exit {status}\n"
+    )
+    script.chmod(0o755)
+
+
+def test_tables_and_targets_come_from_the_stack_when_not_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str
+) -> None:
+    state_table = f"{table}-state"
+    create_state_table(dynamodb_endpoint, state_table)
+    seed(dynamodb, table, api_history())
+    targets = [{"name": API, "url": "https://example.test/", "failureThreshold": 5}]
+    fake_pulumi_cli(
+        tmp_path,
+        {"tableName": table, "stateTableName": state_table, "functionName": "f"},
+        {
+            "aws:region": {"value": "us-east-1", "secret": False},
+            "healthcheck:targets": {"value": json.dumps(targets), "objectValue": targets, "secret": False},
+            "healthcheck:alerting": {"value": '{"successThreshold": 1}', "secret": False},
+        },
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["--since", "1h", "--format", "json"], client=dynamodb, now=NOW) == 0
+    data = json.loads(out.getvalue())
+    assert [target["name"] for target in data["targets"]] == [API]
+    assert data["incidents"] == []  # the target's own failureThreshold (5) is above its 4 failures in a row
+
+
+def test_a_failing_pulumi_cli_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
+) -> None:
+    fake_pulumi_cli(tmp_path, {}, {}, status=1)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main([], client=dynamodb, now=NOW) == 2
+    assert "`pulumi stack output` failed" in capsys.readouterr().err
