@@ -396,3 +396,13 @@ def test_a_failing_pulumi_cli_is_a_clear_error(
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main([], client=dynamodb, now=NOW) == 2
     assert "`pulumi stack output` failed" in capsys.readouterr().err
+
+
+def test_control_characters_in_a_record_never_reach_the_terminal(dynamodb: DynamoDBClient, table: str) -> None:
+    name = "evil\x1b]0;owned\x07"
+    seed(dynamodb, table, [(at(minute), failed(name, 5, 500, "\x1b[2Jcleared")) for minute in range(3)])
+    code, text = run(["--table", table, "--since", "1h", "--target", name], dynamodb)
+    assert code == 0
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\ufffd[2Jcleared" in text

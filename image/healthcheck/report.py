@@ -179,7 +179,8 @@ def main(
             table, state_table = stack_tables()
             state_table = args.state_table or state_table
         if stack is None:
-            stack = StackInfo() if args.target else stack_info(pulumi_config())
+            # Named targets with a named table need nothing from the stack (its thresholds are then the defaults).
+            stack = StackInfo() if args.target and args.table else stack_info(pulumi_config())
         if client is None:
             import boto3  # here, so --help and argument errors need no AWS setup
 

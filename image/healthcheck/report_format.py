@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -16,6 +17,13 @@ __all__ = ["FORMATS", "ReportData", "TargetReport", "render"]
 
 FORMATS: Final = ("table", "json", "csv")
 REASON_CHARS: Final = 300  # a reason shown in a terminal; the record keeps up to 1 KB
+# Control characters (ESC above all) in a stored name or reason could drive the reader's terminal.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str, max_bytes: int = REASON_CHARS) -> str:
+    """``text`` for a terminal: bounded, each control character shown as U+FFFD."""
+    return _CONTROL.sub("\ufffd", clip(text, max_bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +135,7 @@ def render_table(data: ReportData) -> str:
         left_out = f"{figures.maintenance} maint, {figures.inconclusive} inconcl"
         rows.append(
             (
-                target.name,
+                _safe(target.name),
                 target.state,
                 target.since or "-",
                 _pct(figures.uptime_pct),
@@ -146,7 +154,7 @@ def render_table(data: ReportData) -> str:
         lines += ["", "last failure:"]
         for target in failed:
             reasons = "; ".join(target.figures.last_failure_reasons) or "(no reason recorded)"
-            lines.append(f"  {target.name} at {target.figures.last_failure_at}: {clip(reasons, REASON_CHARS)}")
+            lines.append(f"  {_safe(target.name)} at {target.figures.last_failure_at}: {_safe(reasons)}")
     lines.append("")
     if not data.incidents:
         lines.append("incidents: none in this period")
@@ -156,7 +164,7 @@ def render_table(data: ReportData) -> str:
         for incident in data.incidents:
             duration = _duration(incident.duration_s(data.end)) + (" (ongoing)" if incident.end is None else "")
             incident_rows.append(
-                (incident.target, incident.start, duration, clip(incident.first_reason, REASON_CHARS) or "-")
+                (_safe(incident.target), incident.start, duration, _safe(incident.first_reason) or "-")
             )
         lines += _columns(incident_rows)
     lines += [
