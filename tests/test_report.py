@@ -387,6 +387,11 @@ def test_tables_and_targets_come_from_the_stack_when_not_given(
     data = json.loads(out.getvalue())
     assert [target["name"] for target in data["targets"]] == [API]
     assert data["incidents"] == []  # the target's own failureThreshold (5) is above its 4 failures in a row
+    # Naming the target keeps its threshold from the stack.
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["--since", "1h", "--format", "json", "--target", API], client=dynamodb, now=NOW) == 0
+    assert json.loads(out.getvalue())["incidents"] == []
 
 
 def test_a_failing_pulumi_cli_is_a_clear_error(
