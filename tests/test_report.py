@@ -411,3 +411,12 @@ def test_control_characters_in_a_record_never_reach_the_terminal(dynamodb: Dynam
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "\ufffd[2Jcleared" in text
+
+
+def test_a_missing_table_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
+) -> None:
+    assert main(["--table", "no-such-table", "--target", API], client=dynamodb, now=NOW) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("healthcheck report: reading from DynamoDB failed:")
+    assert "ResourceNotFoundException" in error

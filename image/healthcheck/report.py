@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .exceptions import ConfigError
 from .history import read_checks, read_states
 from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
@@ -197,6 +199,9 @@ def main(
     except ConfigError as exc:
         print(f"healthcheck report: {exc}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as exc:  # no credentials, no such table, no access: one line, no traceback
+        print(f"healthcheck report: reading from DynamoDB failed: {exc}", file=sys.stderr)
+        return 1
     print(render(data, args.output_format))
     return 0
 
