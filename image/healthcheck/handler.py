@@ -23,10 +23,10 @@ from .alerting import AlertingOutcome, track
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
+from .log_lines import Report, Summary
 from .maintenance import Schedule
 from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
-from .report import Report, Summary
 from .runner import run_checks
 from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
 from .secrets import SecretResolver, resolve_for

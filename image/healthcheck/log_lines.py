@@ -1,0 +1,93 @@
+"""One JSON line per check on stdout, so results survive even when DynamoDB does not.
+
+Lines go to stdout rather than through ``logging`` so they stay one JSON
+object per line whatever log format the function is configured with.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TextIO
+
+from .alerts import Message
+from .probe import CheckResult
+from .targets import InvalidTarget, redact_url
+
+__all__ = ["Report", "Summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    timestamp: str
+    checked: int
+    succeeded: int
+    failed: int
+    invalid: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "timestamp": self.timestamp,
+            "checked": self.checked,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "invalid": self.invalid,
+        }
+
+
+class Report:
+    def __init__(self, timestamp: str, request_id: str | None = None, stream: TextIO | None = None) -> None:
+        self._timestamp = timestamp
+        self._request_id = request_id
+        self._stream = stream
+        self._lock = threading.Lock()  # checks report from many threads: one whole line each
+
+    def _emit(self, line: dict[str, object]) -> None:
+        if self._request_id:
+            line["requestId"] = self._request_id
+        text = json.dumps(line, separators=(",", ":")) + "\n"
+        stream = self._stream or sys.stdout
+        with self._lock:
+            stream.write(text)
+            stream.flush()
+
+    def check(self, result: CheckResult) -> None:
+        self._emit(
+            {
+                "type": "check",
+                "id": result.name,
+                "timestamp": self._timestamp,
+                "url": redact_url(result.url),
+                "success": result.success,
+                "durationMs": result.duration_ms,
+                "status": result.status,
+                "error": result.error,
+                **({"tlsVerified": False} if not result.tls_verified else {}),
+            }
+        )
+
+    def unrecorded(self, bad: InvalidTarget) -> None:
+        """An invalid target whose record would overwrite another target's."""
+        self._emit(
+            {
+                "type": "invalid-target",
+                "id": bad.label,
+                "timestamp": self._timestamp,
+                "url": bad.url,
+                "error": bad.error,
+            }
+        )
+
+    def alert(self, message: Message) -> None:
+        """An alert with no topic to go to (a local run, or a stack without one): logged instead."""
+        self._emit({"type": "alert", "timestamp": self._timestamp, "subject": message.subject, "text": message.text})
+
+    def metrics(self, documents: list[dict[str, object]]) -> None:
+        """Embedded Metric Format documents: CloudWatch Logs turns each line into metrics."""
+        for document in documents:
+            self._emit(document)
+
+    def summary(self, summary: Summary) -> None:
+        self._emit({"type": "summary", **summary.as_dict()})
