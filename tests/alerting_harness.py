@@ -88,7 +88,7 @@ class Monitor:
         probe: Probe | None = None,
         now: datetime | None = None,
     ) -> HealthcheckError | None:
-        """One scheduled run at event time ``at`` (the function's clock says ``now``, else ``at``); its error, if any."""
+        """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any."""
         notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
         self.notifiers.append(notifier)
         settings = Settings(

@@ -1,4 +1,4 @@
-"""Alert text: a digest message per kind of alert per run, in event-time order, in every format a subscriber needs. Pure functions.
+"""Alert text: digest messages in event-time order, in every format a subscriber needs. Pure functions.
 
 SNS delivers the key of a ``MessageStructure="json"`` message that matches
 the subscription's protocol: ``email`` (and ``default``) get plain text;
