@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trustme
 
+from botocore.exceptions import ClientError
+
 from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import AlertPolicy
@@ -393,3 +395,33 @@ def test_an_event_from_the_future_is_recorded_but_moves_no_state(
     assert monitor.alerts() == []
     assert monitor.run(at(10), targets, now=clock) is None  # 10 minutes ahead: clock skew, still applied
     assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+
+
+class RefusesFirstPublish:
+    """The real moto SNS client, except that its first publish is refused (a 400: not retried)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.refused = client, False
+
+    def publish(self, **request: Any) -> Any:
+        if not self.refused:
+            self.refused = True
+            raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "refused"}}, "Publish")
+        return self.client.publish(**request)
+
+
+def test_after_a_refused_message_its_targets_later_alerts_wait(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, success_threshold=1)
+    gone = monitor.topic_arn + "-deleted"
+    monitor.run(at(0), api(http_server, False))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    monitor.run(at(1), api(http_server, True), topic_arn=gone)
+    monitor.run(at(2), api(http_server, False), topic_arn=gone)
+    sns = monitor.sns
+    monitor.sns = RefusesFirstPublish(sns)
+    error = monitor.run(at(3), api(http_server, False))
+    assert isinstance(error, AlertsNotSentError)
+    assert monitor.alerts() == []  # not the DOWN of 18:02 before the refused RECOVERED of 18:01
+    monitor.sns = sns
+    monitor.run(at(4), api(http_server, False))  # the RECOVERED was refused: the DOWN after it waited
+    assert [alert.subject for alert in monitor.alerts()] == ["RECOVERED: api", "DOWN: api"]
