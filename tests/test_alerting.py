@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
-
 from botocore.exceptions import ClientError
 
 from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
