@@ -3,8 +3,8 @@
 100 targets that each take 300 ms, every one UP (the steady state), checked
 by the handler alone and by the handler keeping state and alerts, in runs
 interleaved so the machine's drift falls on both. Then the worst run: 100
-targets going DOWN at once (one transition write, one publish and one
-clearing write each... but one publish in all).
+targets going DOWN at once (a transition write, a claim and a clearing
+write each, and one publish in all).
 """
 
 from __future__ import annotations

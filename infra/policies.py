@@ -18,8 +18,9 @@ __all__ = [
 ]
 
 # What the state code does on the state table: batched reads, one read, and
-# conditional writes keyed by the event time. Never Scan, never a delete.
-STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# conditional updates keyed by the event time (and claims on pending alerts). Never Scan,
+# never a delete, never a blind PutItem.
+STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
 
 Statement = dict[str, object]
 

@@ -80,9 +80,15 @@ class Monitor:
         return monitor
 
     def run(
-        self, at: str, targets: list[object], *, topic_arn: str | None = None, probe: Probe | None = None
+        self,
+        at: str,
+        targets: list[object],
+        *,
+        topic_arn: str | None = None,
+        probe: Probe | None = None,
+        now: datetime | None = None,
     ) -> HealthcheckError | None:
-        """One scheduled run at event time ``at``; the error it raised at the end, if any."""
+        """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any."""
         notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
         self.notifiers.append(notifier)
         settings = Settings(
@@ -102,7 +108,7 @@ class Monitor:
                 settings=settings,
                 probe=probe or self.probe,
                 store=ResultStore(self.dynamodb, self.results_table),
-                now=datetime.fromisoformat(at),
+                now=now or datetime.fromisoformat(at),
                 state_store=self.state_store,
                 notifier=notifier,
             )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
+from botocore.exceptions import ClientError
 
 from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.maintenance import parse_windows
@@ -215,7 +217,7 @@ def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_s
     store = monitor.state_store
     assert store is not None
     monitor.run(at(0), targets)
-    assert store.calls == {"BatchGetItem": 2, "PutItem": 0}  # 150 keys: two batches of at most 100
+    assert store.calls == {"BatchGetItem": 2, "GetItem": 0, "UpdateItem": 0}  # 150 keys: two batches of at most 100
     assert monitor.notifiers[-1].calls == 0
 
 
@@ -259,3 +261,166 @@ def test_an_alert_still_pending_when_a_window_opens_waits_for_its_end(
     assert monitor.alerts() == []  # nothing is sent in a window
     monitor.run(at(3), targets)
     assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+
+
+class PublishHook:
+    """The real moto SNS client; before its first publish goes out, ``during`` runs (another invocation)."""
+
+    def __init__(self, client: Any, during: Callable[[], None]) -> None:
+        self.client, self.during, self.fired = client, during, False
+
+    def publish(self, **request: Any) -> Any:
+        if not self.fired:
+            self.fired = True
+            self.during()
+        return self.client.publish(**request)
+
+
+@pytest.mark.parametrize("overlap", [2, 3], ids=["double-delivery-of-the-same-event", "next-run-while-publishing"])
+def test_overlapping_runs_send_a_pending_alert_once(monitor: Monitor, http_server: FaultServer, overlap: int) -> None:
+    targets = api(http_server, False)
+    monitor.run(at(0), targets)
+    monitor.run(at(1), targets)
+    sns = monitor.sns
+    overlapping: list[object] = []
+
+    def other_run() -> None:
+        monitor.sns = sns
+        overlapping.append(monitor.run(at(overlap), targets))
+
+    monitor.sns = PublishHook(sns, other_run)
+    assert monitor.run(at(2), targets) is None  # raises DOWN, claims it, and is publishing when the other run reads
+    assert overlapping == [None]
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    state = monitor.state("api")
+    assert state is not None
+    assert not {"Pending", "ClaimedBy", "ClaimExpires"} & set(state)  # sent, cleared, claim released
+
+
+def _pending_with_claim(monitor: Monitor, http_server: FaultServer, claim_expires: float) -> None:
+    """DOWN is pending (SNS refused it) and a run that never came back holds the claim on it."""
+    targets = api(http_server, False, failureThreshold=1)
+    assert isinstance(monitor.run(at(0), targets, topic_arn=monitor.topic_arn + "-deleted"), AlertsNotSentError)
+    state = monitor.state("api")
+    assert state is not None
+    assert "Pending" in state
+    assert "ClaimedBy" not in state  # a failed publish releases its claim
+    monitor.dynamodb.update_item(
+        TableName=monitor.state_table,
+        Key={"Id": {"S": "api"}},
+        UpdateExpression="SET ClaimedBy = :run, ClaimExpires = :expires",
+        ExpressionAttributeValues={":run": {"S": "crashed-run"}, ":expires": {"N": str(int(claim_expires))}},
+    )
+
+
+def test_a_live_claim_of_another_run_is_left_alone(monitor: Monitor, http_server: FaultServer) -> None:
+    _pending_with_claim(monitor, http_server, time.time() + 600)
+    assert monitor.run(at(1), api(http_server, False, failureThreshold=1)) is None
+    assert monitor.alerts() == []  # that run is sending it
+    state = monitor.state("api")
+    assert state is not None
+    assert (state["ClaimedBy"], "Pending" in state) == ({"S": "crashed-run"}, True)
+
+
+def test_an_expired_claim_never_loses_the_alert(monitor: Monitor, http_server: FaultServer) -> None:
+    _pending_with_claim(monitor, http_server, time.time() - 1)
+    assert monitor.run(at(1), api(http_server, False, failureThreshold=1)) is None
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["eventTime"]) == ("DOWN: api", at(0))
+    state = monitor.state("api")
+    assert state is not None
+    assert not {"Pending", "ClaimedBy"} & set(state)
+
+
+def test_an_alert_costs_three_writes_and_the_steady_state_none(monitor: Monitor, http_server: FaultServer) -> None:
+    store = monitor.state_store
+    assert store is not None
+    targets = api(http_server, False, failureThreshold=1)
+    monitor.run(at(0), targets)
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    assert store.calls["UpdateItem"] == 3  # the transition with its pending DOWN, the claim, the clear
+    monitor.run(at(1), targets)
+    assert store.calls["UpdateItem"] == 3  # still down, nothing pending: no write
+
+
+def test_a_long_sns_outage_keeps_the_down_and_sends_no_pile_of_reminders(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, remind_every_minutes=5)
+    targets = api(http_server, False)
+    for step in range(10):  # 45 minutes of SNS refusing, a run every 5 minutes: reminders fall due meanwhile
+        monitor.run(at(step * 5), targets, topic_arn=monitor.topic_arn + "-deleted")
+    monitor.run(at(50), targets)
+    [alert] = monitor.alerts()  # the unsent DOWN already says it: the reminders were redundant
+    assert (alert.subject, alert.body["targets"][0]["eventTime"]) == ("DOWN: api", at(0))
+
+
+def test_reminders_piled_up_in_an_outage_go_out_as_the_latest_one(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, remind_every_minutes=5)
+    targets = api(http_server, False)
+    monitor.run(at(0), targets)
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    for step in range(1, 10):
+        monitor.run(at(step * 5), targets, topic_arn=monitor.topic_arn + "-deleted")
+    monitor.run(at(50), targets)
+    [reminder] = monitor.alerts()
+    assert (reminder.subject, reminder.body["targets"][0]["eventTime"]) == ("STILL DOWN: api", at(50))
+
+
+def test_a_flap_held_back_by_sns_goes_out_in_event_order(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, success_threshold=1)
+    gone = monitor.topic_arn + "-deleted"
+    monitor.run(at(0), api(http_server, False))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    monitor.run(at(1), api(http_server, True), topic_arn=gone)
+    monitor.run(at(2), api(http_server, False), topic_arn=gone)
+    assert monitor.run(at(3), api(http_server, False)) is None
+    sent = [(alert.subject, alert.body["targets"][0]["eventTime"]) for alert in monitor.alerts()]
+    assert sent == [("RECOVERED: api", at(1)), ("DOWN: api", at(2))]  # the last word matches the state
+    state = monitor.state("api")
+    assert state is not None
+    assert state["State"] == {"S": "DOWN"}
+
+
+def test_an_event_from_the_future_is_recorded_but_moves_no_state(
+    monitor: Monitor, http_server: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = datetime.fromisoformat(at(0))
+    targets = api(http_server, False, failureThreshold=1)
+    assert monitor.run("2031-01-01T00:00:00Z", targets, now=clock) is None  # a mistyped manual invoke
+    assert "event time 2031-01-01T00:00:00Z is" in caplog.text
+    assert [record["Timestamp"] for record in monitor.records("api")] == [{"S": "2031-01-01T00:00:00Z"}]
+    assert monitor.state("api") is None
+    assert monitor.alerts() == []
+    assert monitor.run(at(10), targets, now=clock) is None  # 10 minutes ahead: clock skew, still applied
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+
+
+class RefusesFirstPublish:
+    """The real moto SNS client, except that its first publish is refused (a 400: not retried)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.refused = client, False
+
+    def publish(self, **request: Any) -> Any:
+        if not self.refused:
+            self.refused = True
+            raise ClientError({"Error": {"Code": "InvalidParameter", "Message": "refused"}}, "Publish")
+        return self.client.publish(**request)
+
+
+def test_after_a_refused_message_its_targets_later_alerts_wait(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, success_threshold=1)
+    gone = monitor.topic_arn + "-deleted"
+    monitor.run(at(0), api(http_server, False))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    monitor.run(at(1), api(http_server, True), topic_arn=gone)
+    monitor.run(at(2), api(http_server, False), topic_arn=gone)
+    sns = monitor.sns
+    monitor.sns = RefusesFirstPublish(sns)
+    error = monitor.run(at(3), api(http_server, False))
+    assert isinstance(error, AlertsNotSentError)
+    assert monitor.alerts() == []  # not the DOWN of 18:02 before the refused RECOVERED of 18:01
+    monitor.sns = sns
+    monitor.run(at(4), api(http_server, False))  # the RECOVERED was refused: the DOWN after it waited
+    assert [alert.subject for alert in monitor.alerts()] == ["RECOVERED: api", "DOWN: api"]

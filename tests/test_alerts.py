@@ -104,3 +104,33 @@ def test_a_certificate_subject_reads_as_english(days: int, expected: str) -> Non
     # Found by attack: an expired certificate (verifyTls: false) read "expires in expired".
     alert = Alert("CERTIFICATE", "api", "https://api/", T3, T0, cert_days_left=days)
     assert subject("CERTIFICATE", [alert]) == f"CERTIFICATE: api {expected}"
+
+
+def at(minute: int) -> str:
+    return f"2026-11-27T18:{minute:02d}:00Z"
+
+
+@pytest.mark.parametrize(
+    ("pending", "expected"),
+    [
+        (
+            [("api", "RECOVERED", 1), ("api", "DOWN", 2)],
+            ["RECOVERED: api", "DOWN: api"],
+        ),
+        (
+            [("api", "DOWN", 2), ("web", "RECOVERED", 1), ("db", "DOWN", 3)],
+            ["RECOVERED: web", "DOWN: api and 1 more"],
+        ),
+        (
+            [("api", "DOWN", 0), ("api", "RECOVERED", 1), ("web", "DOWN", 1), ("api", "DOWN", 2)],
+            ["DOWN: api and 1 more", "RECOVERED: api", "DOWN: api"],
+        ),
+    ],
+    ids=["flap-in-order", "one-per-kind-by-earliest-event", "a-target-twice-goes-in-a-later-message"],
+)
+def test_pending_alerts_go_out_in_event_time_order(pending: list[tuple[str, str, int]], expected: list[str]) -> None:
+    alerts = [Alert(kind, name, "https://x/", at(minute), at(0)) for name, kind, minute in pending]  # type: ignore[arg-type]
+    messages = build_messages(alerts)
+    assert [message.subject for message in messages] == expected
+    for message in messages:  # no digest counts one target twice
+        assert len({alert.target for alert in message.alerts}) == len(message.alerts)

@@ -254,7 +254,6 @@ def test_function_may_only_write_records_state_alerts_its_logs_and_failed_runs(s
         ("dynamodb:BatchWriteItem", table),
         ("dynamodb:BatchGetItem", state),
         ("dynamodb:GetItem", state),
-        ("dynamodb:PutItem", state),
         ("dynamodb:UpdateItem", state),
         ("sns:Publish", topic),
         ("logs:CreateLogStream", f"{logs}:log-stream:*"),

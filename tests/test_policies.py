@@ -24,7 +24,7 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
                 # No Scan, no Query, no DeleteItem: the state code reads items by key and writes them conditionally.
                 _allow(
                     "KeepTargetState",
-                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                     ["arn:state"],
                 ),
                 _allow("SendAlerts", ["sns:Publish"], ["arn:topic"]),

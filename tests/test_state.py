@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from healthcheck.policy import AlertPolicy
 from healthcheck.probe import CheckResult
-from healthcheck.state import Alert, TargetState, cert_thresholds, next_state
+from healthcheck.state import MAX_PENDING_TRANSITIONS, Alert, TargetState, cert_thresholds, next_state
 
 POLICY = AlertPolicy(failure_threshold=3, success_threshold=2, remind_every_minutes=0)
 OK = CheckResult("api", "https://api.example/", True, 12, status=200)
@@ -82,15 +84,43 @@ def test_certificate_warnings(warned: int | None, days: int, alert: bool, now_wa
     assert (kinds(new) == ["CERTIFICATE"], new.cert_warned) == (alert, now_warned)
 
 
-def test_pending_alerts_are_bounded() -> None:
-    state = TargetState(
-        "DOWN",
-        T0,
-        last_event=T0,
-        reminded_at=T0,
-        pending=tuple(Alert("STILL DOWN", "api", "u", T0, T0) for _ in range(8)),
-    )
-    new = next_state(state, FAIL, AlertPolicy(remind_every_minutes=5), 14, "2026-11-27T18:05:00Z")
+def minute(n: int) -> str:
+    return f"2026-11-27T{18 + n // 60:02d}:{n % 60:02d}:00Z"
+
+
+def test_a_reminder_is_dropped_while_its_down_is_still_unsent() -> None:
+    down = Alert("DOWN", "api", "u", T0, T0)
+    state = TargetState("DOWN", T0, last_event=T0, reminded_at=T0, pending=(down,))
+    new = next_state(state, FAIL, AlertPolicy(remind_every_minutes=5), 14, minute(5))
     assert new is not None
-    assert len(new.pending) == 8
-    assert new.pending[-1].at == "2026-11-27T18:05:00Z"  # the newest kept
+    assert new.pending == (down,)  # the DOWN kept, the redundant STILL DOWN not added
+    assert new.reminded_at == minute(5)
+
+
+def test_only_the_latest_reminder_is_kept_and_never_instead_of_a_transition() -> None:
+    policy = AlertPolicy(failure_threshold=1, success_threshold=1, remind_every_minutes=5)
+    state = TargetState("DOWN", T0, last_event=T0, reminded_at=T0, pending=(Alert("RECOVERED", "api", "u", T0, T0),))
+    state = dataclasses.replace(state, pending=(*state.pending, Alert("STILL DOWN", "api", "u", T0, "earlier")))
+    for n in range(5, 60, 5):  # an hour of reminders while nothing is sent
+        state = next_state(state, FAIL, policy, 14, minute(n)) or state
+    assert [(alert.kind, alert.at) for alert in state.pending] == [("RECOVERED", T0), ("STILL DOWN", minute(55))]
+
+
+def test_only_the_latest_certificate_warning_is_kept() -> None:
+    state = TargetState(last_event=T0)
+    for n, days in enumerate((13, 6, 2), start=1):
+        result = CheckResult("api", "u", True, 1, cert_days_left=days)
+        state = next_state(state, result, POLICY, 14, minute(n)) or state
+    assert [(alert.kind, alert.cert_days_left) for alert in state.pending] == [("CERTIFICATE", 2)]
+
+
+def test_a_long_flapping_outage_keeps_the_first_down_and_the_last_word() -> None:
+    policy = AlertPolicy(failure_threshold=1, success_threshold=1)
+    state = TargetState()
+    for n in range(100):  # 50 flaps, nothing sent
+        state = next_state(state, FAIL if n % 2 == 0 else OK, policy, 14, minute(n)) or state
+    transitions = [(alert.kind, alert.at) for alert in state.pending]
+    assert len(transitions) == MAX_PENDING_TRANSITIONS
+    assert transitions[0] == ("DOWN", minute(0))
+    assert transitions[-1] == ("RECOVERED", minute(99))
+    assert all(kind == ("DOWN", "RECOVERED")[index % 2] for index, (kind, _) in enumerate(transitions))

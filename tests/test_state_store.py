@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from typing import TYPE_CHECKING
@@ -60,5 +61,58 @@ def test_reads_are_batched_by_100(store: StateStore) -> None:
 
 
 def test_a_missing_table_is_a_clear_error(dynamodb: DynamoDBClient) -> None:
-    with pytest.raises(StateNotSavedError, match="the state of api was not written"):
+    with pytest.raises(StateNotSavedError, match="writing the state of api failed"):
         StateStore(dynamodb, "no-such-table").save("api", None, TargetState(last_event=T0), deadline())
+
+
+DOWN = Alert("DOWN", "api", "https://x/", T0, T0, ("status 503",))
+REMINDER = Alert("STILL DOWN", "api", "https://x/", T1, T0, ("status 503",))
+
+
+def test_only_one_run_at_a_time_holds_the_claim_to_publish(store: StateStore) -> None:
+    read = TargetState("DOWN", T0, last_event=T0, pending=(DOWN,))
+    assert store.save("api", None, read, deadline())
+    soon = int(time.time()) + 600
+    assert store.claim("api", read, "run-a", soon, deadline())
+    assert not store.claim("api", read, "run-b", soon, deadline())  # read before or after: A's claim holds
+    assert store.claim("api", read, "run-a", soon, deadline())  # A's own retry may claim again
+    assert not store.claim("api", TargetState(last_event=T0), "run-b", soon, deadline())  # what B read changed
+    [loaded] = store.load(["api"], deadline()).values()
+    assert (loaded.claimed_by, loaded.claim_expires) == ("run-a", soon)
+
+
+def test_an_expired_claim_can_be_taken(store: StateStore) -> None:
+    read = TargetState("DOWN", T0, last_event=T0, pending=(DOWN,))
+    assert store.save("api", None, read, deadline())
+    assert store.claim("api", read, "run-a", int(time.time()) - 1, deadline())
+    assert store.claim("api", read, "run-b", int(time.time()) + 600, deadline())
+
+
+def test_a_state_write_keeps_the_claim_and_the_clear_keeps_what_it_added(store: StateStore) -> None:
+    read = TargetState("DOWN", T0, last_event=T0, pending=(DOWN,))
+    assert store.save("api", None, read, deadline())
+    assert store.claim("api", read, "run-a", int(time.time()) + 600, deadline())
+    reminded = TargetState("DOWN", T0, last_event=T1, reminded_at=T1, pending=(DOWN, REMINDER))
+    assert store.save("api", read, reminded, deadline())  # run B, while A publishes the DOWN
+    assert store.clear("api", read, [DOWN], "run-a", deadline())
+    [loaded] = store.load(["api"], deadline()).values()
+    assert (loaded.pending, loaded.claimed_by, loaded.claim_expires) == ((REMINDER,), None, None)
+    assert store.calls["GetItem"] == 1  # read again once, to see what B added
+
+
+def test_a_write_from_a_read_before_a_clear_is_refused(store: StateStore) -> None:
+    read = TargetState("DOWN", T0, last_event=T0, pending=(DOWN,))
+    assert store.save("api", None, read, deadline())
+    assert store.claim("api", read, "run-a", int(time.time()) + 600, deadline())
+    assert store.clear("api", read, [DOWN], "run-a", deadline())
+    # Computed from the read with DOWN still pending: writing it would bring the sent DOWN back.
+    assert not store.save("api", read, dataclasses.replace(read, last_event=T1), deadline())
+
+
+def test_a_clear_without_the_claim_changes_nothing(store: StateStore) -> None:
+    read = TargetState("DOWN", T0, last_event=T0, pending=(DOWN,))
+    assert store.save("api", None, read, deadline())
+    assert store.claim("api", read, "run-b", int(time.time()) + 600, deadline())
+    assert not store.clear("api", read, [DOWN], "run-a", deadline())
+    [loaded] = store.load(["api"], deadline()).values()
+    assert (loaded.pending, loaded.claimed_by) == ((DOWN,), "run-b")

@@ -1,4 +1,4 @@
-"""Alert text: one digest message per kind of alert per run, in every format a subscriber needs. Pure functions.
+"""Alert text: digest messages in event-time order, in every format a subscriber needs. Pure functions.
 
 SNS delivers the key of a ``MessageStructure="json"`` message that matches
 the subscription's protocol: ``email`` (and ``default``) get plain text;
@@ -185,9 +185,26 @@ def _message(kind: AlertKind, alerts: Sequence[Alert]) -> Message:
 
 
 def build_messages(alerts: Sequence[Alert]) -> list[Message]:
-    """At most one message per kind (DOWN, RECOVERED, STILL DOWN, CERTIFICATE), whatever the number of targets."""
-    return [
-        _message(kind, matching)
-        for kind in KINDS
-        if (matching := sorted((alert for alert in alerts if alert.kind == kind), key=lambda a: (a.at, a.target)))
-    ]
+    """Digest messages in event-time order: one per kind, unless one target's alerts need more.
+
+    A target's alerts go out in the order they happened, each in a later
+    message than the one before, so its last message matches its state
+    (a RECOVERED at 18:01 before a DOWN at 18:02), and no message names a
+    target twice. With one alert per target (the usual case) this is one
+    message per kind, ordered by the earliest event of each kind (at the
+    same event time: DOWN, RECOVERED, STILL DOWN, CERTIFICATE).
+    """
+    groups: list[tuple[AlertKind, list[Alert]]] = []
+    last_group: dict[str, int] = {}
+    for alert in sorted(alerts, key=lambda a: (a.at, KINDS.index(a.kind), a.target)):
+        after = last_group.get(alert.target, -1)
+        index = next(
+            (index for index in range(after + 1, len(groups)) if groups[index][0] == alert.kind),
+            None,
+        )
+        if index is None:
+            groups.append((alert.kind, []))
+            index = len(groups) - 1
+        groups[index][1].append(alert)
+        last_group[alert.target] = index
+    return [_message(kind, matching) for kind, matching in groups]

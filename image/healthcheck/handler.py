@@ -11,9 +11,10 @@ import functools
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
 import boto3
@@ -21,7 +22,7 @@ import boto3
 from . import metrics
 from .alerting import AlertingOutcome, track
 from .config import MAX_CONCURRENCY_LIMIT, Settings
-from .event import parse_event
+from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
 from .log_lines import Report, Summary
 from .maintenance import Schedule
@@ -52,6 +53,10 @@ LOCAL_RUN_BUDGET_S = 900.0
 # The connectivity canary runs before the checks, so it is kept short.
 CANARY_TIMEOUT_S: Final = 5.0
 CANARY_NAME: Final = "connectivity check"
+# An event further ahead of the function's clock than this (a manual invoke
+# with a mistyped "time") would set LastEvent in the future and freeze every
+# target's state until then, so it moves no state.
+MAX_EVENT_AHEAD: Final = timedelta(minutes=15)
 
 
 class LambdaContext(Protocol):
@@ -187,7 +192,15 @@ def check_and_record(
             records_error = None
     # Records first: whatever happens to state and alerts, the records are already stored.
     outcome: AlertingOutcome | None = None
-    if state_store is not None:
+    ahead = parse_time(invocation.timestamp) - now
+    if state_store is not None and ahead > MAX_EVENT_AHEAD:
+        log.warning(
+            "event time %s is %s ahead of the function's clock (%s): checks recorded, no state moved, no alert sent",
+            invocation.timestamp,
+            ahead,
+            format_timestamp(now),
+        )
+    elif state_store is not None:
         outcome = track(
             checked,
             {target.name: target for target in parsed.valid},
@@ -197,6 +210,7 @@ def check_and_record(
             notifier=notifier,
             deadline=deadlines.writes,
             show=report.alert,
+            run_id=getattr(context, "aws_request_id", None) or uuid.uuid4().hex,
         )
     report.metrics(
         metrics.documents(

@@ -33,10 +33,14 @@ __all__ = [
 
 AlertKind = Literal["DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE"]
 CERT_THRESHOLDS: Final = (14, 7, 3, 1)
-# A state item keeps at most this many unsent alerts: enough for every kind
-# through a long SNS outage, bounded so the item stays far below 400 KB.
-MAX_PENDING: Final = 8
+# Pending transitions (DOWN, RECOVERED) kept through an SNS outage. Each
+# flap needs at least two runs, so this is over half an hour of flapping at
+# one run a minute; beyond it the oldest flap after the first DOWN is
+# dropped whole (its RECOVERED and the DOWN after it), so the first and the
+# latest transitions always go out and the item stays far below 400 KB.
+MAX_PENDING_TRANSITIONS: Final = 32
 MAX_REASONS: Final = 5
+TRANSITIONS: Final[frozenset[str]] = frozenset({"DOWN", "RECOVERED"})
 
 
 def parse_time(timestamp: str) -> datetime:
@@ -76,6 +80,10 @@ class TargetState:
     cert_warned: int | None = None
     """The smallest certificate threshold already warned of; None since the certificate was renewed."""
     pending: tuple[Alert, ...] = ()
+    claimed_by: str | None = None
+    """The run publishing ``pending`` now (see alerting.py); state moves never change the claim."""
+    claim_expires: int | None = None
+    """Epoch seconds after which the claim is void (the claiming run's write deadline)."""
 
     def stale(self, at: str) -> bool:
         """Whether an event at ``at`` is a duplicate or arrived out of order (fixed-width ISO text sorts as time)."""
@@ -115,7 +123,9 @@ def _check_health(
             return dataclasses.replace(state, failures=failures, streak_start=streak_start), alerts
         assert streak_start is not None
         alerts.append(Alert("DOWN", result.name, result.url, at, streak_start, _reasons(result)))
-        down = TargetState("DOWN", streak_start, 0, 0, None, state.last_event, at, state.cert_warned, state.pending)
+        down = dataclasses.replace(
+            state, state="DOWN", since=streak_start, failures=0, successes=0, streak_start=None, reminded_at=at
+        )
         return down, alerts
     # DOWN
     if not result.success:
@@ -135,7 +145,9 @@ def _check_health(
     assert state.since is not None
     down_for = _seconds_between(state.since, streak_start)
     alerts.append(Alert("RECOVERED", result.name, result.url, at, state.since, down_for_s=down_for))
-    up = TargetState("UP", streak_start, 0, 0, None, state.last_event, None, state.cert_warned, state.pending)
+    up = dataclasses.replace(
+        state, state="UP", since=streak_start, failures=0, successes=0, streak_start=None, reminded_at=None
+    )
     return up, alerts
 
 
@@ -151,6 +163,30 @@ def _check_certificate(state: TargetState, result: CheckResult, cert_min_days: i
         return state, []
     alert = Alert("CERTIFICATE", result.name, result.url, "", "", cert_days_left=days)
     return dataclasses.replace(state, cert_warned=level), [alert]
+
+
+def _coalesce(pending: tuple[Alert, ...], new: list[Alert]) -> tuple[Alert, ...]:
+    """``pending`` plus ``new``, without redundant alerts; transitions are never dropped for reminders.
+
+    A reminder while the DOWN of its episode is still unsent says nothing
+    more; of reminders and certificate warnings only the latest is kept.
+    """
+    merged = list(pending)
+    for alert in new:
+        if alert.kind == "STILL DOWN" and any(
+            kept.kind == "DOWN" and kept.since == alert.since and kept.target == alert.target for kept in merged
+        ):
+            continue
+        if alert.kind in ("STILL DOWN", "CERTIFICATE"):
+            merged = [kept for kept in merged if not (kept.kind == alert.kind and kept.target == alert.target)]
+        merged.append(alert)
+    transitions = [index for index, alert in enumerate(merged) if alert.kind in TRANSITIONS]
+    while len(transitions) > MAX_PENDING_TRANSITIONS:
+        # Transitions alternate: dropping the 2nd and 3rd keeps the first DOWN and the last word.
+        drop = {transitions[1], transitions[2]}
+        merged = [alert for index, alert in enumerate(merged) if index not in drop]
+        transitions = [index for index, alert in enumerate(merged) if alert.kind in TRANSITIONS]
+    return tuple(merged)
 
 
 def next_state(
@@ -169,5 +205,5 @@ def next_state(
     unchanged = dataclasses.replace(moved, last_event=state.last_event) == state
     if unchanged:
         return None
-    pending = (*moved.pending, *alerts)[-MAX_PENDING:]
+    pending = _coalesce(moved.pending, alerts)
     return dataclasses.replace(moved, last_event=at, pending=pending)
