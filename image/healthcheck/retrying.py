@@ -15,12 +15,13 @@ from typing import Final, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-__all__ = ["error_code", "retry_until"]
+__all__ = ["RETRYABLE_CODES", "error_code", "retry_until", "retryable"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Worth another attempt: the service is busy, or had a passing fault.
 RETRYABLE_CODES: Final = frozenset(
     {
         # DynamoDB
@@ -29,6 +30,7 @@ RETRYABLE_CODES: Final = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "ReplicatedWriteConflictException",
         # SNS
         "Throttled",
         "Throttling",
@@ -44,7 +46,8 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _retryable(exc: ClientError | BotoCoreError) -> bool:
+def retryable(exc: ClientError | BotoCoreError) -> bool:
+    """A throttle, a 5xx, or a lost, refused or timed-out connection: worth another attempt."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(exc) in RETRYABLE_CODES or status >= 500
@@ -58,7 +61,7 @@ def retry_until(call: Callable[[], T], deadline: float, what: str, sleep: Callab
         try:
             return call()
         except (ClientError, BotoCoreError) as exc:
-            if not _retryable(exc):
+            if not retryable(exc):
                 raise
             attempt += 1
             ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt)

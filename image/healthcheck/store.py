@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .exceptions import RecordsNotWrittenError
 from .probe import CheckResult
+from .retrying import error_code, retryable
 from .targets import redact_url
 from .text import MAX_ERROR_BYTES, clip
 
@@ -58,17 +58,6 @@ CLIENT_CONFIG: Final = Config(
     read_timeout=5,
 )
 
-# Worth another attempt: the table is busy, or DynamoDB had a passing fault.
-RETRYABLE_CODES: Final = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ReplicatedWriteConflictException",
-    }
-)
 # The request is malformed for one of its items; the others may be fine.
 INVALID_CODE: Final = "ValidationException"
 
@@ -130,17 +119,6 @@ class BatchOutcome:
         return BatchOutcome(self.unwritten + other.unwritten, self.rejected + other.rejected, self.error or other.error)
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _retryable(exc: ClientError | BotoCoreError) -> bool:
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return _error_code(exc) in RETRYABLE_CODES or status >= 500
-    return isinstance(exc, BotoConnectionError | HTTPClientError)  # lost, refused or timed-out connections
-
-
 class ResultStore:
     """Writes items to one table; raises :class:`RecordsNotWrittenError` only after trying every batch."""
 
@@ -182,13 +160,13 @@ class ResultStore:
             try:
                 response = self._client.batch_write_item(RequestItems={self.table_name: pending})
             except ClientError as exc:
-                if _error_code(exc) == INVALID_CODE:
+                if error_code(exc) == INVALID_CODE:
                     return self._split([request["PutRequest"]["Item"] for request in pending], exc, deadline)
-                if not _retryable(exc):
+                if not retryable(exc):
                     return self._failed(len(pending), exc)
                 error: str = str(exc)
             except BotoCoreError as exc:
-                if not _retryable(exc):
+                if not retryable(exc):
                     return self._failed(len(pending), exc)
                 error = str(exc)
             else:
