@@ -17,6 +17,7 @@ from healthcheck.maintenance import NO_WINDOWS, Schedule
 from healthcheck.notify import Notifier
 from healthcheck.policy import DEFAULT_POLICY, AlertPolicy
 from healthcheck.probe import Probe
+from healthcheck.secrets import SecretResolver
 from healthcheck.state_store import StateStore
 from healthcheck.store import CLIENT_CONFIG, ResultStore
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, create_state_table
@@ -87,6 +88,7 @@ class Monitor:
         topic_arn: str | None = None,
         probe: Probe | None = None,
         now: datetime | None = None,
+        secrets: SecretResolver | None = None,
     ) -> HealthcheckError | None:
         """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any."""
         notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
@@ -111,6 +113,7 @@ class Monitor:
                 now=now or datetime.fromisoformat(at),
                 state_store=self.state_store,
                 notifier=notifier,
+                secrets=secrets,
             )
         except HealthcheckError as exc:
             return exc

@@ -17,7 +17,8 @@ from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import AlertPolicy
 from healthcheck.probe import Probe
-from tests.alerting_harness import Monitor
+from healthcheck.secrets import SecretResolver
+from tests.alerting_harness import Monitor, aws_client
 from tests.conftest import server_context
 from tests.servers import FaultServer, closed_port, running
 
@@ -424,3 +425,32 @@ def test_after_a_refused_message_its_targets_later_alerts_wait(monitor: Monitor,
     monitor.sns = sns
     monitor.run(at(4), api(http_server, False))  # the RECOVERED was refused: the DOWN after it waited
     assert [alert.subject for alert in monitor.alerts()] == ["RECOVERED: api", "DOWN: api"]
+
+
+def test_a_secret_that_cannot_be_read_takes_its_target_down_and_says_why(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    # Found by a new user: a deleted parameter was recorded on every run but never
+    # moved state, so nobody was told the check had stopped checking anything.
+    ssm, sm = aws_client("ssm", monitor.endpoint), aws_client("secretsmanager", monitor.endpoint)
+    secrets = SecretResolver(lambda: ssm, lambda: sm)
+    targets = api(http_server, True, headers={"Authorization": {"ssm": "/healthcheck/deleted"}})
+    for minute in range(3):
+        assert monitor.run(at(minute), targets, secrets=secrets) is None
+    [alert] = monitor.alerts()
+    assert alert.subject == "DOWN: api"
+    assert alert.body["targets"][0]["reasons"] == ["secret /healthcheck/deleted not readable: ParameterNotFound"]
+
+
+def test_a_secrets_service_out_of_reach_is_inconclusive(monitor: Monitor, http_server: FaultServer) -> None:
+    # Our fault, not the target's: SSM could not be reached at all.
+    ssm = aws_client("ssm", f"http://127.0.0.1:{closed_port()}")
+    secrets = SecretResolver(lambda: ssm, lambda: ssm)
+    targets = api(http_server, True, headers={"Authorization": {"ssm": "/healthcheck/token"}})
+    for minute in range(4):
+        assert monitor.run(at(minute), targets, secrets=secrets) is None
+    [record, *_] = monitor.records("api")
+    assert record["Error"]["S"] == "secret /healthcheck/token not readable: EndpointConnectionError"
+    assert record["Inconclusive"] == {"BOOL": True}
+    assert monitor.state("api") is None
+    assert monitor.alerts() == []

@@ -132,3 +132,10 @@ def test_credentials_are_dropped_when_a_redirect_leaves_the_origin(old: str, new
 
 def test_scrub_replaces_the_longest_secret_first() -> None:
     assert scrub("token abc-abcdef and abc", frozenset({"abc", "abc-abcdef"})) == "token *** and ***"
+
+
+def test_an_ssm_path_without_its_leading_slash_is_refused() -> None:
+    # Found by a new user: SSM can never read "healthcheck/api-token"; a plain name without "/" is fine.
+    with pytest.raises(InvalidTargetError, match="'ssm' name 'healthcheck/api-token' has a path: start it with '/'"):
+        parse_target({"url": "https://a/", "headers": {"X-Api-Key": {"ssm": "healthcheck/api-token"}}})
+    assert parse_target({"url": "https://a/", "headers": {"X-Api-Key": {"ssm": "api-token"}}}).request.secret_refs

@@ -30,7 +30,7 @@ from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
 from .runner import run_checks
 from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
-from .secrets import SecretResolver, resolve_for
+from .secrets import SecretResolver, is_transient, resolve_for
 from .state import parse_time
 from .state_store import StateStore
 from .store import CLIENT_CONFIG, ResultStore, to_item
@@ -155,13 +155,23 @@ def check_and_record(
         for bad in parsed.invalid:
             if not bad.recordable:
                 report.unrecorded(bad)
-        # A secret that cannot be read fails only the targets that use it.
+        # A secret that cannot be read fails only the targets that use it. It is a
+        # check like any other for state and alerts (a deleted parameter must not go
+        # unnoticed), unless AWS was only busy or out of reach: then it is ours.
         ready, unreadable, secret_values = resolve_for(parsed.valid, secrets or _secrets)
-        for target, error in unreadable:
-            result = CheckResult(
-                target.name, redact_url(target.url), False, 0, error=error, tls_verified=target.request.verify_tls
+        unsent = [
+            CheckResult(
+                target.name,
+                redact_url(target.url),
+                False,
+                0,
+                error=error,
+                inconclusive=is_transient(error),
+                tls_verified=target.request.verify_tls,
             )
-            invalid.append(result)
+            for target, error in unreadable
+        ]
+        for result in unsent:
             record(result)
         results = run_checks(
             ready,
@@ -171,6 +181,7 @@ def check_and_record(
             on_result=record,
             secrets=secret_values,
         )
+        results.extend(unsent)
         checked = [mark(result) for result in results]  # as recorded
         results.extend(invalid)
         succeeded = sum(result.success for result in results)

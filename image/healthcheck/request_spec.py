@@ -164,6 +164,9 @@ def _check_ref(name: str, raw: dict[object, object]) -> SecretRef:
             raise InvalidTargetError(
                 f"{where}: 'ssm' must be a parameter name (letters, digits, . - _ /), got {show(param)}"
             )
+        if "/" in param and not param.startswith("/"):
+            # SSM: a name in a hierarchy is fully qualified, so it could never be read without the slash.
+            raise InvalidTargetError(f"{where}: 'ssm' name {show(param)} has a path: start it with '/'")
         return SsmRef(param)
     if "secretsManager" in raw and set(raw) <= {"secretsManager", "key"}:
         arn, key = raw["secretsManager"], raw.get("key")

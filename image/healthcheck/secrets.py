@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .request_spec import SecretRef, SecretsManagerRef, SsmRef
+from .retrying import RETRYABLE_CODES
 from .targets import Target
 
 if TYPE_CHECKING:
@@ -54,6 +55,25 @@ class Resolution(NamedTuple):
 
 def _not_readable(ref: SecretRef | str, reason: str) -> str:
     return f"secret {ref} not readable: {reason}"
+
+
+# Reasons that say nothing about the user's secret: AWS was busy or out of reach.
+_TRANSIENT_REASONS: Final = RETRYABLE_CODES | {
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
+    "HTTPClientError",
+}
+
+
+def is_transient(error: str) -> bool:
+    """Whether an unreadable-secret error is our passing fault (inconclusive), not the user's config.
+
+    ParameterNotFound or AccessDeniedException is the user's to fix, so it counts
+    against the target and is alerted on; a throttle or a lost connection is not.
+    """
+    return error.rsplit(": ", 1)[-1] in _TRANSIENT_REASONS
 
 
 def _reason(exc: ClientError | BotoCoreError) -> str:
