@@ -7,8 +7,8 @@ import io
 import pytest
 
 from healthcheck.handler import Deadlines
-from healthcheck.probe import CheckResult
 from healthcheck.log_lines import Report, Summary
+from healthcheck.probe import CheckResult
 from healthcheck.targets import InvalidTarget
 
 
