@@ -136,19 +136,20 @@ def _clip_reason(reason: str | None) -> str | None:
 
 def merge(summaries: Iterable[HourSummary]) -> HourSummary:
     """Summaries added together, in order (the first failure reason is the earliest one)."""
-    total = HourSummary()
-    for part in summaries:
-        total = HourSummary(
-            total.checks + part.checks,
-            total.counted + part.counted,
-            total.failed + part.failed,
-            total.maintenance + part.maintenance,
-            total.inconclusive + part.inconclusive,
-            total.duration_sum_ms + part.duration_sum_ms,
-            tuple(a + b for a, b in zip(total.buckets, part.buckets, strict=True)),
-            total.first_reason if total.first_reason is not None else part.first_reason,
-        )
-    return total
+    parts = list(summaries)
+    reasons = (part.first_reason for part in parts if part.first_reason is not None)
+    return HourSummary(
+        checks=sum(part.checks for part in parts),
+        counted=sum(part.counted for part in parts),
+        failed=sum(part.failed for part in parts),
+        maintenance=sum(part.maintenance for part in parts),
+        inconclusive=sum(part.inconclusive for part in parts),
+        duration_sum_ms=sum(part.duration_sum_ms for part in parts),
+        buckets=tuple(map(sum, zip(*(part.buckets for part in parts), strict=True)))
+        if parts
+        else HourSummary().buckets,
+        first_reason=next(reasons, None),
+    )
 
 
 def uptime(summary: HourSummary) -> float | None:

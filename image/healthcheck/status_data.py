@@ -112,13 +112,19 @@ def target_status(
 ) -> TargetStatus:
     """One target's figures from its hour summaries (UTC hour starts) at ``now``."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=DAYS_SHOWN - 1)
+    by_day: list[list[HourSummary]] = [[] for _ in range(DAYS_SHOWN)]
+    ordered = sorted(hours.items())
+    for hour, summary in ordered:
+        index = (hour - first).days
+        if 0 <= index < DAYS_SHOWN:
+            by_day[index].append(summary)
     days: list[DayStatus] = []
-    for back in range(DAYS_SHOWN - 1, -1, -1):
-        start = today - timedelta(days=back)
-        day = merge(summary for hour, summary in sorted(hours.items()) if start <= hour < start + timedelta(days=1))
+    for index, summaries in enumerate(by_day):
+        day = merge(summaries)
         days.append(
             DayStatus(
-                day=start.strftime("%Y-%m-%d"),
+                day=(first + timedelta(days=index)).strftime("%Y-%m-%d"),
                 uptime=uptime(day),
                 checks=day.checks,
                 failed=day.failed,
@@ -128,7 +134,7 @@ def target_status(
             )
         )
     figures = {
-        label: uptime(merge(summary for hour, summary in sorted(hours.items()) if hour >= now - period))
+        label: uptime(merge(summary for hour, summary in ordered if hour >= now - period))
         for label, period in PERIODS.items()
     }
     down_since = state.since if state is not None and state.state == "DOWN" else None
