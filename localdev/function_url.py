@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localdev.quiet_http import QuietHandler
 
-__all__ = ["FunctionUrlHandler", "function_url_event"]
+__all__ = ["FunctionUrlHandler", "answer", "function_url_event"]
 
 Handler = Callable[[Mapping[str, Any], object], Mapping[str, Any]]
 
@@ -37,6 +38,21 @@ def function_url_event(method: str, target: str, headers: Mapping[str, str], pre
     return event
 
 
+def answer(request: BaseHTTPRequestHandler, method: str, handler: Handler, prefix: str = "") -> None:
+    """Answer ``request`` (already read) with what ``handler`` returns for it as a Function URL event."""
+    event = function_url_event(method, request.path, dict(request.headers.items()), prefix)
+    response = handler(event, None)
+    body = response.get("body") or ""
+    data = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
+    request.send_response(int(response.get("statusCode", 200)))
+    for name, value in dict(response.get("headers") or {}).items():
+        request.send_header(name, str(value))
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    if method != "HEAD":
+        request.wfile.write(data)
+
+
 class FunctionUrlHandler(QuietHandler):
     """Hands GET and HEAD under ``prefix`` to ``handler``; subclasses set both."""
 
@@ -53,15 +69,4 @@ class FunctionUrlHandler(QuietHandler):
         if not urlsplit(self.path).path.startswith(self.prefix or "/"):
             self.reply(404, b"not found\n", {"Content-Type": "text/plain"})
             return
-        event = function_url_event(method, self.path, dict(self.headers.items()), self.prefix)
-        response = type(self).handler(event, None)
-        body = response.get("body") or ""
-        data = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
-        headers = dict(response.get("headers") or {})
-        self.send_response(int(response.get("statusCode", 200)))
-        for name, value in headers.items():
-            self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(data)
+        answer(self, method, type(self).handler, self.prefix)

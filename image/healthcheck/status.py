@@ -40,7 +40,7 @@ from .text import clip
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["CACHE_SECONDS", "handler", "respond", "targets_shown"]
+__all__ = ["CACHE_SECONDS", "handler", "page_html", "respond", "targets_shown"]
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +116,24 @@ def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) 
     return _error(404, "not found: try /, /?format=json or /badge/<target>.svg", head)
 
 
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """``healthcheck.status.handler``: the status function's image command."""
-    settings = Settings.from_environ(os.environ)
+def _stores(settings: Settings) -> tuple[RollupStore, StateStore | None]:
     if settings.rollup_table_name is None:
         raise ConfigError("ROLLUP_TABLE_NAME is not set: the status page reads the rollups table")
     client = _dynamodb()
     rollups = RollupStore(client, settings.rollup_table_name, settings.table_name)
-    state = StateStore(client, settings.state_table_name) if settings.state_table_name else None
+    return rollups, StateStore(client, settings.state_table_name) if settings.state_table_name else None
+
+
+def page_html(settings: Settings, now: datetime, deadline: float) -> str:
+    """The page as ``/`` serves it, at ``now`` (``make run`` writes it to status.html)."""
+    rollups, state = _stores(settings)
+    return render(load(targets_shown(settings), rollups, state, now, deadline))
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """``healthcheck.status.handler``: the status function's image command."""
+    settings = Settings.from_environ(os.environ)
+    rollups, state = _stores(settings)
     shown = targets_shown(settings)
 
     def data(only: str | None) -> StatusData:

@@ -191,5 +191,9 @@ def load(
     for name, _url in targets:
         summarised = hour_summaries(rollups.days(name, first_day, last_day, deadline))
         hours[name] = {**summarised, **_recent_hours(rollups, name, summarised, now, deadline)}
-    states = state_store.load([name for name, _url in targets], deadline) if state_store is not None else {}
+    states: dict[str, TargetState] = {}
+    if state_store is not None:
+        stored = state_store.load([name for name, _url in targets], deadline)
+        # No item is UP, as for the monitor: nothing has happened to that target yet.
+        states = {name: stored.get(name, TargetState()) for name, _url in targets}
     return build(targets, hours, states, now)
