@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from healthcheck.probe import CheckResult
+from healthcheck.config import Settings
+from healthcheck.handler import check_and_record
+from healthcheck.probe import CheckResult, Probe
 from healthcheck.rollup_store import RollupStore, closed_hours, hour_summaries
 from healthcheck.rollups import HourSummary, merge, percentile, summarise, uptime
 from healthcheck.store import ResultStore, to_item
 from localdev.dynamodb import create_rollup_table
+from tests.servers import FaultServer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -113,3 +116,39 @@ def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
     failing = hours[start + timedelta(hours=1)]
     assert (failing.checks, failing.failed, failing.first_reason) == (60, 1, "refused")
     assert hours[start].failed == 0
+
+
+def _run(moment: datetime, probe: Probe, dynamodb: DynamoDBClient, table: str, url: str, rollups: RollupStore) -> None:
+    check_and_record(
+        {"time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        None,
+        settings=Settings(table, [{"name": "site", "url": url}]),
+        probe=probe,
+        store=ResultStore(dynamodb, table),
+        now=moment,
+        rollups=rollups,
+    )
+
+
+def test_runs_summarise_the_last_closed_hour_through_the_handler(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    first = datetime(2026, 11, 28, 9, 50, tzinfo=UTC)
+    for minutes in (0, 5, 15):  # 09:50, 09:55, then 10:05 (09:00 not closed yet), and 10:10 closes it
+        _run(first + timedelta(minutes=minutes), probe, dynamodb, table, f"{http_server.base_url}/ok", rollups)
+    assert datetime(2026, 11, 28, 9, tzinfo=UTC) not in hour_summaries(
+        rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10)
+    )
+    _run(first + timedelta(minutes=20), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
+    hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
+    nine = hours[datetime(2026, 11, 28, 9, tzinfo=UTC)]
+    assert (nine.checks, nine.failed) == (2, 0)  # the 10:xx checks belong to the next hour
+
+
+def test_a_missing_rollups_table_costs_the_run_nothing(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    broken = RollupStore(dynamodb, "no-such-table", table)
+    _run(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), probe, dynamodb, table, f"{http_server.base_url}/ok", broken)
+    [record] = dynamodb.scan(TableName=table)["Items"]
+    assert record["Success"]["BOOL"] is True
