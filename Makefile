@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: run test serve install check-config lint typecheck pytest bench mutate clean
+.PHONY: run report test serve install check-config lint typecheck pytest bench mutate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
@@ -32,6 +32,11 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 ##      then shows each target's state and the alerts it would have sent)
 run: $(LOCAL_STAMP)
 	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)')
+
+## report: the uptime report on the embedded DynamoDB: RUNS real check cycles first (default 20, a minute
+##         apart), then `python -m healthcheck.report` over them (SINCE=1h, FORMAT=table|json|csv; URL= as for run)
+report: $(LOCAL_STAMP)
+	$(BIN)/python -m localdev.report --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(RUNS),--runs '$(RUNS)') $(if $(SINCE),--since '$(SINCE)') $(if $(FORMAT),--format '$(FORMAT)')
 
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:$(PORT) (URL=https://... serves one URL)
 serve: $(LOCAL_STAMP)

@@ -1,0 +1,210 @@
+"""`python -m healthcheck.report`: uptime, latency percentiles and incidents per target, from the tables.
+
+Reads each target's records with a ``Query`` by ``Id`` and time range (never a
+``Scan`` of the results), and the state table for each target's current
+state. Table names come from ``--table``/``--state-table``, else from
+``pulumi stack output`` (``tableName``, ``stateTableName``). Target names come
+from ``--target``, else from the stack's ``targets`` config (``pulumi config``)
+together with the state table's items: a target that has never gone down has
+no state item, and the results table is never scanned for names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .exceptions import ConfigError
+from .history import read_checks, read_states
+from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
+from .progress import Progress
+from .report_format import FORMATS, ReportData, TargetReport, render
+from .state import TargetState
+from .targets import parse_targets
+from .uptime import figures, iso, replay, sparkline
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+__all__ = ["PERIODS", "StackInfo", "build_report", "main"]
+
+PERIODS: Final = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+NAMESPACE: Final = "healthcheck:"
+
+
+@dataclass(frozen=True, slots=True)
+class StackInfo:
+    """What the report needs to know of the stack: target names and each target's alert policy."""
+
+    names: tuple[str, ...] = ()
+    policies: dict[str, AlertPolicy] = field(default_factory=dict)
+    default_policy: AlertPolicy = DEFAULT_POLICY
+
+    def policy(self, name: str) -> AlertPolicy:
+        return self.policies.get(name, self.default_policy)
+
+
+def stack_info(config: dict[str, Any]) -> StackInfo:
+    """From a stack's config values (keys without the namespace): the targets and alerting settings."""
+    try:
+        default = parse_policy(config["alerting"]) if "alerting" in config else DEFAULT_POLICY
+    except PolicyValueError as exc:
+        raise ConfigError(f"alerting: {exc}") from exc
+    raw = config.get("targets")
+    parsed = parse_targets(raw if isinstance(raw, list) else [])
+    names = [target.name for target in parsed.valid] + [bad.label for bad in parsed.invalid if bad.recordable]
+    policies = {
+        target.name: default.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
+        for target in parsed.valid
+    }
+    return StackInfo(tuple(names), policies, default)
+
+
+def build_report(
+    client: DynamoDBClient,
+    table: str,
+    state_table: str | None,
+    *,
+    period: str,
+    now: datetime,
+    stack: StackInfo,
+    only: Sequence[str] = (),
+    progress: Progress | None = None,
+    page_size: int | None = None,
+) -> ReportData:
+    """Every target's figures for the ``period`` up to ``now``; ``only`` limits it to those names."""
+    end = iso(now)
+    start = iso(now - PERIODS[period])
+    states: dict[str, TargetState] = read_states(client, state_table) if state_table else {}
+    names = list(only) or list(dict.fromkeys([*stack.names, *sorted(states)]))
+    if not names:
+        raise ConfigError("no targets to report on: pass --target NAME (the stack's targets config was not found)")
+    progress = progress or Progress(len(names))
+    on_page: Callable[[int], None] = progress.page
+    targets: list[TargetReport] = []
+    incidents = []
+    for name in names:
+        checks = read_checks(client, table, name, start, end, on_page=on_page, page_size=page_size)
+        progress.target_done()
+        stored = states.get(name)
+        # An outage the state table says began before the window is still open at its start.
+        initial = None
+        if stored is not None and stored.state == "DOWN" and stored.since is not None and stored.since < start:
+            initial = TargetState("DOWN", stored.since)
+        replayed, found = replay(name, checks, stack.policy(name), initial)
+        # The state table is the truth for the current state; without it, the records replayed say it.
+        current = stored or replayed
+        targets.append(TargetReport(name, current.state, current.since, figures(checks), sparkline(checks, start, end)))
+        incidents += found
+    progress.close()
+    incidents.sort(key=lambda incident: (incident.start, incident.target))
+    return ReportData(period, start, end, tuple(targets), tuple(incidents))
+
+
+def _pulumi_json(args: list[str], what: str) -> Any:
+    if shutil.which("pulumi") is None:
+        raise ConfigError(f"the pulumi CLI is not installed, so {what} cannot be read from the stack: {_HINT}")
+    command = ["pulumi", *args, "--json"]  # our own arguments; pulumi from PATH, as the user runs it
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise ConfigError(f"`pulumi {' '.join(args)}` failed ({done.stderr.strip()[:300]}): {_HINT}")
+    return json.loads(done.stdout or "null")
+
+
+_HINT: Final = "pass --table (and --state-table), and --target NAME"
+
+
+def stack_tables() -> tuple[str, str | None]:
+    """``tableName`` and ``stateTableName`` from ``pulumi stack output``."""
+    outputs = _pulumi_json(["stack", "output"], "the table names") or {}
+    table = outputs.get("tableName")
+    if not isinstance(table, str):
+        raise ConfigError(f"the stack has no tableName output: {_HINT}")
+    state = outputs.get("stateTableName")
+    return table, state if isinstance(state, str) else None
+
+
+def pulumi_config() -> dict[str, Any]:
+    """The stack's config (``pulumi config --json``), keys without the namespace; values parsed."""
+    raw = _pulumi_json(["config"], "the targets") or {}
+    config: dict[str, Any] = {}
+    for key, entry in raw.items():
+        if not key.startswith(NAMESPACE) or not isinstance(entry, dict):
+            continue
+        value = entry.get("objectValue", entry.get("value"))
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):  # a plain string value
+                value = json.loads(value)
+        config[key.removeprefix(NAMESPACE)] = value
+    return config
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m healthcheck.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--since", choices=list(PERIODS), default="24h", help="the period up to now; default 24h")
+    parser.add_argument("--target", action="append", default=[], help="report on this target only (repeatable)")
+    parser.add_argument("--format", choices=FORMATS, default="table", dest="output_format")
+    parser.add_argument("--table", help="the results table (default: the stack's tableName output)")
+    parser.add_argument("--state-table", help="the state table (default: the stack's stateTableName output)")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client: DynamoDBClient | None = None,
+    now: datetime | None = None,
+    stack: StackInfo | None = None,
+) -> int:
+    """The CLI. ``client``, ``now`` and ``stack`` are for callers that have them (``make report``, tests)."""
+    args = parser().parse_args(argv)
+    try:
+        if args.table:
+            table, state_table = args.table, args.state_table
+        else:
+            table, state_table = stack_tables()
+            state_table = args.state_table or state_table
+        if stack is None:
+            # Named targets with a named table need nothing from the stack (its thresholds are then the defaults).
+            stack = StackInfo() if args.target and args.table else stack_info(pulumi_config())
+        if client is None:
+            import boto3  # here, so --help and argument errors need no AWS setup
+
+            client = boto3.client("dynamodb")
+        data = build_report(
+            client,
+            table,
+            state_table,
+            period=args.since,
+            now=now or datetime.now(UTC),
+            stack=stack,
+            only=args.target,
+        )
+    except ConfigError as exc:
+        print(f"healthcheck report: {exc}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as exc:  # no credentials, no such table, no access: one line, no traceback
+        print(f"healthcheck report: reading from DynamoDB failed: {exc}", file=sys.stderr)
+        return 1
+    print(render(data, args.output_format))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""`make report`: the uptime report on the embedded DynamoDB, with no AWS at all.
+
+The embedded DynamoDB lives in `make run`'s process and its data dies with
+it, so this runs its own short history first: RUNS real check cycles (default
+20) of the stack's targets (or --url) through the real handler, into the
+results and state tables, with event times a minute apart ending now. Then it
+prints `python -m healthcheck.report` over them, with the stack's targets and
+alerting settings, exactly as against a deployed stack. The figures are those
+of real checks made by this machine a moment ago.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+
+from healthcheck.report import PERIODS, stack_info
+from healthcheck.report import main as report_main
+from healthcheck.report_format import FORMATS
+from localdev.dynamodb import create_results_table, create_state_table, embedded_dynamodb, use_endpoint
+from localdev.run import STATE_TABLE_NAME, TABLE_NAME, stack_config, stack_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def event_times(runs: int, now: datetime) -> list[datetime]:
+    """``runs`` event times a minute apart, the last at ``now`` (whole seconds, as EventBridge sends)."""
+    last = now.replace(microsecond=0)
+    return [last - timedelta(minutes=runs - 1 - run) for run in range(runs)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="check this one URL instead of the stack's targets")
+    parser.add_argument("--stack", default="dev", help="the stack whose targets are checked; default dev")
+    parser.add_argument("--runs", type=int, default=20, help="check cycles to run first, a minute apart; default 20")
+    parser.add_argument("--since", choices=list(PERIODS), default="1h")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    config = {"targets": [{"url": args.url}]} if args.url else stack_config(args.stack)
+    targets = config.get("targets")
+    if not isinstance(targets, list):
+        raise SystemExit(f"Pulumi.{args.stack}.yaml: healthcheck:targets must be a list of targets")
+    event = json.loads((ROOT / "events" / "eventbridge.json").read_text())
+    now = datetime.now(UTC)
+    with embedded_dynamodb() as endpoint:
+        use_endpoint(endpoint)
+        create_results_table(endpoint, TABLE_NAME)
+        create_state_table(endpoint, STATE_TABLE_NAME)
+        os.environ.update(
+            {} if args.url else stack_environment(config),
+            TABLE_NAME=TABLE_NAME,
+            STATE_TABLE_NAME=STATE_TABLE_NAME,
+            TARGETS=json.dumps(targets),
+        )
+        os.environ.pop("ALERT_TOPIC_ARN", None)
+        from healthcheck.handler import handler  # after the environment is set: it builds its client at import
+
+        times = event_times(args.runs, now)
+        live = sys.stderr.isatty()  # a pipe or CI log gets one line, not a carriage-return per cycle
+        for run, moment in enumerate(times, start=1):
+            if live:
+                print(f"\rcheck cycle {run}/{len(times)} ({len(targets)} target(s))", end="", file=sys.stderr)
+            with contextlib.redirect_stdout(io.StringIO()):  # the function's JSON lines: not the report
+                handler({**event, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}, None)
+        print(("\r" if live else "") + f"ran {len(times)} check cycle(s) of {len(targets)} target(s)", file=sys.stderr)
+        client = boto3.client("dynamodb", endpoint_url=endpoint)
+        return report_main(
+            ["--table", TABLE_NAME, "--state-table", STATE_TABLE_NAME, "--since", args.since, "--format", args.format],
+            client=client,
+            now=times[-1],
+            stack=stack_info(config),
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

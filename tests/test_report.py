@@ -1,0 +1,422 @@
+"""The uptime report (`python -m healthcheck.report`) against the embedded DynamoDB, on seeded histories.
+
+Every figure is checked against one computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from healthcheck.history import Check, read_checks
+from healthcheck.policy import AlertPolicy
+from healthcheck.probe import CheckResult
+from healthcheck.progress import Progress
+from healthcheck.report import StackInfo, build_report, main, stack_info
+from healthcheck.state import TargetState
+from healthcheck.state_store import to_item as state_item
+from healthcheck.uptime import percentile, sparkline
+from localdev.dynamodb import create_state_table
+from tests.report_seed import NOW, at, failed, ok, seed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+API = "api"
+
+
+def api_history() -> list[tuple[str, CheckResult]]:
+    """20 checks of `api`, 12:00 to 12:19, one a minute.
+
+    12:02 one failure (503, 900 ms): below the failure threshold of 3, so no incident.
+    12:05-12:07 maintenance, 12:08 inconclusive: left out of uptime.
+    12:10-12:13 four timeouts: DOWN from 12:10 (first failure of the streak) ...
+    12:14, 12:15 successes: ... UP again from 12:14 (first success of the streak of 2).
+    """
+    history: dict[int, CheckResult] = {
+        0: ok(API, 100),
+        1: ok(API, 110),
+        2: failed(API, 900, 503, "status 503, expected 2xx"),
+        3: ok(API, 120),
+        4: ok(API, 130),
+        8: CheckResult(API, "https://example.test/", False, 3000, error="no network", inconclusive=True),
+        9: ok(API, 140),
+        10: failed(API, 10000, error="read timed out (10 s)"),
+        11: failed(API, 10000),
+        12: failed(API, 10000),
+        13: failed(API, 10000),
+    }
+    for minute in (5, 6, 7):
+        history[minute] = CheckResult(API, "https://example.test/", False, 5000, 500, "500", maintenance=True)
+    # Inconclusive inside maintenance: counted once, as maintenance.
+    history[7] = dataclasses.replace(history[7], inconclusive=True)
+    for minute, ms in zip(range(14, 20), (150, 160, 170, 180, 190, 200), strict=True):
+        history[minute] = ok(API, ms)
+    return [(at(minute), result) for minute, result in sorted(history.items())]
+
+
+def run(args: list[str], client: DynamoDBClient, stack: StackInfo | None = None) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(args, client=client, now=NOW, stack=stack or StackInfo((API,)))
+    return code, out.getvalue()
+
+
+def report_json(client: DynamoDBClient, table: str, *extra: str) -> Any:
+    code, text = run(["--table", table, "--since", "1h", "--format", "json", *extra], client)
+    assert code == 0
+    return json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("values", "p", "expected"),
+    [
+        ([], 50, None),
+        ([7], 99, 7),
+        ([400, 100, 300, 200], 50, 200),  # rank ceil(0.5*4)=2 of 100,200,300,400
+        ([400, 100, 300, 200], 95, 400),  # rank ceil(3.8)=4
+        (list(range(1, 21)), 95, 19),  # rank ceil(19.0)=19: p95 and p99 differ
+        (list(range(1, 21)), 99, 20),  # rank ceil(19.8)=20
+        (list(range(1, 101)), 50, 50),
+    ],
+    ids=["empty", "one", "p50-even", "p95-of-4", "p95-of-20", "p99-of-20", "p50-of-100"],
+)
+def test_percentiles_are_nearest_rank(values: list[int], p: float, expected: int | None) -> None:
+    assert percentile(values, p) == expected
+
+
+def test_figures_leave_maintenance_and_inconclusive_out_and_count_them(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, api_history())
+    [api] = report_json(dynamodb, table)["targets"]
+    # 20 checks; 3 maintenance + 1 inconclusive left out: 16 counted, 5 failed (12:02, 12:10-12:13).
+    assert api["checks"] == 20
+    assert (api["maintenance"], api["inconclusive"], api["counted"], api["failures"]) == (3, 1, 16, 5)
+    assert api["uptimePct"] == 68.75  # 11 / 16
+    # Responses among counted checks: 11 successes (100..200 ms) and the 503 (900 ms); timeouts have no status.
+    # Nearest rank of 12 values: p50 = 6th = 150, p95 = 12th (ceil 11.4) = 900, p99 = 12th = 900.
+    assert (api["p50Ms"], api["p95Ms"], api["p99Ms"]) == (150, 900, 900)
+    assert api["lastFailureAt"] == at(13)
+    assert api["lastFailureReasons"] == ["connection refused"]
+
+
+def test_incidents_follow_the_state_rules_from_first_failure_to_first_success(
+    dynamodb: DynamoDBClient, table: str
+) -> None:
+    seed(dynamodb, table, api_history())
+    data = report_json(dynamodb, table)
+    # The lone 12:02 failure is under the threshold (3): no incident for it.
+    assert data["incidents"] == [
+        {
+            "target": API,
+            "start": at(10),
+            "end": at(14),
+            "durationS": 240,
+            "ongoing": False,
+            "firstReason": "read timed out (10 s)",
+        }
+    ]
+    [api] = data["targets"]
+    # No state table: the records replayed say UP, since the first success of the recovery.
+    assert (api["state"], api["since"]) == ("UP", at(14))
+
+
+def test_a_higher_failure_threshold_makes_no_incident(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, api_history())
+    stack = StackInfo((API,), {API: AlertPolicy(failure_threshold=5)})
+    code, text = run(["--table", table, "--since", "1h", "--format", "json"], dynamodb, stack)
+    assert code == 0
+    assert json.loads(text)["incidents"] == []  # 4 failures in a row < 5
+
+
+def test_state_table_gives_current_state_and_an_outage_begun_before_the_window(
+    dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str
+) -> None:
+    state_table = f"{table}-state"
+    create_state_table(dynamodb_endpoint, state_table)
+    down = TargetState("DOWN", since="2026-11-27T10:00:00Z", last_event=at(29))
+    dynamodb.put_item(TableName=state_table, Item=state_item("db", down))
+    recovered = TargetState("UP", since="2026-11-27T09:00:00Z", last_event=at(29))
+    dynamodb.put_item(TableName=state_table, Item=state_item("web", recovered))
+    seed(dynamodb, table, [(at(minute), failed("db", 50, 500, "status 500, expected 2xx")) for minute in range(20, 30)])
+    seed(dynamodb, table, [(at(minute), ok("web", 80)) for minute in range(20, 30)])
+    # No --target: the names come from the stack (web, new) and the state table (db).
+    code, text = run(
+        ["--table", table, "--state-table", state_table, "--since", "1h", "--format", "json"],
+        dynamodb,
+        StackInfo(("web", "new")),
+    )
+    assert code == 0
+    data = json.loads(text)
+    assert [(t["name"], t["state"], t["since"]) for t in data["targets"]] == [
+        ("web", "UP", "2026-11-27T09:00:00Z"),  # recovered before the window: only the state table knows since when
+        ("new", "UP", None),  # never went down: no state item
+        ("db", "DOWN", "2026-11-27T10:00:00Z"),
+    ]
+    # Down since 10:00, still down at 12:30: 2 h 30 min, its first reason in the window.
+    assert data["incidents"] == [
+        {
+            "target": "db",
+            "start": "2026-11-27T10:00:00Z",
+            "end": None,
+            "durationS": 9000,
+            "ongoing": True,
+            "firstReason": "status 500, expected 2xx",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offset", "included"),
+    [
+        (timedelta(hours=-1, seconds=-1), False),
+        (timedelta(hours=-1), True),
+        (timedelta(0), True),
+        (timedelta(seconds=1), False),
+    ],
+    ids=["just-before-window", "window-start", "now", "after-now"],
+)
+def test_since_includes_both_ends_of_the_window(
+    dynamodb: DynamoDBClient, table: str, offset: timedelta, included: bool
+) -> None:
+    moment = (NOW + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seed(dynamodb, table, [(moment, ok(API, 10))])
+    [api] = report_json(dynamodb, table)["targets"]
+    assert api["checks"] == (1 if included else 0)
+
+
+def test_since_24h_reaches_back_a_day_and_1h_does_not(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, [("2026-11-26T13:00:00Z", failed(API, 10)), (at(10), ok(API, 10))])
+    assert report_json(dynamodb, table, "--since", "24h")["targets"][0]["checks"] == 2
+    assert report_json(dynamodb, table)["targets"][0]["checks"] == 1
+
+
+def test_reads_page_past_1_mb(dynamodb: DynamoDBClient, table: str) -> None:
+    # Each record carries 32 failure lines of 512 bytes: ~17 KB, so 80 of them are ~1.4 MB.
+    reasons = tuple(f"{n:03d}" + "x" * 600 for n in range(40))
+    history = [(at(0, second), CheckResult(API, "u", False, 5, 500, failures=reasons)) for second in range(80)]
+    seed(dynamodb, table, history)
+    pages: list[int] = []
+    checks = read_checks(dynamodb, table, API, at(0), at(2), on_page=pages.append)
+    assert len(pages) >= 2
+    assert sum(pages) == len(checks) == 80
+    assert [check.timestamp for check in checks] == [timestamp for timestamp, _ in history]
+
+
+def test_many_small_pages_give_the_same_figures(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, api_history())
+    pages: list[int] = []
+    read_checks(dynamodb, table, API, at(0), at(30), on_page=pages.append, page_size=3)
+    assert sum(pages) == 20
+    assert len(pages) >= 7  # 20 items, 3 a page
+    whole = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)))
+    paged = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)), page_size=3)
+    assert paged == whole
+
+
+def test_the_results_table_is_never_scanned(dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str) -> None:
+    state_table = f"{table}-state"
+    create_state_table(dynamodb_endpoint, state_table)
+    seed(dynamodb, table, api_history())
+    scanned: list[str] = []
+    dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.Scan", lambda params, **_: scanned.append(params["TableName"])
+    )
+    code, _ = run(["--table", table, "--state-table", state_table], dynamodb)
+    assert code == 0
+    assert scanned == [state_table]
+
+
+def test_table_format_shows_each_figure(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, api_history())
+    code, text = run(["--table", table, "--since", "1h"], dynamodb)
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0] == "uptime report, last 1h: 2026-11-27T11:30:00Z to 2026-11-27T12:30:00Z"
+    row = next(line for line in lines if line.startswith("api "))
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    assert cells[:10] == [
+        "api",
+        "UP",
+        at(14),
+        "68.75%",
+        "20",
+        "5",
+        "3 maint, 1 inconcl",
+        "150 ms",
+        "900 ms",
+        "900 ms",
+    ]
+    assert f"  api at {at(13)}: connection refused" in lines
+    incidents = lines.index("incidents (DOWN periods):")
+    assert lines[incidents + 1].split() == ["target", "start", "duration", "first", "reason"]
+    assert lines[incidents + 3].split() == ["api", at(10), "4m00s", "read", "timed", "out", "(10", "s)"]
+
+
+def test_csv_format_has_one_row_per_target(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, api_history())
+    code, text = run(["--table", table, "--since", "1h", "--format", "csv"], dynamodb)
+    assert code == 0
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["name"] == API
+    assert (row["uptimePct"], row["checks"], row["failures"], row["p50Ms"], row["p99Ms"]) == (
+        "68.75",
+        "20",
+        "5",
+        "150",
+        "900",
+    )
+    assert row["lastFailureReasons"] == "connection refused"
+
+
+def test_a_target_without_records_reports_no_figures(dynamodb: DynamoDBClient, table: str) -> None:
+    [api] = report_json(dynamodb, table)["targets"]
+    assert (api["checks"], api["uptimePct"], api["p50Ms"], api["state"]) == (0, None, None, "UP")
+
+
+def test_sparkline_is_the_median_per_slice_scaled_to_blocks() -> None:
+    def check(minute: int, ms: int) -> Check:
+        return Check(at(minute), True, ms, 200)
+
+    checks = [check(0, 100), check(2, 250), check(2, 300), check(2, 350), check(3, 240)]
+    # 4 slices of a minute: medians 100, none, 300, 240; (240-100)/(300-100)*7 = 4.9 -> block 5.
+    assert sparkline(checks, at(0), at(4), width=4) == "▁ █▆"
+
+
+def test_no_pulumi_cli_and_no_table_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["--since", "7d"], client=dynamodb, now=NOW) == 2
+    error = capsys.readouterr().err
+    assert "pulumi CLI is not installed" in error
+    assert "--table" in error
+
+
+def test_no_target_names_anywhere_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient, table: str
+) -> None:
+    assert main(["--table", table], client=dynamodb, now=NOW, stack=StackInfo()) == 2
+    assert "pass --target NAME" in capsys.readouterr().err
+
+
+def test_stack_targets_give_names_and_their_own_thresholds() -> None:
+    info = stack_info(
+        {
+            "alerting": {"failureThreshold": 4},
+            "targets": [{"url": "https://a.test/"}, {"name": "b", "url": "https://b.test/", "failureThreshold": 2}],
+        }
+    )
+    assert info.names == ("https://a.test/", "b")
+    assert info.policy("https://a.test/").failure_threshold == 4
+    assert info.policy("b").failure_threshold == 2
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_bar_appears_only_after_a_second() -> None:
+    clock, stream = Clock(), io.StringIO()
+    progress = Progress(4, stream, clock=clock, force=True)
+    progress.page(100)
+    progress.target_done()
+    clock.now = 1.0
+    progress.page(50)
+    assert stream.getvalue() == ""  # a read of a second or less draws nothing
+    clock.now = 1.5
+    progress.target_done()
+    progress.close()
+    assert stream.getvalue() == "\rreading ██████████░░░░░░░░░░ 2/4 targets, 150 records\n"
+
+
+def test_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
+    clock, stream = Clock(), io.StringIO()
+    progress = Progress(1, stream, clock=clock)
+    clock.now = 5.0
+    progress.target_done()
+    progress.close()
+    assert stream.getvalue() == ""
+
+
+def fake_pulumi_cli(directory: Path, outputs: object, config: object, status: int = 0) -> None:
+    """A `pulumi` on PATH answering `stack output --json` and `config --json` as the CLI's JSON forms do.
+
+    The CLI itself cannot be installed here; this stands in for it, not for the code under test.
+    """
+    script = directory / "pulumi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = stack ]; then echo '{json.dumps(outputs)}'; else echo '{json.dumps(config)}'; fi\n"
+        f"exit {status}\n"
+    )
+    script.chmod(0o755)
+
+
+def test_tables_and_targets_come_from_the_stack_when_not_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str
+) -> None:
+    state_table = f"{table}-state"
+    create_state_table(dynamodb_endpoint, state_table)
+    seed(dynamodb, table, api_history())
+    targets = [{"name": API, "url": "https://example.test/", "failureThreshold": 5}]
+    fake_pulumi_cli(
+        tmp_path,
+        {"tableName": table, "stateTableName": state_table, "functionName": "f"},
+        {
+            "aws:region": {"value": "us-east-1", "secret": False},
+            "healthcheck:targets": {"value": json.dumps(targets), "objectValue": targets, "secret": False},
+            "healthcheck:alerting": {"value": '{"successThreshold": 1}', "secret": False},
+        },
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["--since", "1h", "--format", "json"], client=dynamodb, now=NOW) == 0
+    data = json.loads(out.getvalue())
+    assert [target["name"] for target in data["targets"]] == [API]
+    assert data["incidents"] == []  # the target's own failureThreshold (5) is above its 4 failures in a row
+    # Naming the target keeps its threshold from the stack.
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["--since", "1h", "--format", "json", "--target", API], client=dynamodb, now=NOW) == 0
+    assert json.loads(out.getvalue())["incidents"] == []
+
+
+def test_a_failing_pulumi_cli_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
+) -> None:
+    fake_pulumi_cli(tmp_path, {}, {}, status=1)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main([], client=dynamodb, now=NOW) == 2
+    assert "`pulumi stack output` failed" in capsys.readouterr().err
+
+
+def test_control_characters_in_a_record_never_reach_the_terminal(dynamodb: DynamoDBClient, table: str) -> None:
+    name = "evil\x1b]0;owned\x07"
+    seed(dynamodb, table, [(at(minute), failed(name, 5, 500, "\x1b[2Jcleared")) for minute in range(3)])
+    code, text = run(["--table", table, "--since", "1h", "--target", name], dynamodb)
+    assert code == 0
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\ufffd[2Jcleared" in text
+
+
+def test_a_missing_table_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
+) -> None:
+    assert main(["--table", "no-such-table", "--target", API], client=dynamodb, now=NOW) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("healthcheck report: reading from DynamoDB failed:")
+    assert "ResourceNotFoundException" in error
