@@ -69,7 +69,11 @@ def test_percentile_is_the_bound_of_the_bucket_holding_it(
 def test_a_summary_survives_its_dynamodb_form_and_merges_by_adding() -> None:
     one = summarise([record(False, 120), record(True, 30)])
     two = summarise([record(True, 3000)])
+    assert one.to_attribute() == {"S": "2,2,1,0,0,150|1:1,4:1|HTTP 500"}
     assert HourSummary.from_attribute(one.to_attribute()) == one
+    assert HourSummary.from_attribute(two.to_attribute()) == two  # no reason
+    odd = HourSummary(checks=1, counted=1, failed=1, first_reason="a|b|")
+    assert HourSummary.from_attribute(odd.to_attribute()) == odd
     both = merge([one, two])
     assert (both.checks, both.failed, both.first_reason) == (3, 1, "HTTP 500")
     assert percentile(both, 1.0) == 3000

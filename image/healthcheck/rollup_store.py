@@ -1,8 +1,8 @@
-"""The rollups table (``Id`` target, ``Day`` YYYY-MM-DD): one item per target per day, one map per hour.
+"""The rollups table (``Id`` target, ``Day`` YYYY-MM-DD): one item per target per day, one string per hour.
 
 Why a table of its own: the state table's key is ``Id`` alone (DESIGN.md), and
 a page needs a target's days in one ``Query``. Each day item holds attributes
-``H00``..``H23``, one :class:`~healthcheck.rollups.HourSummary` each.
+``H00``..``H23``, one :class:`~healthcheck.rollups.HourSummary` each (its compact string).
 
 Writes: a run checks (one ``BatchGetItem``, reads only) whether its targets'
 last finished hours are summarised; for each one that is not, it queries that
@@ -16,6 +16,7 @@ is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -96,6 +97,11 @@ class RollupStore:
                 response = retry_until(get, deadline, "reading rollups")
                 items += response.get("Responses", {}).get(self.table_name, [])
                 pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+                if pending:
+                    if time.monotonic() >= deadline:
+                        # Not "missing": guessing would rewrite hours, past the one-write-per-hour bound.
+                        raise TimeoutError(f"{len(pending)} rollup items left unread at the deadline (throttled)")
+                    time.sleep(0.1)
         return items
 
     def records(self, name: str, start: datetime, end: datetime, deadline: float) -> list[dict[str, Any]]:
@@ -136,7 +142,7 @@ class RollupStore:
             for name, hour in self.missing(names, now, deadline):
                 summary = summarise(self.records(name, hour, hour + timedelta(hours=1), deadline))
                 written += self._write(name, hour, summary, deadline)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, TimeoutError) as exc:
             log.warning("rollups not brought up to date (the next run tries again): %s", exc)
         return written
 
