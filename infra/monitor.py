@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from healthcheck.config import ENV_TABLE_NAME, ENV_TARGETS
+from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
+from healthcheck.rollup_store import DAY_KEY
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
 from .alarms import AlarmSpec, alarm_specs
@@ -28,6 +29,7 @@ from .policies import (
 )
 from .schedules import chunk_targets, schedule_input
 from .settings import StackSettings
+from .status_page import StatusPage, StatusPageArgs
 from .subscriptions import Subscription
 
 __all__ = ["Monitor", "MonitorArgs"]
@@ -83,6 +85,16 @@ class Monitor(pulumi.ComponentResource):
             point_in_time_recovery={"enabled": True},
             opts=child,
         )
+        # Hourly summaries, one item per target per day: what the status page reads instead of raw history.
+        self.rollup_table = aws.dynamodb.Table(
+            f"{name}-rollups",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=HASH_KEY,
+            range_key=DAY_KEY,
+            attributes=[{"name": HASH_KEY, "type": "S"}, {"name": DAY_KEY, "type": "S"}],
+            ttl={"attribute_name": EXPIRES_AT, "enabled": True},
+            opts=child,
+        )
         # Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the
         # AWS-managed key (alias/aws/sns), and a customer key costs $1 a month.
         self.topic = aws.sns.Topic(f"{name}-alerts", opts=child)
@@ -106,7 +118,12 @@ class Monitor(pulumi.ComponentResource):
             "lambda.amazonaws.com",
             account_id,
             pulumi.Output.all(
-                self.table.arn, log_group.arn, self.failures.arn, self.state_table.arn, self.topic.arn
+                self.table.arn,
+                log_group.arn,
+                self.failures.arn,
+                self.state_table.arn,
+                self.topic.arn,
+                self.rollup_table.arn,
             ).apply(lambda arns: function_policy(*arns)),
         )
 
@@ -119,6 +136,7 @@ class Monitor(pulumi.ComponentResource):
             ENV_TABLE_NAME: self.table.name,
             ENV_STATE_TABLE_NAME: self.state_table.name,
             ENV_ALERT_TOPIC_ARN: self.topic.arn,
+            ENV_ROLLUP_TABLE_NAME: self.rollup_table.name,
             **settings.environment(),
         }
         # Counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
@@ -126,6 +144,7 @@ class Monitor(pulumi.ComponentResource):
             ENV_TABLE_NAME: "t" * MAX_TABLE_NAME,
             ENV_STATE_TABLE_NAME: "t" * MAX_TABLE_NAME,
             ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
+            ENV_ROLLUP_TABLE_NAME: "t" * MAX_TABLE_NAME,
             **settings.environment(),
         }
         targets_env = settings.targets_json()
@@ -206,6 +225,22 @@ class Monitor(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.status_page: StatusPage | None = None
+        if settings.status_page != "off":
+            self.status_page = StatusPage(
+                f"{name}-status",
+                StatusPageArgs(
+                    mode=settings.status_page,
+                    show_urls=settings.status_page_show_urls,
+                    image_uri=args.image_uri,
+                    targets_json=settings.status_targets_json(),
+                    table=self.table,
+                    state_table=self.state_table,
+                    rollup_table=self.rollup_table,
+                    log_retention_days=settings.log_retention_days,
+                ),
+                opts=child,
+            )
         self.register_outputs(
             {
                 "tableName": self.table.name,

@@ -14,6 +14,7 @@ __all__ = [
     "parameter_arn",
     "scheduler_policy",
     "secrets_policy",
+    "status_policy",
     "topic_policy",
 ]
 
@@ -21,6 +22,10 @@ __all__ = [
 # conditional updates keyed by the event time (and claims on pending alerts). Never Scan,
 # never a delete, never a blind PutItem.
 STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+# Rollups: which hours are summarised (BatchGetItem), and one conditional SET per hour (UpdateItem).
+ROLLUP_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+# The status page only reads: day items and the unsummarised hours by Query, state by BatchGetItem.
+READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
 
 Statement = dict[str, object]
 
@@ -43,11 +48,19 @@ def assume_role_policy(service: str, source_account: str | None = None) -> str:
 
 
 def function_policy(
-    table_arn: str, log_group_arn: str, failure_queue_arn: str, state_table_arn: str, topic_arn: str
+    table_arn: str,
+    log_group_arn: str,
+    failure_queue_arn: str,
+    state_table_arn: str,
+    topic_arn: str,
+    rollup_table_arn: str,
 ) -> str:
-    """The function writes records, keeps target state, sends alerts, writes its logs, and parks failed runs."""
+    """The function writes records, keeps target state and rollups, sends alerts, writes its logs, parks failed runs."""
     return _document(
         {"Sid": "WriteCheckRecords", "Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": [table_arn]},
+        # An hour's records are read back once, to summarise them.
+        {"Sid": "SummariseRecords", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [table_arn]},
+        {"Sid": "KeepRollups", "Effect": "Allow", "Action": ROLLUP_ACTIONS, "Resource": [rollup_table_arn]},
         {"Sid": "KeepTargetState", "Effect": "Allow", "Action": STATE_ACTIONS, "Resource": [state_table_arn]},
         {"Sid": "SendAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
         {
@@ -61,6 +74,24 @@ def function_policy(
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
             "Resource": [failure_queue_arn],
+        },
+    )
+
+
+def status_policy(table_arn: str, state_table_arn: str, rollup_table_arn: str, log_group_arn: str) -> str:
+    """The status page reads the three tables and writes its logs; it can change nothing."""
+    return _document(
+        {
+            "Sid": "ReadHistory",
+            "Effect": "Allow",
+            "Action": READ_ACTIONS,
+            "Resource": [table_arn, state_table_arn, rollup_table_arn],
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group_arn}:log-stream:*"],
         },
     )
 

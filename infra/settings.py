@@ -50,7 +50,11 @@ CONFIG_KEYS = (
     "alerting",
     "maintenance",
     "secretsKmsKeyArn",
+    "statusPage",
+    "statusPageShowUrls",
 )
+# Who may open the status page's Function URL: anyone, IAM-signed callers, or no page at all.
+STATUS_PAGE_MODES = ("public", "iam", "off")
 # How long check records are kept (DynamoDB TTL on ExpiresAt): a day to a century.
 MAX_RETENTION_DAYS = 36_500
 
@@ -307,6 +311,9 @@ class StackSettings:
     """The MAINTENANCE variable (compact JSON), checked by the function's own parser; None: no windows."""
     secrets_kms_key_arn: str | None = None
     """A customer-managed key the referenced SecureStrings/secrets are encrypted with (kms:Decrypt is granted)."""
+    status_page: str = "off"
+    """public (Function URL, auth NONE), iam (AWS_IAM) or off (no status function)."""
+    status_page_show_urls: bool = False
 
     @property
     def parameter_names(self) -> list[str]:
@@ -338,6 +345,8 @@ class StackSettings:
         alerting: object = None,
         maintenance: object = None,
         secrets_kms_key_arn: str | None = None,
+        status_page: str | None = None,
+        status_page_show_urls: bool | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -357,6 +366,10 @@ class StackSettings:
             raise SettingsError(
                 "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
                 f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {secrets_kms_key_arn!r}"
+            )
+        if status_page is not None and status_page not in STATUS_PAGE_MODES:
+            raise SettingsError(
+                f"healthcheck:statusPage must be one of {', '.join(STATUS_PAGE_MODES)}, got {status_page!r}"
             )
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(
@@ -380,6 +393,8 @@ class StackSettings:
             alerting=_checked_json("alerting", alerting, parse_policy),
             maintenance=_checked_json("maintenance", maintenance, parse_windows),
             secrets_kms_key_arn=secrets_kms_key_arn,
+            status_page=status_page if status_page is not None else defaults.status_page,
+            status_page_show_urls=bool(status_page_show_urls),
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(
@@ -399,6 +414,10 @@ class StackSettings:
     def targets_json(self) -> str:
         """TARGETS for the environment: the targets as compact JSON."""
         return json.dumps([t.to_json() for t in self.targets], separators=(",", ":"))
+
+    def status_targets_json(self) -> str:
+        """TARGETS for the status page: names and URLs only, all it shows."""
+        return json.dumps([{"name": t.name, "url": t.url} for t in self.targets], separators=(",", ":"))
 
     def environment(self) -> dict[str, str]:
         """The function's variables that come from config alone (the rest name resources)."""

@@ -47,6 +47,8 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             alerting=config.get_object("alerting"),
             maintenance=config.get_object("maintenance"),
             secrets_kms_key_arn=config.get("secretsKmsKeyArn") or None,  # "" is Pulumi.yaml's default: none
+            status_page=config.get("statusPage"),
+            status_page_show_urls=config.get_bool("statusPageShowUrls"),
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc
@@ -65,4 +67,7 @@ def build_stack(config: pulumi.Config, root: Path) -> Monitor:
     pulumi.export("schedule", settings.schedule)
     pulumi.export("scheduleNames", [schedule.name for schedule in monitor.schedules])
     pulumi.export("failureQueueUrl", monitor.failures.url)
+    pulumi.export("rollupTableName", monitor.rollup_table.name)
+    if monitor.status_page is not None:
+        pulumi.export("statusPageUrl", monitor.status_page.url.function_url)
     return monitor

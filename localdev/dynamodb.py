@@ -84,6 +84,29 @@ def create_state_table(endpoint: str, table_name: str) -> None:
     )
 
 
+def create_rollup_table(endpoint: str, table_name: str) -> None:
+    """The rollups table: ``Id`` (target) and ``Day`` (YYYY-MM-DD), on-demand, as deployed."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[
+            {"AttributeName": HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": "Day", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": "Day", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def main() -> None:
     """Run the embedded DynamoDB in a process of its own; prints its endpoint, serves until killed."""
     with embedded_dynamodb() as endpoint:

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,20 @@ from typing import Any
 import boto3
 import yaml
 
-from localdev.dynamodb import create_results_table, create_state_table, embedded_dynamodb, use_endpoint
+from healthcheck.config import Settings
+from healthcheck.status import page_html
+from localdev.dynamodb import (
+    create_results_table,
+    create_rollup_table,
+    create_state_table,
+    embedded_dynamodb,
+    use_endpoint,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "healthcheck-local"
 STATE_TABLE_NAME = "healthcheck-local-state"
+ROLLUP_TABLE_NAME = "healthcheck-local-rollups"
 # Stack config keys the function reads as JSON environment variables, as infra/monitor.py passes them.
 JSON_SETTINGS = {"alerting": "ALERTING", "maintenance": "MAINTENANCE"}
 TEXT_SETTINGS = {"connectivityCheck": "CONNECTIVITY_CHECK"}
@@ -103,6 +113,11 @@ def format_table(items: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_status_page(path: Path, now: datetime) -> None:
+    """The status page as the status function renders it, at the run's event time (the records' clock)."""
+    path.write_text(page_html(Settings.from_environ(os.environ), now, time.monotonic() + 30), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="check this one URL instead of the stack's targets")
@@ -110,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--event", type=Path, default=ROOT / "events" / "eventbridge.json")
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
     parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
+    parser.add_argument(
+        "--status-html", type=Path, default=ROOT / "status.html", help="write the status page here; default status.html"
+    )
     args = parser.parse_args(argv)
 
     targets = [{"url": args.url}] if args.url else stack_targets(args.stack)
@@ -121,8 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         use_endpoint(endpoint)
         create_results_table(endpoint, TABLE_NAME)
         create_state_table(endpoint, STATE_TABLE_NAME)
+        create_rollup_table(endpoint, ROLLUP_TABLE_NAME)
         os.environ.update(
-            environ, TABLE_NAME=TABLE_NAME, STATE_TABLE_NAME=STATE_TABLE_NAME, TARGETS=json.dumps(targets)
+            environ,
+            TABLE_NAME=TABLE_NAME,
+            STATE_TABLE_NAME=STATE_TABLE_NAME,
+            ROLLUP_TABLE_NAME=ROLLUP_TABLE_NAME,
+            TARGETS=json.dumps(targets),
+            STATUS_SHOW_URLS="true",  # a local page: the URLs are yours
         )
         os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
@@ -140,12 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         client = boto3.client("dynamodb", endpoint_url=endpoint)
         items = client.scan(TableName=TABLE_NAME)["Items"]
         states = client.scan(TableName=STATE_TABLE_NAME)["Items"]
+        write_status_page(args.status_html, datetime.fromisoformat(str(summary["timestamp"])) + timedelta(seconds=1))
     latest = [item for item in items if item["Timestamp"]["S"] == summary["timestamp"]]
     print(format_table(sorted(latest, key=lambda item: item["Id"]["S"])))
     print(f"\nsummary: {json.dumps(summary)}")
     print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
     names = sorted(item["Id"]["S"] for item in latest)
     print(f"\nstate after {max(1, args.runs)} run(s):\n{format_states(states, names)}")
+    print(f"\nstatus page: {args.status_html.resolve()}")
     if alerts:
         print("\nno alert topic is configured locally; these alerts would have been sent:")
         for alert in alerts:

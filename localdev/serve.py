@@ -15,14 +15,25 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from healthcheck.status import handler as status_handler
 from localdev.dockerfile import Dockerfile, assemble_task_root
-from localdev.dynamodb import create_results_table, embedded_dynamodb, use_endpoint
+from localdev.dynamodb import (
+    create_results_table,
+    create_rollup_table,
+    create_state_table,
+    embedded_dynamodb,
+    use_endpoint,
+)
+from localdev.function_url import answer
 from localdev.quiet_http import QuietHandler, QuietServer
-from localdev.run import ROOT, TABLE_NAME, stack_targets
+from localdev.run import ROLLUP_TABLE_NAME, ROOT, STATE_TABLE_NAME, TABLE_NAME, stack_targets
 from localdev.runtime_api import RuntimeAPI, start_function
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+# The status function's Function URL, on the same port: /status/, /status/?format=json, /status/badge/<t>.svg.
+STATUS_PREFIX = "/status"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -38,14 +49,29 @@ class _InvokeHandler(QuietHandler):
         result = self.server.api.invoke(body)
         self.reply(200, result.body, JSON)
 
+    def _status_page(self) -> bool:
+        path = urlsplit(self.path).path
+        if self.command in ("GET", "HEAD") and (path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/")):
+            answer(self, self.command, status_handler, STATUS_PREFIX)
+            return True
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._misdirected(405 if self.path == INVOKE_PATH else 404)
+        if not self._status_page():
+            self._misdirected(405 if self.path == INVOKE_PATH else 404)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        if not self._status_page():
+            self.reply(405 if self.path == INVOKE_PATH else 404)
 
     do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815 - http.server's naming
 
     def _misdirected(self, status: int) -> None:
         """Say what was asked and what to ask instead: there is one URL here, and it takes POST."""
-        message = f"nothing answers {self.command} {self.path} here; invoke the function with POST {INVOKE_PATH}"
+        message = (
+            f"nothing answers {self.command} {self.path} here; invoke the function with POST {INVOKE_PATH}, "
+            f"or GET {STATUS_PREFIX}/ for the status page"
+        )
         headers = {**JSON, "Allow": "POST"} if status == 405 else JSON
         self.reply(status, json.dumps({"message": message}).encode(), headers)
 
@@ -71,9 +97,19 @@ def serve(port: int, targets: list[object]) -> int:
             return 1
         with server, embedded_dynamodb() as endpoint, tempfile.TemporaryDirectory() as scratch:
             create_results_table(endpoint, TABLE_NAME)
+            create_state_table(endpoint, STATE_TABLE_NAME)
+            create_rollup_table(endpoint, ROLLUP_TABLE_NAME)
+            tables = {
+                "TABLE_NAME": TABLE_NAME,
+                "STATE_TABLE_NAME": STATE_TABLE_NAME,
+                "ROLLUP_TABLE_NAME": ROLLUP_TABLE_NAME,
+                "TARGETS": json.dumps(targets),
+            }
+            # The status handler runs in this process, as the status function would, on the same tables.
+            use_endpoint(endpoint)
+            os.environ.update(tables, STATUS_SHOW_URLS="true")
             env = dict(os.environ)
-            use_endpoint(endpoint, env)
-            env.update({"TABLE_NAME": TABLE_NAME, "TARGETS": json.dumps(targets)})
+            env.pop("STATUS_SHOW_URLS")
             env.pop("PYTHONPATH", None)  # the function sees only its task root, as in the image
             task_root = assemble_task_root(dockerfile, ROOT, Path(scratch) / "task")
             function = start_function(dockerfile, task_root, api, env)
@@ -82,6 +118,8 @@ def serve(port: int, targets: list[object]) -> int:
                 print(f"invoke URL: {url}", flush=True)
                 print(f"embedded DynamoDB: {endpoint} (table {TABLE_NAME})", flush=True)
                 print(f"try: curl -s -d @events/eventbridge.json {url}", flush=True)
+                status = f"http://127.0.0.1:{server.server_address[1]}{STATUS_PREFIX}/"
+                print(f"status page: {status} (JSON: {status}?format=json)", flush=True)
                 server.serve_forever()
             finally:
                 function.terminate()

@@ -131,6 +131,8 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "alerting": (None, {"failureThreshold": 3, "successThreshold": 2, "remindEveryMinutes": 0}),
         "maintenance": (None, []),
         "secretsKmsKeyArn": ("string", ""),  # none: AWS-managed keys need no grant
+        "statusPage": ("string", "off"),  # no page unless asked for: a public page is a choice
+        "statusPageShowUrls": ("boolean", False),  # a public page must not publish internal endpoints
     }
     assert declared["alertEmails"].items == ItemsType("string")
 

@@ -74,6 +74,7 @@ def test_function_environment_names_the_table_and_carries_small_target_lists(sta
     assert {key: value for key, value in variables.items() if key not in ("TABLE_NAME", "TARGETS")} == {
         "STATE_TABLE_NAME": _named(stack, "healthcheck-state").outputs["name"],
         "ALERT_TOPIC_ARN": stack.one("aws:sns/topic:Topic").outputs["arn"],
+        "ROLLUP_TABLE_NAME": _named(stack, "healthcheck-rollups").outputs["name"],
         "RETENTION_DAYS": "90",
         "PER_TARGET_METRICS": "false",
     }, _where(function)
@@ -102,6 +103,7 @@ def test_resource_names_are_stable(stack: Deployment) -> None:
         ("aws:cloudwatch/metricAlarm:MetricAlarm", "healthcheck-failed-runs"),
         ("aws:cloudwatch/metricAlarm:MetricAlarm", "healthcheck-stopped"),
         ("aws:dynamodb/table:Table", "healthcheck-results"),
+        ("aws:dynamodb/table:Table", "healthcheck-rollups"),
         ("aws:dynamodb/table:Table", "healthcheck-state"),
         ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "function-lifecycle"),
         ("aws:ecr/repository:Repository", "function-repository"),
@@ -249,9 +251,13 @@ def test_function_may_only_write_records_state_alerts_its_logs_and_failed_runs(s
     queue = stack.one("aws:sqs/queue:Queue").outputs["arn"]
     state = _named(stack, "healthcheck-state").outputs["arn"]
     topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
+    rollups = _named(stack, "healthcheck-rollups").outputs["arn"]
     grants = {(a, r) for s in _statements(policy.inputs["policy"]) for a in s["Action"] for r in s["Resource"]}
     assert grants == {
         ("dynamodb:BatchWriteItem", table),
+        ("dynamodb:Query", table),
+        ("dynamodb:BatchGetItem", rollups),
+        ("dynamodb:UpdateItem", rollups),
         ("dynamodb:BatchGetItem", state),
         ("dynamodb:GetItem", state),
         ("dynamodb:UpdateItem", state),

@@ -223,6 +223,7 @@ def test_function_environment_carries_every_setting(stack: Deployment) -> None:
     assert {key: value for key, value in variables.items() if key not in ("TABLE_NAME", "TARGETS")} == {
         "STATE_TABLE_NAME": next(r for r in stack.resources if r.name == "healthcheck-state").outputs["name"],
         "ALERT_TOPIC_ARN": stack.one("aws:sns/topic:Topic").outputs["arn"],
+        "ROLLUP_TABLE_NAME": next(r for r in stack.resources if r.name == "healthcheck-rollups").outputs["name"],
         "RETENTION_DAYS": "30",
         "CONNECTIVITY_CHECK": "https://canary.example.net/",
         "PER_TARGET_METRICS": "true",
@@ -235,6 +236,7 @@ def _padded_targets(size: int, base: dict[str, str]) -> list[dict[str, str]]:
         "TABLE_NAME": "t" * MAX_TABLE_NAME,
         "STATE_TABLE_NAME": "t" * MAX_TABLE_NAME,
         "ALERT_TOPIC_ARN": "a" * MAX_TOPIC_ARN,
+        "ROLLUP_TABLE_NAME": "t" * MAX_TABLE_NAME,
         **base,
     }
 

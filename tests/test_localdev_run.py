@@ -15,10 +15,11 @@ from tests.servers import FaultServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer) -> None:
+def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer, tmp_path: Path) -> None:
     url = f"{http_server.base_url}/ok"
+    page = tmp_path / "status.html"
     result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--verbose", "--url", url],
+        [sys.executable, "-m", "localdev.run", "--verbose", "--url", url, "--status-html", str(page)],
         cwd=ROOT,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
         capture_output=True,
@@ -33,6 +34,11 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer)
     assert any(line.split()[:2] == [url, "200"] for line in lines), result.stdout  # the table's row
     assert "1 record(s) written" in result.stdout
     assert f"{url}: UP" in lines  # its state after the run
+    # It ends with the status page, its figures read back from the records just written.
+    assert f"status page: {page}" in lines
+    html = page.read_text()
+    assert f'<h2 id="t-0">{url} <span class="state state-UP">UP</span>' in html
+    assert "<dt>24h</dt><dd>100.00%</dd>" in html
 
 
 def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.policies import assume_role_policy, function_policy, scheduler_policy, topic_policy
+from infra.policies import assume_role_policy, function_policy, scheduler_policy, status_policy, topic_policy
 
 
 def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
@@ -18,9 +18,11 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
     ("document", "statements"),
     [
         (
-            function_policy("arn:table", "arn:logs", "arn:queue", "arn:state", "arn:topic"),
+            function_policy("arn:table", "arn:logs", "arn:queue", "arn:state", "arn:topic", "arn:rollups"),
             [
                 _allow("WriteCheckRecords", ["dynamodb:BatchWriteItem"], ["arn:table"]),
+                _allow("SummariseRecords", ["dynamodb:Query"], ["arn:table"]),
+                _allow("KeepRollups", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], ["arn:rollups"]),
                 # No Scan, no Query, no DeleteItem: the state code reads items by key and writes them conditionally.
                 _allow(
                     "KeepTargetState",
@@ -30,6 +32,18 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
                 _allow("SendAlerts", ["sns:Publish"], ["arn:topic"]),
                 _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:logs:log-stream:*"]),
                 _allow("KeepFailedRuns", ["sqs:SendMessage"], ["arn:queue"]),
+            ],
+        ),
+        (
+            status_policy("arn:table", "arn:state", "arn:rollups", "arn:logs"),
+            [
+                # Reads only: no write, no Scan.
+                _allow(
+                    "ReadHistory",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
+                    ["arn:table", "arn:state", "arn:rollups"],
+                ),
+                _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:logs:log-stream:*"]),
             ],
         ),
         (
@@ -71,7 +85,7 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
             ],
         ),
     ],
-    ids=["function", "scheduler", "assume-for-one-account", "assume-any-account", "alert-topic"],
+    ids=["function", "status-page", "scheduler", "assume-for-one-account", "assume-any-account", "alert-topic"],
 )
 def test_each_document_is_exactly_its_statements_in_the_2012_language(
     document: str, statements: list[dict[str, Any]]

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,10 @@ def test_a_wrong_request_says_what_was_asked_and_what_to_use(
 ) -> None:
     got, headers, body = invoke(invoke_url.removesuffix(INVOKE_PATH) + path, method=method)
     assert got == status
-    assert body == {"message": f"nothing answers {method} {path} here; invoke the function with POST {INVOKE_PATH}"}
+    assert body == {
+        "message": f"nothing answers {method} {path} here; invoke the function with POST {INVOKE_PATH}, "
+        "or GET /status/ for the status page"
+    }
     if status == 405:
         assert headers["Allow"] == "POST"
 
@@ -148,3 +152,19 @@ def test_a_busy_port_is_one_line_naming_the_port_and_another(http_server: FaultS
     assert result.stdout == ""
     expected = f"serve: cannot listen on 127.0.0.1:{port}: Address already in use. Pick another port: make serve PORT="
     assert result.stderr.splitlines() == [f"{expected}{port + 1}"]
+
+
+def test_the_status_page_is_answered_on_the_same_port_and_shows_an_invoked_run(invoke_url: str) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, _, summary = invoke(invoke_url, json.dumps({**json.loads(EVENT), "time": now}).encode())
+    assert status == 200, summary
+    base = invoke_url.split("/2015-03-31")[0]
+    status, headers, body = invoke(f"{base}/status/?format=json", method="GET")
+    assert status == 200, body
+    assert headers["cache-control"] == "public, max-age=60"
+    assert isinstance(body, dict)
+    [target] = body["targets"]
+    assert target["state"] == "UP"
+    # The run's record is read back raw (its hour is not summarised yet): one check, passed.
+    assert target["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0, "90d": 100.0}
+    assert target["days"][-1]["checks"] == 1

@@ -19,7 +19,9 @@ __all__ = [
     "ENV_MAX_CONCURRENCY",
     "ENV_PER_TARGET_METRICS",
     "ENV_RETENTION_DAYS",
+    "ENV_ROLLUP_TABLE_NAME",
     "ENV_STATE_TABLE_NAME",
+    "ENV_STATUS_SHOW_URLS",
     "ENV_TABLE_NAME",
     "ENV_TARGETS",
     "Settings",
@@ -35,6 +37,8 @@ ENV_MAINTENANCE = "MAINTENANCE"
 ENV_CONNECTIVITY_CHECK = "CONNECTIVITY_CHECK"
 ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
 ENV_RETENTION_DAYS = "RETENTION_DAYS"
+ENV_ROLLUP_TABLE_NAME = "ROLLUP_TABLE_NAME"
+ENV_STATUS_SHOW_URLS = "STATUS_SHOW_URLS"
 # A hundred years: past that, "keep forever" is what is meant, and that is leaving it unset.
 MAX_RETENTION_DAYS = 36500
 DEFAULT_MAX_CONCURRENCY = 128
@@ -57,6 +61,10 @@ class Settings:
     per_target_metrics: bool = False
     retention_days: int | None = None
     """Records expire (``ExpiresAt``) this many days after their event; None: kept for ever."""
+    rollup_table_name: str | None = None
+    """None: no hourly rollups (and no status page figures)."""
+    status_show_urls: bool = False
+    """The status page shows target URLs (redacted) only when this is set: a public page must not publish them."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -74,6 +82,8 @@ class Settings:
             connectivity_check=_connectivity_check(environ.get(ENV_CONNECTIVITY_CHECK)),
             per_target_metrics=_flag(ENV_PER_TARGET_METRICS, environ.get(ENV_PER_TARGET_METRICS)),
             retention_days=_retention_days(environ.get(ENV_RETENTION_DAYS)),
+            rollup_table_name=_optional_text(environ.get(ENV_ROLLUP_TABLE_NAME)),
+            status_show_urls=_flag(ENV_STATUS_SHOW_URLS, environ.get(ENV_STATUS_SHOW_URLS)),
         )
 
 

@@ -28,6 +28,7 @@ from .log_lines import Report, Summary
 from .maintenance import Schedule
 from .notify import Notifier, SnsPublisher
 from .probe import CheckResult, Probe
+from .rollup_store import RollupStore
 from .runner import run_checks
 from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
 from .secrets import SecretResolver, is_transient, resolve_for
@@ -118,6 +119,7 @@ def check_and_record(
     state_store: StateStore | None = None,
     notifier: Notifier | None = None,
     secrets: SecretResolver | None = None,
+    rollups: RollupStore | None = None,
 ) -> dict[str, object]:
     """One run: each result is logged and queued for writing as its check ends; then state and alerts.
 
@@ -223,6 +225,9 @@ def check_and_record(
             show=report.alert,
             run_id=getattr(context, "aws_request_id", None) or uuid.uuid4().hex,
         )
+    if rollups is not None:
+        # After the records: at most one write per target per hour, never a failure of the run.
+        rollups.flush([result.name for result in results], parse_time(invocation.timestamp), deadlines.writes)
     report.metrics(
         metrics.documents(
             results,
@@ -263,6 +268,7 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
     """``healthcheck.handler.handler``: the image's CMD (see DESIGN.md for the event and record contracts)."""
     settings = Settings.from_environ(os.environ)
     state_table, topic = settings.state_table_name, settings.alert_topic_arn
+    rollup_table = settings.rollup_table_name
     return check_and_record(
         event,
         context,
@@ -272,4 +278,5 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
         now=datetime.now(UTC),
         state_store=StateStore(_dynamodb, state_table) if state_table else None,
         notifier=Notifier(_sns(), topic) if topic else None,
+        rollups=RollupStore(_dynamodb, rollup_table, settings.table_name) if rollup_table else None,
     )

@@ -1,0 +1,199 @@
+"""What the status page shows, as plain data: built from rollups and state, rendered by ``status_page``.
+
+``?format=json`` returns exactly :meth:`StatusData.to_json`, so machines and
+the HTML read the same figures. Building is pure (:func:`build`) given the
+hour summaries and states; :func:`load` does the reads: per target, one
+``Query`` of its day items (one item per day shown) and one of the raw
+records of the hours not summarised yet (the current hour or two), and one
+``BatchGetItem`` of the state table for all targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from .rollup_store import CATCH_UP_HOURS, GRACE, RollupStore, hour_summaries
+from .rollups import HourSummary, merge, percentile, summarise, uptime
+from .state import TargetState
+from .state_store import StateStore
+
+__all__ = ["DAYS_SHOWN", "PERIODS", "DayStatus", "Incident", "StatusData", "TargetStatus", "build", "load"]
+
+DAYS_SHOWN: Final = 90
+PERIODS: Final = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+MAX_INCIDENTS: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DayStatus:
+    day: str
+    uptime: float | None
+    """Percent of counted checks that passed; None: no counted check that day."""
+    checks: int
+    failed: int
+    maintenance: int
+    p50_ms: int | None
+    p95_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """Consecutive hours with failed checks; ``end`` None while it goes on."""
+
+    start: str
+    end: str | None
+    failed: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    name: str
+    url: str | None
+    state: str
+    """UP, DOWN, or UNKNOWN (no state table, or no check yet)."""
+    since: str | None
+    uptime: dict[str, float | None]
+    days: list[DayStatus]
+    incidents: list[Incident] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusData:
+    generated_at: str
+    targets: list[TargetStatus]
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None) -> list[Incident]:
+    """Runs of consecutive hours with a counted failure, newest first."""
+    incidents: list[Incident] = []
+    start: datetime | None = None
+    failed = 0
+    reason: str | None = None
+    previous: datetime | None = None
+    for hour in sorted(hours):
+        summary = hours[hour]
+        if summary.failed:
+            if start is None or previous is None or hour - previous > timedelta(hours=1):
+                if start is not None and previous is not None:
+                    incidents.append(Incident(_iso(start), _iso(previous + timedelta(hours=1)), failed, reason))
+                start, failed, reason = hour, 0, summary.first_reason
+            failed += summary.failed
+            previous = hour
+    if start is not None and previous is not None:
+        ongoing = down_since is not None
+        incidents.append(
+            Incident(_iso(start), None if ongoing else _iso(previous + timedelta(hours=1)), failed, reason)
+        )
+    return list(reversed(incidents))[:MAX_INCIDENTS]
+
+
+def target_status(
+    name: str,
+    url: str | None,
+    hours: Mapping[datetime, HourSummary],
+    state: TargetState | None,
+    now: datetime,
+) -> TargetStatus:
+    """One target's figures from its hour summaries (UTC hour starts) at ``now``."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=DAYS_SHOWN - 1)
+    by_day: list[list[HourSummary]] = [[] for _ in range(DAYS_SHOWN)]
+    ordered = sorted(hours.items())
+    for hour, summary in ordered:
+        index = (hour - first).days
+        if 0 <= index < DAYS_SHOWN:
+            by_day[index].append(summary)
+    days: list[DayStatus] = []
+    for index, summaries in enumerate(by_day):
+        day = merge(summaries)
+        days.append(
+            DayStatus(
+                day=(first + timedelta(days=index)).strftime("%Y-%m-%d"),
+                uptime=uptime(day),
+                checks=day.checks,
+                failed=day.failed,
+                maintenance=day.maintenance,
+                p50_ms=percentile(day, 0.5),
+                p95_ms=percentile(day, 0.95),
+            )
+        )
+    figures = {
+        label: uptime(merge(summary for hour, summary in ordered if hour >= now - period))
+        for label, period in PERIODS.items()
+    }
+    down_since = state.since if state is not None and state.state == "DOWN" else None
+    return TargetStatus(
+        name=name,
+        url=url,
+        state=state.state if state is not None else "UNKNOWN",
+        since=state.since if state is not None else None,
+        uptime=figures,
+        days=days,
+        incidents=_incidents(hours, down_since),
+    )
+
+
+def build(
+    targets: Sequence[tuple[str, str | None]],
+    hours: Mapping[str, Mapping[datetime, HourSummary]],
+    states: Mapping[str, TargetState],
+    now: datetime,
+) -> StatusData:
+    return StatusData(
+        generated_at=_iso(now),
+        targets=[target_status(name, url, hours.get(name, {}), states.get(name), now) for name, url in targets],
+    )
+
+
+def _recent_hours(
+    store: RollupStore, name: str, summarised: Mapping[datetime, HourSummary], now: datetime, deadline: float
+) -> dict[datetime, HourSummary]:
+    """Hours not summarised yet (at most the last few), summarised from their raw records."""
+    current = now.replace(minute=0, second=0, microsecond=0)
+    oldest = current - timedelta(hours=CATCH_UP_HOURS + int(GRACE / timedelta(hours=1)) + 1)
+    start = max([oldest, *(hour + timedelta(hours=1) for hour in summarised if hour >= oldest)])
+    if start > current:
+        return {}
+    by_hour: dict[datetime, list[dict[str, object]]] = {}
+    for item in store.records(name, start, now + timedelta(seconds=1), deadline):
+        stamp = datetime.fromisoformat(str(item["Timestamp"]["S"]))
+        by_hour.setdefault(stamp.replace(minute=0, second=0, microsecond=0), []).append(item)
+    return {hour: summarise(items) for hour, items in by_hour.items()}
+
+
+def load(
+    targets: Sequence[tuple[str, str | None]],
+    rollups: RollupStore,
+    state_store: StateStore | None,
+    now: datetime,
+    deadline: float,
+) -> StatusData:
+    """Read what the page needs: about one item per target per day shown, plus the unsummarised hours."""
+    first_day = (now - timedelta(days=DAYS_SHOWN)).strftime("%Y-%m-%d")
+    last_day = now.strftime("%Y-%m-%d")
+    hours: dict[str, dict[datetime, HourSummary]] = {}
+    for name, _url in targets:
+        summarised = hour_summaries(rollups.days(name, first_day, last_day, deadline))
+        hours[name] = {**summarised, **_recent_hours(rollups, name, summarised, now, deadline)}
+    states: dict[str, TargetState] = {}
+    if state_store is not None:
+        stored = state_store.load([name for name, _url in targets], deadline)
+        # No item is UP, as for the monitor: nothing has happened to that target yet.
+        states = {name: stored.get(name, TargetState()) for name, _url in targets}
+    return build(targets, hours, states, now)

@@ -1,0 +1,168 @@
+"""The status page and badges, rendered from :class:`~healthcheck.status_data.StatusData` (pure).
+
+One self-contained document: inline CSS and SVG, no script, font, image or
+CDN, so the page makes no request of its own and a Content-Security-Policy
+of ``default-src 'none'`` holds. Colour never carries meaning alone: every
+day bar has its figure as text (visually hidden, read by screen readers) and
+as a tooltip (``title``), and every state is written out.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Final
+
+from .status_data import DayStatus, StatusData, TargetStatus
+
+__all__ = ["COLOURS", "badge", "bar_class", "render"]
+
+# Each passes WCAG AA against white (4.5:1 for the white text on state labels;
+# the bars need 3:1 as graphics); tests/test_status_browser.py measures them.
+COLOURS: Final = {
+    "up": "#116329",
+    "partial": "#8a5a00",
+    "down": "#b3261e",
+    "none": "#6e7781",
+}
+CHART_WIDTH: Final = 720
+CHART_HEIGHT: Final = 120
+
+STYLE: Final = "".join(
+    [
+        "body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:1rem;",
+        "color:#1f2328;background:#fff}h1{font-size:1.5rem}h2{font-size:1.2rem;margin:0}",
+        "section{border:1px solid #d0d7de;border-radius:6px;padding:1rem;margin:1rem 0}",
+        ".state{color:#fff;border-radius:4px;padding:0 .4rem;font-weight:600}",
+        f".state-UP{{background:{COLOURS['up']}}}.state-DOWN{{background:{COLOURS['down']}}}",
+        f".state-UNKNOWN{{background:{COLOURS['none']}}}",
+        "ol.bar{display:flex;gap:1px;list-style:none;padding:0;margin:.5rem 0;height:2rem}",
+        "ol.bar li{flex:1;border-radius:1px}",
+        *(f".{name}{{background:{colour}}}" for name, colour in COLOURS.items()),
+        ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+        "dl.uptime{display:flex;gap:1.5rem;margin:.5rem 0}dl.uptime dt{font-size:.8rem;color:#57606a}",
+        "dl.uptime dd{margin:0;font-weight:600}svg text{font-size:11px;fill:#57606a}",
+    ]
+)
+
+
+def _percent(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.2f}%"
+
+
+def bar_class(day: DayStatus) -> str:
+    """up: every counted check passed; partial: some failed, 99% or more passed; down: under 99%."""
+    if day.uptime is None:
+        return "none"
+    if day.uptime == 100.0:
+        return "up"
+    return "partial" if day.uptime >= 99.0 else "down"
+
+
+def _day_text(day: DayStatus) -> str:
+    text = f"{day.day}: {_percent(day.uptime)}"
+    if day.checks:
+        text += f" ({day.checks} checks, {day.failed} failed"
+        text += f", {day.maintenance} in maintenance)" if day.maintenance else ")"
+    return text
+
+
+def _bar(target: TargetStatus) -> str:
+    items = "".join(
+        f'<li class="{bar_class(day)}" title="{text}"><span class="sr">{text}</span></li>'
+        for day, text in ((day, escape(_day_text(day))) for day in target.days)
+    )
+    return f'<ol class="bar" aria-label="Daily uptime, last {len(target.days)} days">{items}</ol>'
+
+
+def _chart(target: TargetStatus) -> str:
+    """Daily p50 and p95 response times as an inline SVG line chart."""
+    points = [(index, day) for index, day in enumerate(target.days) if day.p95_ms is not None]
+    title = f"Response time of {target.name}: daily median and 95th percentile"
+    if not points:
+        return f'<p class="chart">{escape(title)}: no data yet.</p>'
+    top = max(day.p95_ms or 0 for _index, day in points) or 1
+    step = CHART_WIDTH / max(1, len(target.days) - 1)
+
+    def line(values: list[tuple[int, int]], colour: str, label: str) -> str:
+        coords = " ".join(
+            f"{index * step:.1f},{CHART_HEIGHT - value / top * (CHART_HEIGHT - 10):.1f}" for index, value in values
+        )
+        return (
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}">'
+            f"<title>{label}</title></polyline>"
+        )
+
+    p50 = [(index, day.p50_ms) for index, day in points if day.p50_ms is not None]
+    p95 = [(index, day.p95_ms) for index, day in points if day.p95_ms is not None]
+    latest = points[-1][1]
+    return (
+        f'<figure><svg role="img" aria-label="{escape(title)}" viewBox="0 -14 {CHART_WIDTH} {CHART_HEIGHT + 28}" '
+        f'width="100%" height="{CHART_HEIGHT + 28}"><title>{escape(title)}</title>'
+        f'<text x="0" y="-2">{top} ms</text><text x="0" y="{CHART_HEIGHT + 12}">0 ms</text>'
+        f"{line(p95, '#8250df', 'p95')}{line(p50, '#0969da', 'p50')}</svg>"
+        f"<figcaption>Response time (ms), daily: p50 (blue) and p95 (purple). "
+        f"Latest day: p50 ≤ {latest.p50_ms} ms, p95 ≤ {latest.p95_ms} ms.</figcaption></figure>"
+    )
+
+
+def _incidents(target: TargetStatus) -> str:
+    if not target.incidents:
+        return "<p>No incidents in the last 90 days.</p>"
+    rows = "".join(
+        f"<li>{escape(incident.start)} to {escape(incident.end or 'now (ongoing)')}: "
+        f"{incident.failed} failed checks{': ' + escape(incident.reason) if incident.reason else ''}</li>"
+        for incident in target.incidents
+    )
+    return f'<ul class="incidents">{rows}</ul>'
+
+
+def _target(index: int, target: TargetStatus) -> str:
+    since = f" since {escape(target.since)}" if target.since else ""
+    url = f'<p class="url">{escape(target.url)}</p>' if target.url else ""
+    figures = "".join(
+        f"<div><dt>{label}</dt><dd>{_percent(value)}</dd></div>" for label, value in target.uptime.items()
+    )
+    return (
+        f'<section aria-labelledby="t-{index}"><h2 id="t-{index}">{escape(target.name)} '
+        f'<span class="state state-{escape(target.state)}">{escape(target.state)}</span>'
+        f'<span class="since">{since}</span></h2>{url}'
+        f'<dl class="uptime">{figures}</dl>{_bar(target)}{_chart(target)}'
+        f"<h3>Recent incidents</h3>{_incidents(target)}</section>"
+    )
+
+
+def render(data: StatusData) -> str:
+    """The whole page, UTF-8 HTML."""
+    body = (
+        "".join(_target(index, target) for index, target in enumerate(data.targets)) or "<p>No targets configured.</p>"
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
+        f"<title>Status</title><style>{STYLE}</style></head><body><main><h1>Status</h1>"
+        f"<p>Updated {escape(data.generated_at)} (UTC). Uptime leaves out maintenance windows and "
+        f"checks made while the monitor itself was offline.</p>{body}</main></body></html>"
+    )
+
+
+def badge(label: str, value: float | None) -> str:
+    """A flat "uptime | 99.95%" badge, its text readable without the colours."""
+    text = _percent(value)
+    colour = (
+        COLOURS["none"]
+        if value is None
+        else COLOURS["up"]
+        if value >= 99.9
+        else COLOURS["partial"]
+        if value >= 99.0
+        else COLOURS["down"]
+    )
+    left, right = 7 * len(label) + 10, 7 * len(text) + 10
+    width = left + right
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+        f'aria-label="{escape(label)}: {escape(text)}"><title>{escape(label)}: {escape(text)}</title>'
+        f'<rect width="{left}" height="20" fill="#555"/><rect x="{left}" width="{right}" height="20" fill="{colour}"/>'
+        f'<g fill="#fff" font-family="Verdana,sans-serif" font-size="11">'
+        f'<text x="5" y="14">{escape(label)}</text><text x="{left + 5}" y="14">{escape(text)}</text></g></svg>'
+    )

@@ -1,0 +1,113 @@
+"""The status page's infrastructure under Pulumi's mocks: its function, URL, permissions per mode, read-only role."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.settings import SettingsError
+from tests.pulumi_harness import Deployment, Registered, deploy
+
+TARGETS: list[dict[str, Any]] = [{"name": "api", "url": "https://api.internal.example/health"}]
+
+
+def _named(stack: Deployment, name: str) -> Registered:
+    [resource] = [r for r in stack.resources if r.name == name]
+    return resource
+
+
+@pytest.fixture(scope="module")
+def public() -> Deployment:
+    return deploy({"targets": TARGETS, "statusPage": "public"})
+
+
+@pytest.fixture(scope="module")
+def iam() -> Deployment:
+    return deploy({"targets": TARGETS, "statusPage": "iam", "statusPageShowUrls": True})
+
+
+def test_no_status_page_by_default() -> None:
+    stack = deploy({"targets": TARGETS})
+    assert [r.name for r in stack.of_type("aws:lambda/function:Function")] == ["healthcheck-function"]
+    assert stack.of_type("aws:lambda/functionUrl:FunctionUrl") == []
+    assert stack.of_type("aws:lambda/permission:Permission") == []
+    assert "statusPageUrl" not in stack.outputs
+
+
+def test_the_page_is_the_same_image_started_with_the_status_handler(public: Deployment) -> None:
+    monitor, page = _named(public, "healthcheck-function"), _named(public, "healthcheck-status-function")
+    assert page.inputs["imageUri"] == monitor.inputs["imageUri"]
+    assert page.inputs["imageConfig"] == {"commands": ["healthcheck.status.handler"]}
+    assert page.inputs["architectures"] == ["arm64"]
+    variables = page.inputs["environment"]["variables"]
+    assert variables["ROLLUP_TABLE_NAME"] == _named(public, "healthcheck-rollups").outputs["name"]
+    assert variables["STATE_TABLE_NAME"] == _named(public, "healthcheck-state").outputs["name"]
+    assert variables["STATUS_SHOW_URLS"] == "false"
+    assert json.loads(variables["TARGETS"]) == TARGETS
+
+
+@pytest.mark.parametrize(("mode", "auth"), [("public", "NONE"), ("iam", "AWS_IAM")])
+def test_url_auth_type_follows_the_config(public: Deployment, iam: Deployment, mode: str, auth: str) -> None:
+    stack = public if mode == "public" else iam
+    url = stack.one("aws:lambda/functionUrl:FunctionUrl")
+    assert url.inputs["authorizationType"] == auth
+    assert url.inputs["functionName"] == _named(stack, "healthcheck-status-function").outputs["name"]
+    assert "statusPageUrl" in stack.outputs
+
+
+def test_a_public_url_grants_both_invoke_permissions_to_anyone(public: Deployment) -> None:
+    function = _named(public, "healthcheck-status-function").outputs["name"]
+    grants = sorted(
+        (
+            p.inputs["action"],
+            p.inputs["principal"],
+            p.inputs.get("functionUrlAuthType"),
+            p.inputs.get("invokedViaFunctionUrl"),
+            p.inputs["function"],
+        )
+        for p in public.of_type("aws:lambda/permission:Permission")
+    )
+    assert grants == [
+        ("lambda:InvokeFunction", "*", None, True, function),
+        ("lambda:InvokeFunctionUrl", "*", "NONE", None, function),
+    ]
+
+
+def test_an_iam_url_grants_nobody_anything(iam: Deployment) -> None:
+    assert iam.of_type("aws:lambda/permission:Permission") == []
+    assert _named(iam, "healthcheck-status-function").inputs["environment"]["variables"]["STATUS_SHOW_URLS"] == "true"
+
+
+def test_the_page_role_only_reads_the_tables(public: Deployment) -> None:
+    policy = _named(public, "healthcheck-status-policy")
+    assert policy.inputs["role"] == _named(public, "healthcheck-status-role").id
+    tables = {_named(public, f"healthcheck-{name}").outputs["arn"] for name in ("results", "state", "rollups")}
+    logs = _named(public, "healthcheck-status-logs").outputs["arn"]
+    grants = {
+        (action, resource)
+        for statement in json.loads(policy.inputs["policy"])["Statement"]
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
+    reads = {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
+    assert grants == {(a, t) for a in reads for t in tables} | {
+        ("logs:CreateLogStream", f"{logs}:log-stream:*"),
+        ("logs:PutLogEvents", f"{logs}:log-stream:*"),
+    }
+
+
+def test_rollups_table_is_keyed_by_target_and_day_and_expires(public: Deployment) -> None:
+    table = _named(public, "healthcheck-rollups")
+    assert (table.inputs["hashKey"], table.inputs["rangeKey"], table.inputs["billingMode"]) == (
+        "Id",
+        "Day",
+        "PAY_PER_REQUEST",
+    )
+    assert table.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}
+
+
+def test_a_bad_mode_is_refused_by_name() -> None:
+    with pytest.raises(SettingsError, match="statusPage must be one of public, iam, off, got 'yes'"):
+        deploy({"targets": TARGETS, "statusPage": "yes"})

@@ -1,0 +1,158 @@
+"""Rollups: hourly summaries against hand-computed figures, and the write bound against the embedded DynamoDB."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from healthcheck.config import Settings
+from healthcheck.handler import check_and_record
+from healthcheck.probe import CheckResult, Probe
+from healthcheck.rollup_store import RollupStore, closed_hours, hour_summaries
+from healthcheck.rollups import HourSummary, merge, percentile, summarise, uptime
+from healthcheck.store import ResultStore, to_item
+from localdev.dynamodb import create_rollup_table
+from tests.servers import FaultServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+_numbers = itertools.count()
+
+
+def record(success: bool, duration: int, *, maintenance: bool = False, inconclusive: bool = False) -> dict[str, Any]:
+    error = None if success else "HTTP 500"
+    result = CheckResult(
+        "t", "https://x.test/", success, duration, error=error, maintenance=maintenance, inconclusive=inconclusive
+    )
+    return to_item(result, "2026-11-28T04:00:00Z")
+
+
+def test_uptime_leaves_out_maintenance_and_inconclusive_checks() -> None:
+    records = [
+        record(True, 10),
+        record(False, 20),
+        record(False, 30, maintenance=True),
+        record(False, 40, inconclusive=True),
+        record(True, 50),
+        record(True, 60),
+    ]
+    summary = summarise(records)
+    assert (summary.checks, summary.counted, summary.failed) == (6, 4, 1)
+    assert (summary.maintenance, summary.inconclusive) == (1, 1)
+    assert uptime(summary) == 75.0
+    assert summary.first_reason == "HTTP 500"
+    assert summary.duration_sum_ms == 210
+
+
+@pytest.mark.parametrize(
+    ("durations", "fraction", "expected"),
+    [
+        ([10] * 50 + [120] * 45 + [900] * 5, 0.50, 25),
+        ([10] * 50 + [120] * 45 + [900] * 5, 0.95, 150),
+        ([10] * 50 + [120] * 45 + [900] * 5, 0.99, 1000),
+        ([70000], 0.5, 60000),
+        ([], 0.5, None),
+    ],
+    ids=["p50", "p95", "p99", "slower-than-every-bound", "no-checks"],
+)
+def test_percentile_is_the_bound_of_the_bucket_holding_it(
+    durations: list[int], fraction: float, expected: int | None
+) -> None:
+    assert percentile(summarise(record(True, ms) for ms in durations), fraction) == expected
+
+
+def test_a_summary_survives_its_dynamodb_form_and_merges_by_adding() -> None:
+    one = summarise([record(False, 120), record(True, 30)])
+    two = summarise([record(True, 3000)])
+    assert one.to_attribute() == {"S": "2,2,1,0,0,150|1:1,4:1|HTTP 500"}
+    assert HourSummary.from_attribute(one.to_attribute()) == one
+    assert HourSummary.from_attribute(two.to_attribute()) == two  # no reason
+    odd = HourSummary(checks=1, counted=1, failed=1, first_reason="a|b|")
+    assert HourSummary.from_attribute(odd.to_attribute()) == odd
+    both = merge([one, two])
+    assert (both.checks, both.failed, both.first_reason) == (3, 1, "HTTP 500")
+    assert percentile(both, 1.0) == 3000
+    assert uptime(HourSummary()) is None
+
+
+def test_closed_hours_wait_out_the_grace_period() -> None:
+    at = datetime(2026, 11, 28, 4, 5, tzinfo=UTC)
+    assert closed_hours(at)[0] == datetime(2026, 11, 28, 2, tzinfo=UTC)  # 03:00-04:00 is not closed until 04:10
+    assert closed_hours(at + timedelta(minutes=5))[0] == datetime(2026, 11, 28, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def rollups(dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str) -> RollupStore:
+    name = f"rollups-{next(_numbers)}"
+    create_rollup_table(dynamodb_endpoint, name)
+    return RollupStore(dynamodb, name, table)
+
+
+def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    results = ResultStore(dynamodb, table)
+    deadline = time.monotonic() + 60
+    writes = 0
+    # Every minute for three hours, as a rate(1 minute) schedule runs; target b fails at 02:30.
+    for minute in range(180):
+        moment = start + timedelta(minutes=minute)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        down = minute == 90
+        items = [
+            to_item(CheckResult("a", "https://a.test/", True, 100), stamp),
+            to_item(CheckResult("b", "https://b.test/", not down, 200, error="refused" if down else None), stamp),
+        ]
+        results.write(items, deadline)
+        writes += rollups.flush(["a", "b"], moment, deadline)
+    # 180 runs; per target, the first run catches up 21:00-00:00 (empty), then 00:00, 01:00 and 02:00
+    # close (03:00 waits for 04:10): 6 hours, each written once.
+    assert writes == rollups.calls["UpdateItem"] == 2 * 6
+    assert rollups.flush(["a", "b"], start + timedelta(minutes=179), deadline) == 0  # a retried event writes nothing
+    hours = hour_summaries(rollups.days("b", "2026-11-27", "2026-11-28", deadline))
+    assert sorted(hours) == [start + timedelta(hours=h) for h in range(-4, 2)]
+    failing = hours[start + timedelta(hours=1)]
+    assert (failing.checks, failing.failed, failing.first_reason) == (60, 1, "refused")
+    assert hours[start].failed == 0
+
+
+def _run(moment: datetime, probe: Probe, dynamodb: DynamoDBClient, table: str, url: str, rollups: RollupStore) -> None:
+    check_and_record(
+        {"time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        None,
+        settings=Settings(table, [{"name": "site", "url": url}]),
+        probe=probe,
+        store=ResultStore(dynamodb, table),
+        now=moment,
+        rollups=rollups,
+    )
+
+
+def test_runs_summarise_the_last_closed_hour_through_the_handler(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    first = datetime(2026, 11, 28, 9, 50, tzinfo=UTC)
+    for minutes in (0, 5, 15):  # 09:50, 09:55, then 10:05 (09:00 not closed yet), and 10:10 closes it
+        _run(first + timedelta(minutes=minutes), probe, dynamodb, table, f"{http_server.base_url}/ok", rollups)
+    assert datetime(2026, 11, 28, 9, tzinfo=UTC) not in hour_summaries(
+        rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10)
+    )
+    _run(first + timedelta(minutes=20), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
+    hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
+    nine = hours[datetime(2026, 11, 28, 9, tzinfo=UTC)]
+    assert (nine.checks, nine.failed) == (2, 0)  # the 10:xx checks belong to the next hour
+
+
+def test_a_missing_rollups_table_costs_the_run_nothing(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+) -> None:
+    broken = RollupStore(dynamodb, "no-such-table", table)
+    _run(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), probe, dynamodb, table, f"{http_server.base_url}/ok", broken)
+    [record] = dynamodb.scan(TableName=table)["Items"]
+    assert record["Success"]["BOOL"] is True

@@ -1,0 +1,254 @@
+"""The status page: routes, figures against the seeded history, and the page in a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import healthcheck.status
+from localdev.dynamodb import create_results_table, create_rollup_table, create_state_table
+from localdev.function_url import FunctionUrlHandler, function_url_event
+from localdev.quiet_http import QuietServer
+from tests import cdp
+from tests.conftest import dynamodb_client
+from tests.status_seed import CHECKS_PER_HOUR, NAMES, Seeded, seed
+
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def history(dynamodb_endpoint: str) -> tuple[Seeded, dict[str, str]]:
+    """Tables with 90 days of history (seeded once: it takes seconds), and the environment naming them."""
+    dynamodb = dynamodb_client(dynamodb_endpoint)
+    number = next(_numbers)
+    results, rollups, state = f"status-results-{number}", f"status-rollups-{number}", f"status-state-{number}"
+    create_results_table(dynamodb_endpoint, results)
+    create_rollup_table(dynamodb_endpoint, rollups)
+    create_state_table(dynamodb_endpoint, state)
+    data = seed(dynamodb, results, rollups, state, datetime.now(UTC))
+    targets = [{"name": name, "url": f"https://user:secret@{name}.internal.test/health?token=t"} for name in NAMES]
+    environ = {
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "TABLE_NAME": results,
+        "ROLLUP_TABLE_NAME": rollups,
+        "STATE_TABLE_NAME": state,
+        "TARGETS": json.dumps(targets),
+    }
+    return data, environ
+
+
+@pytest.fixture
+def seeded(history: tuple[Seeded, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Seeded, str]]:
+    """The status function's environment pointing at the seeded tables."""
+    data, environ = history
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("STATUS_SHOW_URLS", raising=False)
+    healthcheck.status._dynamodb.cache_clear()
+    yield data, environ["ROLLUP_TABLE_NAME"]
+    healthcheck.status._dynamodb.cache_clear()
+
+
+def get(path: str, method: str = "GET") -> dict[str, Any]:
+    return dict(healthcheck.status.handler(function_url_event(method, path, {}), None))
+
+
+def percent(failed: int, counted: int) -> float:
+    return 100.0 * (counted - failed) / counted
+
+
+def counted_7d(data: Seeded) -> int:
+    """Checks in the hours starting within the last 7 days: 167 whole hours, and the current hour so far."""
+    return CHECKS_PER_HOUR * (24 * 7 - 1) + data.now.minute // 5 + 1
+
+
+def test_json_figures_match_the_hand_computed_ones(seeded: tuple[Seeded, str]) -> None:
+    data, _ = seeded
+    response = get("/?format=json")
+    assert response["statusCode"] == 200
+    assert response["headers"]["cache-control"] == "public, max-age=60"
+    body = json.loads(response["body"])
+    targets = {target["name"]: target for target in body["targets"]}
+    assert list(targets) == list(NAMES)
+    assert all(target["url"] is None for target in targets.values())  # hidden unless statusPageShowUrls
+
+    api, web, docs = targets["api"], targets["web"], targets["docs"]
+    assert set(api["uptime"].values()) == {100.0}
+    assert len(api["days"]) == 90
+    assert (api["days"][-1]["p50_ms"], api["days"][-1]["p95_ms"]) == (100, 100)  # 80 ms falls in the 75-100 bucket
+
+    incident_day = next(day for day in web["days"] if day["day"] == data.incident_start.strftime("%Y-%m-%d"))
+    assert (incident_day["checks"], incident_day["failed"]) == (288, 36)
+    assert incident_day["uptime"] == 87.5
+    assert incident_day["p95_ms"] == 2000
+    assert web["uptime"]["7d"] == pytest.approx(percent(36, counted_7d(data)))
+    assert web["uptime"]["24h"] == 100.0
+    [incident] = web["incidents"]
+    assert incident == {
+        "start": data.incident_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": data.incident_start.replace(hour=13).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "failed": 36,
+        "reason": "HTTP 503",
+    }
+    assert web["state"] == "UP"
+
+    maintenance_day = next(day for day in docs["days"] if day["day"] == data.maintenance_hour.strftime("%Y-%m-%d"))
+    assert (maintenance_day["uptime"], maintenance_day["maintenance"], maintenance_day["failed"]) == (100.0, 12, 0)
+    assert docs["incidents"] == []
+    # Today's figures include the raw records of the hours not yet summarised.
+    expected_today = CHECKS_PER_HOUR * data.now.hour + data.now.minute // 5 + 1
+    assert api["days"][-1]["checks"] == expected_today
+
+
+def test_urls_are_shown_only_when_asked_and_never_with_credentials(
+    seeded: tuple[Seeded, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATUS_SHOW_URLS", "true")
+    body = json.loads(get("/?format=json")["body"])
+    assert [target["url"] for target in body["targets"]] == [f"https://{name}.internal.test/health" for name in NAMES]
+    html = get("/")["body"]
+    assert "secret" not in html
+    assert "token" not in html
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "content_type"),
+    [
+        ("/", 200, "text/html; charset=utf-8"),
+        ("/badge/web.svg", 200, "image/svg+xml"),
+        ("/badge/web.svg?period=7d", 200, "image/svg+xml"),
+        ("/badge/web.svg?period=1y", 400, "application/json"),
+        ("/badge/nobody.svg", 404, "application/json"),
+        ("/admin", 404, "application/json"),
+    ],
+    ids=["page", "badge", "badge-7d", "bad-period", "unknown-target", "unknown-path"],
+)
+def test_routes(seeded: tuple[Seeded, str], path: str, status: int, content_type: str) -> None:
+    response = get(path)
+    assert (response["statusCode"], response["headers"]["content-type"]) == (status, content_type)
+
+
+def test_badge_says_the_figure_in_text(seeded: tuple[Seeded, str]) -> None:
+    data, _ = seeded
+    svg = get("/badge/web.svg?period=7d")["body"]
+    figure = f"{percent(36, counted_7d(data)):.2f}%"
+    assert f"<title>uptime 7d: {figure}</title>" in svg
+    assert get("/badge/api.svg")["headers"]["cache-control"] == "public, max-age=300"
+
+
+def test_only_get_and_head_are_answered(seeded: tuple[Seeded, str]) -> None:
+    response = get("/", method="POST")
+    assert (response["statusCode"], response["headers"]["allow"]) == (405, "GET, HEAD")
+    head = get("/", method="HEAD")
+    assert (head["statusCode"], head["body"]) == (200, "")
+
+
+# --- the page in a real browser -------------------------------------------------------------------
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, two: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+    light, dark = sorted((_luminance(one), _luminance(two)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _hex(css: str) -> str:
+    """``rgb(17, 99, 41)`` as ``#116329``."""
+    values = [int(part) for part in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+    return "#" + "".join(f"{value:02x}" for value in values)
+
+
+@pytest.fixture
+def status_url(seeded: tuple[Seeded, str]) -> Iterator[str]:
+    """The status handler behind a loopback Function URL, as `make serve` answers it under /status."""
+
+    class Handler(FunctionUrlHandler):
+        prefix = "/status"
+        handler = staticmethod(healthcheck.status.handler)
+
+    with QuietServer(("127.0.0.1", 0), Handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}/status/"
+        server.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(cdp.chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_page_in_headless_chromium(seeded: tuple[Seeded, str], status_url: str, tmp_path: Path) -> None:
+    data, _ = seeded
+    binary = cdp.chromium()
+    assert binary is not None
+    with cdp.launch(binary, tmp_path / "profile") as browser:
+        browser.open_page()
+        browser.send("Page.navigate", url=status_url)
+        browser.wait_for_event("Page.loadEventFired")
+        page = browser.evaluate(
+            """(() => [...document.querySelectorAll('section')].map(s => ({
+                name: s.querySelector('h2').firstChild.textContent.trim(),
+                state: s.querySelector('.state').textContent,
+                uptime: Object.fromEntries([...s.querySelectorAll('dl.uptime div')].map(
+                    d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])),
+                bars: [...s.querySelectorAll('ol.bar li')].map(li => ({
+                    title: li.title, text: li.textContent, colour: getComputedStyle(li).backgroundColor})),
+                chart: !!s.querySelector('svg polyline'),
+                incidents: [...s.querySelectorAll('ul.incidents li')].map(li => li.textContent),
+            })))()"""
+        )
+        label_colours = browser.evaluate(
+            "[...document.querySelectorAll('.state')].map(e => "
+            "[getComputedStyle(e).color, getComputedStyle(e).backgroundColor])"
+        )
+        screenshot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+    shot = tmp_path / "status-page.png"
+    shot.write_bytes(base64.b64decode(screenshot))
+    print(f"\nstatus page screenshot: {shot}")
+
+    by_name = {section["name"]: section for section in page}
+    assert list(by_name) == list(NAMES)
+    assert by_name["api"]["uptime"] == {"24h": "100.00%", "7d": "100.00%", "30d": "100.00%", "90d": "100.00%"}
+    assert by_name["web"]["uptime"]["7d"] == f"{percent(36, counted_7d(data)):.2f}%"
+    incident_day = data.incident_start.strftime("%Y-%m-%d")
+    [bar] = [bar for bar in by_name["web"]["bars"] if bar["title"].startswith(incident_day)]
+    assert bar["title"] == bar["text"] == f"{incident_day}: 87.50% (288 checks, 36 failed)"
+    assert [section["state"] for section in page] == ["UP", "UP", "UP"]
+    assert all(section["chart"] for section in page)
+    assert len(by_name["web"]["incidents"]) == 1
+    assert "36 failed checks: HTTP 503" in by_name["web"]["incidents"][0]
+    # Accessibility: every bar has its figure as text and tooltip; colours carry no meaning alone.
+    for section in page:
+        assert len(section["bars"]) == 90
+        assert all(bar["text"] and bar["title"] == bar["text"] for bar in section["bars"])
+        for bar in section["bars"]:
+            assert contrast(_hex(bar["colour"]), "#ffffff") >= 3.0, bar  # graphics against the page: 3:1
+    for text, background in label_colours:
+        assert contrast(_hex(text), _hex(background)) >= 4.5  # state labels are text: 4.5:1
+
+    methods = [event["method"] for event in browser.events]
+    errors = [
+        event
+        for event in browser.events
+        if (event["method"] == "Runtime.consoleAPICalled" and event["params"]["type"] == "error")
+        or event["method"] == "Runtime.exceptionThrown"
+        or (event["method"] == "Log.entryAdded" and event["params"]["entry"]["level"] == "error")
+    ]
+    assert errors == []
+    requested = [
+        event["params"]["request"]["url"] for event in browser.events if event["method"] == "Network.requestWillBeSent"
+    ]
+    assert "Page.loadEventFired" in methods
+    assert requested == [status_url]  # the document itself, and nothing else
