@@ -14,6 +14,7 @@ export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "healthcheck needs Python 3.11+ (set PYTHON=...)")'
+	@echo "Creating the virtualenv $(VENV) and updating its pip."
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 

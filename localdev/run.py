@@ -171,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
     names = sorted(item["Id"]["S"] for item in latest)
     print(f"\nstate after {max(1, args.runs)} run(s):\n{format_states(states, names)}")
-    print(f"\nstatus page: {args.status_html.resolve()}")
     if alerts:
         print("\nno alert topic is configured locally; these alerts would have been sent:")
         for alert in alerts:
             print(f"\n=== {alert['subject']} ===\n{alert['text']}")
+    print(f"\nstatus page: {args.status_html.resolve()}")
     return 0
 
 

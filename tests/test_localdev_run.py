@@ -35,16 +35,17 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
     assert "1 record(s) written" in result.stdout
     assert f"{url}: UP" in lines  # its state after the run
     # It ends with the status page, its figures read back from the records just written.
-    assert f"status page: {page}" in lines
+    assert lines[-1] == f"status page: {page}"
     html = page.read_text()
     assert f'<h2 id="t-0">{url} <span class="state state-UP">UP</span>' in html
     assert "<dt>24h</dt><dd>100.00%</dd>" in html
 
 
-def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer) -> None:
+def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer, tmp_path: Path) -> None:
     url = f"{http_server.base_url}/status/503"
+    page = tmp_path / "status.html"
     result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--runs", "3", "--url", url],
+        [sys.executable, "-m", "localdev.run", "--runs", "3", "--url", url, "--status-html", str(page)],
         cwd=ROOT,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
         capture_output=True,
@@ -57,6 +58,7 @@ def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server:
     assert f"{url}: DOWN (since 2015-10-08T16:53:06Z)" in lines
     assert f"=== DOWN: {url} ===" in lines
     assert "1 target is DOWN:" in lines
+    assert lines[-1] == f"status page: {page}"  # after the alerts: the last thing it says
 
 
 def _make_run_command(*variables: str) -> str:
