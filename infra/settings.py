@@ -20,7 +20,7 @@ from healthcheck.exceptions import HealthcheckError
 from healthcheck.maintenance import MaintenanceWindowError, parse_windows
 from healthcheck.policy import PolicyValueError, parse_policy
 from healthcheck.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
-from healthcheck.targets import Target, check_config_url, require_valid
+from healthcheck.targets import Target, check_config_url, redact_url, require_valid
 from healthcheck.text import show
 
 from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
@@ -278,6 +278,17 @@ def _refuse_plain_credentials(target: Target) -> None:
             )
 
 
+def _refuse_url_names(targets: Iterable[Target]) -> None:
+    """A page that hides URLs still shows names: a target named by its URL would publish it."""
+    for target in targets:
+        if target.name == redact_url(target.url):
+            raise SettingsError(
+                f"healthcheck:targets: {show(target.name)} has no name of its own, so the status page would "
+                "show its URL, which statusPageShowUrls is false to hide: give it a 'name' "
+                "(or set statusPageShowUrls to true)"
+            )
+
+
 def _check_window_targets(maintenance: object, names: set[str]) -> None:
     """A window naming no configured target would silently cover nothing, and alerts would go out during it."""
     if maintenance is None:
@@ -402,6 +413,8 @@ class StackSettings:
                 f"got {settings.log_retention_days!r}"
             )
         _check_window_targets(maintenance, {target.name for target in checked})
+        if settings.status_page != "off" and not settings.status_page_show_urls:
+            _refuse_url_names(checked)
         slowest = max(target.timeout for target in checked)
         if settings.timeout < slowest + WRITE_RESERVE_S:
             raise SettingsError(

@@ -111,3 +111,23 @@ def test_rollups_table_is_keyed_by_target_and_day_and_expires(public: Deployment
 def test_a_bad_mode_is_refused_by_name() -> None:
     with pytest.raises(SettingsError, match="statusPage must be one of public, iam, off, got 'yes'"):
         deploy({"targets": TARGETS, "statusPage": "yes"})
+
+
+UNNAMED: list[dict[str, Any]] = [{"url": "https://db.internal.example/health"}]
+
+
+@pytest.mark.parametrize("mode", ["public", "iam"])
+def test_a_page_that_hides_urls_refuses_a_target_named_by_its_url(mode: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        deploy({"targets": UNNAMED, "statusPage": mode})
+    assert str(error.value) == (
+        "healthcheck:targets: 'https://db.internal.example/health' has no name of its own, so the status page "
+        "would show its URL, which statusPageShowUrls is false to hide: give it a 'name' "
+        "(or set statusPageShowUrls to true)"
+    )
+
+
+@pytest.mark.parametrize("config", [{"statusPage": "public", "statusPageShowUrls": True}, {"statusPage": "off"}, {}])
+def test_a_target_named_by_its_url_is_fine_where_its_url_may_show(config: dict[str, Any]) -> None:
+    stack = deploy({"targets": UNNAMED, **config})
+    assert stack.resources

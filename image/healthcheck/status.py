@@ -10,7 +10,8 @@ three fixed routes do not need a router, and Powertools is not in the image
 Environment: ``TABLE_NAME`` and ``ROLLUP_TABLE_NAME`` (required here),
 ``STATE_TABLE_NAME`` (the current state; optional), ``TARGETS`` (which targets
 to show, in order), ``STATUS_SHOW_URLS`` ("true" shows each target's URL,
-without credentials or query). The function's role only reads.
+without credentials or query, and failure reasons whole; otherwise a reason
+is cut to its kind, e.g. "name not resolved"). The function's role only reads.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .config import Settings
 from .exceptions import ConfigError
 from .rollup_store import RollupStore
 from .state_store import StateStore
-from .status_data import PERIODS, StatusData, load
+from .status_data import PERIODS, StatusData, load, without_details
 from .status_page import badge, render
 from .store import CLIENT_CONFIG
 from .targets import parse_targets, redact_url
@@ -66,6 +67,11 @@ def targets_shown(settings: Settings) -> list[tuple[str, str | None]]:
     """(name, URL or None) of each valid configured target, in the configured order."""
     parsed = parse_targets(settings.targets or [])
     return [(target.name, _public_url(target.url) if settings.status_show_urls else None) for target in parsed.valid]
+
+
+def _shown(settings: Settings, data: StatusData) -> StatusData:
+    """Failure reasons name hosts, redirects and response text: shown whole only with the URLs."""
+    return data if settings.status_show_urls else without_details(data)
 
 
 def _response(status: int, body: str, content_type: str, cache_seconds: int, head: bool) -> dict[str, Any]:
@@ -127,7 +133,7 @@ def _stores(settings: Settings) -> tuple[RollupStore, StateStore | None]:
 def page_html(settings: Settings, now: datetime, deadline: float) -> str:
     """The page as ``/`` serves it, at ``now`` (``make run`` writes it to status.html)."""
     rollups, state = _stores(settings)
-    return render(load(targets_shown(settings), rollups, state, now, deadline))
+    return render(_shown(settings, load(targets_shown(settings), rollups, state, now, deadline)))
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
@@ -138,7 +144,7 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
 
     def data(only: str | None) -> StatusData:
         targets = [target for target in shown if only is None or target[0] == only]
-        return load(targets, rollups, state, datetime.now(UTC), time.monotonic() + READ_BUDGET_S)
+        return _shown(settings, load(targets, rollups, state, datetime.now(UTC), time.monotonic() + READ_BUDGET_S))
 
     return respond(event, data)
 

@@ -11,16 +11,27 @@ records of the hours not summarised yet (the current hour or two), and one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+from .public_reasons import public_reason
 from .rollup_store import CATCH_UP_HOURS, GRACE, RollupStore, hour_summaries
 from .rollups import HourSummary, merge, percentile, summarise, uptime
 from .state import TargetState
 from .state_store import StateStore
 
-__all__ = ["DAYS_SHOWN", "PERIODS", "DayStatus", "Incident", "StatusData", "TargetStatus", "build", "load"]
+__all__ = [
+    "DAYS_SHOWN",
+    "PERIODS",
+    "DayStatus",
+    "Incident",
+    "StatusData",
+    "TargetStatus",
+    "build",
+    "load",
+    "without_details",
+]
 
 DAYS_SHOWN: Final = 90
 PERIODS: Final = {
@@ -158,6 +169,23 @@ def build(
     return StatusData(
         generated_at=_iso(now),
         targets=[target_status(name, url, hours.get(name, {}), states.get(name), now) for name, url in targets],
+    )
+
+
+def without_details(data: StatusData) -> StatusData:
+    """``data`` with each incident's reason cut to its kind: what a page that hides URLs may show."""
+    return replace(
+        data,
+        targets=[
+            replace(
+                target,
+                incidents=[
+                    replace(incident, reason=public_reason(incident.reason) if incident.reason else incident.reason)
+                    for incident in target.incidents
+                ],
+            )
+            for target in data.targets
+        ],
     )
 
 
