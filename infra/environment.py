@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TypeVar
 
 # The function's own names (DESIGN.md's environment), so the two cannot drift apart.
 from healthcheck.config import (
@@ -17,7 +18,11 @@ from healthcheck.config import (
     ENV_CONNECTIVITY_CHECK,
     ENV_PER_TARGET_METRICS,
     ENV_RETENTION_DAYS,
+    ENV_ROLLUP_TABLE_NAME,
     ENV_STATE_TABLE_NAME,
+    ENV_STATUS_SHOW_URLS,
+    ENV_TABLE_NAME,
+    ENV_TARGETS,
 )
 
 __all__ = [
@@ -31,7 +36,11 @@ __all__ = [
     "MAX_TOPIC_ARN",
     "fits",
     "measured_size",
+    "status_environment",
+    "status_environment_size",
 ]
+
+T = TypeVar("T")
 
 LAMBDA_ENV_LIMIT_BYTES = 4096
 # DynamoDB table names: at most 255 characters.
@@ -48,3 +57,22 @@ def measured_size(variables: Mapping[str, str]) -> int:
 
 def fits(variables: Mapping[str, str]) -> bool:
     return measured_size(variables) <= LAMBDA_ENV_LIMIT_BYTES
+
+
+def status_environment(
+    table: T, state_table: T, rollup_table: T, targets_json: str, show_urls: bool
+) -> dict[str, T | str]:
+    """The status function's variables (the tables' names are Pulumi outputs at deploy, strings when counted)."""
+    return {
+        ENV_TABLE_NAME: table,
+        ENV_STATE_TABLE_NAME: state_table,
+        ENV_ROLLUP_TABLE_NAME: rollup_table,
+        ENV_TARGETS: targets_json,
+        ENV_STATUS_SHOW_URLS: "true" if show_urls else "false",
+    }
+
+
+def status_environment_size(targets_json: str, show_urls: bool) -> int:
+    """Bytes of the status function's variables, with every table name at its longest."""
+    longest = "t" * MAX_TABLE_NAME
+    return measured_size(status_environment(longest, longest, longest, targets_json, show_urls))

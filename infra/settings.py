@@ -23,7 +23,13 @@ from healthcheck.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_cr
 from healthcheck.targets import Target, check_config_url, redact_url, require_valid
 from healthcheck.text import show
 
-from .environment import ENV_CONNECTIVITY_CHECK, ENV_PER_TARGET_METRICS, ENV_RETENTION_DAYS
+from .environment import (
+    ENV_CONNECTIVITY_CHECK,
+    ENV_PER_TARGET_METRICS,
+    ENV_RETENTION_DAYS,
+    LAMBDA_ENV_LIMIT_BYTES,
+    status_environment_size,
+)
 from .subscriptions import Subscription, check_emails, check_subscriptions
 
 __all__ = [
@@ -289,6 +295,20 @@ def _refuse_url_names(targets: Iterable[Target]) -> None:
             )
 
 
+def _check_status_environment(settings: StackSettings) -> None:
+    """The status function learns its targets from its environment: refuse a list Lambda would refuse at deploy."""
+    size = status_environment_size(settings.status_targets_json(), settings.status_page_show_urls)
+    if size > LAMBDA_ENV_LIMIT_BYTES:
+        # As Lambda counts it: the list is a JSON string inside the variables' JSON, its quotes escaped.
+        rest = status_environment_size("", settings.status_page_show_urls)
+        shrink = "" if not settings.status_page_show_urls else ", or set statusPageShowUrls to false (names only)"
+        raise SettingsError(
+            f"healthcheck:statusPage: the page's list of {len(settings.targets)} targets takes {size - rest} "
+            f"bytes, and Lambda's 4 KB environment leaves it {LAMBDA_ENV_LIMIT_BYTES - rest}: "
+            f"shorten the targets' names{shrink}"
+        )
+
+
 def _check_window_targets(maintenance: object, names: set[str]) -> None:
     """A window naming no configured target would silently cover nothing, and alerts would go out during it."""
     if maintenance is None:
@@ -413,8 +433,10 @@ class StackSettings:
                 f"got {settings.log_retention_days!r}"
             )
         _check_window_targets(maintenance, {target.name for target in checked})
-        if settings.status_page != "off" and not settings.status_page_show_urls:
-            _refuse_url_names(checked)
+        if settings.status_page != "off":
+            if not settings.status_page_show_urls:
+                _refuse_url_names(checked)
+            _check_status_environment(settings)
         slowest = max(target.timeout for target in checked)
         if settings.timeout < slowest + WRITE_RESERVE_S:
             raise SettingsError(
@@ -429,7 +451,9 @@ class StackSettings:
         return json.dumps([t.to_json() for t in self.targets], separators=(",", ":"))
 
     def status_targets_json(self) -> str:
-        """TARGETS for the status page: names and URLs only, all it shows."""
+        """TARGETS for the status page: what it shows, names (and URLs, when shown) only."""
+        if not self.status_page_show_urls:
+            return json.dumps([t.name for t in self.targets], separators=(",", ":"), ensure_ascii=False)
         return json.dumps([{"name": t.name, "url": t.url} for t in self.targets], separators=(",", ":"))
 
     def environment(self) -> dict[str, str]:

@@ -7,14 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from healthcheck.config import (
-    ENV_ROLLUP_TABLE_NAME,
-    ENV_STATE_TABLE_NAME,
-    ENV_STATUS_SHOW_URLS,
-    ENV_TABLE_NAME,
-    ENV_TARGETS,
-)
-
+from .environment import status_environment
 from .policies import assume_role_policy, status_policy
 
 __all__ = ["HANDLER", "StatusPage", "StatusPageArgs"]
@@ -73,13 +66,9 @@ class StatusPage(pulumi.ComponentResource):
             memory_size=MEMORY_MB,
             timeout=TIMEOUT_S,
             environment={
-                "variables": {
-                    ENV_TABLE_NAME: args.table.name,
-                    ENV_STATE_TABLE_NAME: args.state_table.name,
-                    ENV_ROLLUP_TABLE_NAME: args.rollup_table.name,
-                    ENV_TARGETS: args.targets_json,
-                    ENV_STATUS_SHOW_URLS: "true" if args.show_urls else "false",
-                }
+                "variables": status_environment(
+                    args.table.name, args.state_table.name, args.rollup_table.name, args.targets_json, args.show_urls
+                )
             },
             logging_config={
                 "log_format": "JSON",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -45,6 +46,12 @@ def test_the_page_is_the_same_image_started_with_the_status_handler(public: Depl
     assert variables["ROLLUP_TABLE_NAME"] == _named(public, "healthcheck-rollups").outputs["name"]
     assert variables["STATE_TABLE_NAME"] == _named(public, "healthcheck-state").outputs["name"]
     assert variables["STATUS_SHOW_URLS"] == "false"
+    assert json.loads(variables["TARGETS"]) == ["api"]  # names alone: a page that hides URLs is not given them
+
+
+def test_a_page_that_shows_urls_is_given_them(iam: Deployment) -> None:
+    variables = _named(iam, "healthcheck-status-function").inputs["environment"]["variables"]
+    assert variables["STATUS_SHOW_URLS"] == "true"
     assert json.loads(variables["TARGETS"]) == TARGETS
 
 
@@ -131,3 +138,41 @@ def test_a_page_that_hides_urls_refuses_a_target_named_by_its_url(mode: str) -> 
 def test_a_target_named_by_its_url_is_fine_where_its_url_may_show(config: dict[str, Any]) -> None:
     stack = deploy({"targets": UNNAMED, **config})
     assert stack.resources
+
+
+def _many(count: int, length: int) -> list[dict[str, Any]]:
+    return [{"name": f"{index:0{length}d}", "url": f"https://{index}.example.com/"} for index in range(count)]
+
+
+def test_a_target_list_too_large_for_the_page_is_refused_at_preview() -> None:
+    # 80 targets of 30-byte names with their URLs: about 5 KB, more than Lambda's 4 KB.
+    with pytest.raises(SettingsError) as error:
+        deploy({"targets": _many(80, 30), "statusPage": "public", "statusPageShowUrls": True})
+    assert re.fullmatch(
+        r"healthcheck:statusPage: the page's list of 80 targets takes \d{4} bytes, and Lambda's 4 KB environment "
+        r"leaves it \d{4}: shorten the targets' names, or set statusPageShowUrls to false \(names only\)",
+        str(error.value),
+    ), str(error.value)
+    # Names alone fit: 80 x 33 bytes.
+    stack = deploy({"targets": _many(80, 30), "statusPage": "public"})
+    variables = _named(stack, "healthcheck-status-function").inputs["environment"]["variables"]
+    assert len(json.loads(variables["TARGETS"])) == 80
+    # And names alone can be too many as well; then there is no URL to leave out.
+    with pytest.raises(SettingsError, match=r"shorten the targets' names$"):
+        deploy({"targets": _many(150, 30), "statusPage": "public"})
+
+
+def test_the_refusal_is_exact_at_the_limit() -> None:
+    """The largest list that fits deploys; one byte more is refused (the table names counted at 255)."""
+    from infra.environment import LAMBDA_ENV_LIMIT_BYTES, status_environment_size
+
+    names = [f"{index:030d}" for index in range(80)]
+    size = status_environment_size(json.dumps(names, separators=(",", ":")), show_urls=False)
+    spare = LAMBDA_ENV_LIMIT_BYTES - size
+    assert spare > 0
+    fitting = [{"name": name, "url": "https://x.example/"} for name in names]
+    fitting[0]["name"] += "x" * spare
+    deploy({"targets": fitting, "statusPage": "public"})
+    fitting[0]["name"] += "x"
+    with pytest.raises(SettingsError, match=r"shorten the targets' names$"):
+        deploy({"targets": fitting, "statusPage": "public"})

@@ -119,6 +119,16 @@ def test_urls_are_shown_only_when_asked_and_never_with_credentials(
     assert "token" not in html
 
 
+def test_a_list_of_names_shows_the_same_page(seeded: tuple[Seeded, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the stack gives a page that hides URLs: names alone (more of them fit Lambda's 4 KB)."""
+    as_objects = json.loads(get("/?format=json")["body"])
+    monkeypatch.setenv("TARGETS", json.dumps([*NAMES, NAMES[0], ""]))  # a repeat and an empty name are dropped
+    as_names = json.loads(get("/?format=json")["body"])
+    assert [target["name"] for target in as_names["targets"]] == list(NAMES)
+    assert [target["url"] for target in as_names["targets"]] == [None] * len(NAMES)
+    assert [target["uptime"] for target in as_names["targets"]] == [t["uptime"] for t in as_objects["targets"]]
+
+
 @pytest.mark.parametrize(
     ("path", "status", "content_type"),
     [

@@ -64,9 +64,21 @@ def _public_url(url: str) -> str:
 
 
 def targets_shown(settings: Settings) -> list[tuple[str, str | None]]:
-    """(name, URL or None) of each valid configured target, in the configured order."""
-    parsed = parse_targets(settings.targets or [])
-    return [(target.name, _public_url(target.url) if settings.status_show_urls else None) for target in parsed.valid]
+    """(name, URL or None) of each configured target, in the configured order.
+
+    With URLs hidden the stack lists names alone, so that more targets fit
+    Lambda's 4 KB environment; target objects, as the monitor reads them, work too.
+    """
+    shown: list[tuple[str, str | None]] = []
+    for entry in settings.targets or []:
+        if isinstance(entry, str):
+            shown += [(entry, None)] if entry and entry not in {name for name, _url in shown} else []
+            continue
+        shown += [
+            (target.name, _public_url(target.url) if settings.status_show_urls else None)
+            for target in parse_targets([entry]).valid
+        ]
+    return shown
 
 
 def _shown(settings: Settings, data: StatusData) -> StatusData:
