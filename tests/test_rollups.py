@@ -24,10 +24,21 @@ if TYPE_CHECKING:
 _numbers = itertools.count()
 
 
-def record(success: bool, duration: int, *, maintenance: bool = False, inconclusive: bool = False) -> dict[str, Any]:
-    error = None if success else "HTTP 500"
+def record(
+    success: bool, duration: int, *, maintenance: bool = False, inconclusive: bool = False, answered: bool = True
+) -> dict[str, Any]:
+    """A record as the monitor writes it: a failure is an HTTP 500, or with ``answered=False`` a refusal."""
+    status = (200 if success else 500) if answered else None
+    error = None if success else ("HTTP 500" if answered else "connection refused")
     result = CheckResult(
-        "t", "https://x.test/", success, duration, error=error, maintenance=maintenance, inconclusive=inconclusive
+        "t",
+        "https://x.test/",
+        success,
+        duration,
+        status=status,
+        error=error,
+        maintenance=maintenance,
+        inconclusive=inconclusive,
     )
     return to_item(result, "2026-11-28T04:00:00Z")
 
@@ -40,13 +51,19 @@ def test_uptime_leaves_out_maintenance_and_inconclusive_checks() -> None:
         record(False, 40, inconclusive=True),
         record(True, 50),
         record(True, 60),
+        record(False, 0, answered=False),
+        record(False, 30000, inconclusive=True, answered=False),
     ]
     summary = summarise(records)
-    assert (summary.checks, summary.counted, summary.failed) == (6, 4, 1)
-    assert (summary.maintenance, summary.inconclusive) == (1, 1)
-    assert uptime(summary) == 75.0
+    assert (summary.checks, summary.counted, summary.failed) == (8, 5, 2)
+    assert (summary.maintenance, summary.inconclusive) == (1, 2)
+    assert uptime(summary) == 60.0
     assert summary.first_reason == "HTTP 500"
-    assert summary.duration_sum_ms == 210
+    # Latency as the report measures it: counted checks that got a response, so not the maintenance
+    # check, the inconclusive ones, nor the refusal's 0 ms.
+    assert summary.duration_sum_ms == 10 + 20 + 50 + 60
+    assert sum(summary.buckets) == 4
+    assert percentile(summary, 0.5) == 25
 
 
 @pytest.mark.parametrize(
@@ -81,9 +98,12 @@ def test_a_summary_survives_its_dynamodb_form_and_merges_by_adding() -> None:
 
 
 def test_closed_hours_wait_out_the_grace_period() -> None:
-    at = datetime(2026, 11, 28, 4, 5, tzinfo=UTC)
-    assert closed_hours(at)[0] == datetime(2026, 11, 28, 2, tzinfo=UTC)  # 03:00-04:00 is not closed until 04:10
-    assert closed_hours(at + timedelta(minutes=5))[0] == datetime(2026, 11, 28, 3, tzinfo=UTC)
+    # An event may be delivered 15 + 15 minutes late (Scheduler's and Lambda's maximum event ages)
+    # and run for 15 minutes: 03:00-04:00 is not closed until 04:50.
+    at = datetime(2026, 11, 28, 4, 49, 59, tzinfo=UTC)
+    assert closed_hours(at)[0] == datetime(2026, 11, 28, 2, tzinfo=UTC)
+    assert closed_hours(at + timedelta(seconds=1))[0] == datetime(2026, 11, 28, 3, tzinfo=UTC)
+    assert closed_hours(at) == [datetime(2026, 11, 28, 2 - back, tzinfo=UTC) for back in range(3)]
 
 
 @pytest.fixture
@@ -112,7 +132,7 @@ def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
         results.write(items, deadline)
         writes += rollups.flush(["a", "b"], moment, deadline)
     # 180 runs; per target, the first run catches up 21:00-00:00 (empty), then 00:00, 01:00 and 02:00
-    # close (03:00 waits for 04:10): 6 hours, each written once.
+    # close (03:00 waits for 04:50): 6 hours, each written once.
     assert writes == rollups.calls["UpdateItem"] == 2 * 6
     assert rollups.flush(["a", "b"], start + timedelta(minutes=179), deadline) == 0  # a retried event writes nothing
     hours = hour_summaries(rollups.days("b", "2026-11-27", "2026-11-28", deadline))
@@ -138,12 +158,12 @@ def test_runs_summarise_the_last_closed_hour_through_the_handler(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, rollups: RollupStore
 ) -> None:
     first = datetime(2026, 11, 28, 9, 50, tzinfo=UTC)
-    for minutes in (0, 5, 15):  # 09:50, 09:55, then 10:05 (09:00 not closed yet), and 10:10 closes it
+    for minutes in (0, 5, 15, 55):  # 09:50, 09:55, then 10:05, 10:45 (09:00 not closed yet), and 10:50 closes it
         _run(first + timedelta(minutes=minutes), probe, dynamodb, table, f"{http_server.base_url}/ok", rollups)
     assert datetime(2026, 11, 28, 9, tzinfo=UTC) not in hour_summaries(
         rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10)
     )
-    _run(first + timedelta(minutes=20), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
+    _run(first + timedelta(minutes=60), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
     hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
     nine = hours[datetime(2026, 11, 28, 9, tzinfo=UTC)]
     assert (nine.checks, nine.failed) == (2, 0)  # the 10:xx checks belong to the next hour
@@ -156,3 +176,61 @@ def test_a_missing_rollups_table_costs_the_run_nothing(
     _run(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), probe, dynamodb, table, f"{http_server.base_url}/ok", broken)
     [record] = dynamodb.scan(TableName=table)["Items"]
     assert record["Success"]["BOOL"] is True
+
+
+def test_an_event_stamped_ahead_of_the_clock_closes_no_hour_still_to_come(
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """A manual invoke with a time hours ahead must not summarise hours whose checks are still to come."""
+    now = datetime(2026, 11, 28, 9, 20, tzinfo=UTC)
+    ahead = now + timedelta(hours=3)
+    check_and_record(
+        {"time": ahead.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        None,
+        settings=Settings(table, [{"name": "site", "url": f"{http_server.base_url}/ok"}]),
+        probe=probe,
+        store=ResultStore(dynamodb, table),
+        now=now,
+        rollups=rollups,
+    )
+    hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
+    assert hours  # the hours closed by the real clock are summarised (empty: nothing was checked then)
+    assert max(hours) == datetime(2026, 11, 28, 7, tzinfo=UTC)  # 08:00 closes at 09:50 by the function's clock
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12,12,0,0,0",  # cut short
+        "12,12,0,0,0,960|99:1",  # no such bucket
+        "12,12,0,0,0,-5|",  # a negative count
+        "12,13,0,0,0,960|",  # more counted than checked
+        "12,12,13,0,0,960|",  # more failed than counted
+        "x|y|z",
+    ],
+)
+def test_an_unreadable_hour_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        HourSummary.from_attribute({"S": text})
+
+
+def test_one_unreadable_hour_costs_that_hour_only() -> None:
+    good = summarise([record(True, 80)]).to_attribute()
+    items = [
+        {"Id": {"S": "t"}, "Day": {"S": "2026-11-28"}, "H00": {"S": "12,12,0,0,0"}, "H01": {"N": "1"}, "H02": good},
+        {"Id": {"S": "t"}, "Day": {"S": "not a day"}, "H00": good},
+        {"Id": {"S": "t"}, "Day": {"S": "2026-11-29"}, "H24": good, "H03": good},
+    ]
+    assert sorted(hour_summaries(items)) == [
+        datetime(2026, 11, 28, 2, tzinfo=UTC),
+        datetime(2026, 11, 29, 3, tzinfo=UTC),
+    ]
+
+
+def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
+    """Scheduler's and Lambda's maximum event ages, then the longest run: no record of a closed hour is still to come."""
+    from healthcheck.rollup_store import GRACE
+    from infra.monitor import MAX_EVENT_AGE_S
+
+    longest_run_s = 900  # Lambda's maximum timeout, the stack's timeout's upper bound
+    assert GRACE >= timedelta(seconds=MAX_EVENT_AGE_S * 2 + longest_run_s)

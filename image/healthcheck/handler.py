@@ -227,7 +227,8 @@ def check_and_record(
         )
     if rollups is not None:
         # After the records: at most one write per target per hour, never a failure of the run.
-        rollups.flush([result.name for result in results], parse_time(invocation.timestamp), deadlines.writes)
+        # Never past the function's own clock: an event stamped ahead would close hours still to come.
+        rollups.flush([result.name for result in results], min(parse_time(invocation.timestamp), now), deadlines.writes)
     report.metrics(
         metrics.documents(
             results,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .text import clip
+from .text import clip, percent
 from .uptime import Figures, Incident
 
 __all__ = ["FORMATS", "ReportData", "TargetReport", "render"]
@@ -46,7 +46,7 @@ class ReportData:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}%"
+    return "-" if value is None else f"{percent(value)}%"
 
 
 def _ms(value: int | None) -> str:
@@ -74,7 +74,7 @@ def _target_json(target: TargetReport) -> dict[str, object]:
         "name": target.name,
         "state": target.state,
         "since": target.since,
-        "uptimePct": None if figures.uptime_pct is None else round(figures.uptime_pct, 4),
+        "uptimePct": None if figures.uptime_pct is None else float(percent(figures.uptime_pct, 4)),
         "checks": figures.checks,
         "counted": figures.counted,
         "failures": figures.failures,

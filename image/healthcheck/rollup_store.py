@@ -10,7 +10,7 @@ hour's records and writes the summary with ``SET Hxx`` on condition that it is
 absent. So each target costs at most one write per hour, whatever the
 schedule, a retried event rewrites nothing, and an hour a failed run skipped
 is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
-``GRACE`` after it ends, so Lambda's retries of its last events land first.
+``GRACE`` after it ends, so late and retried deliveries of its events land first.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .retrying import error_code, retry_until
 from .rollups import HourSummary, summarise
+from .text import clip
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -35,7 +36,10 @@ log = logging.getLogger(__name__)
 
 HASH_KEY: Final = "Id"
 DAY_KEY: Final = "Day"
-GRACE: Final = timedelta(minutes=10)
+# An event may reach the function 15 minutes late from Scheduler and 15 more from Lambda's
+# async queue (both maximum event ages, infra/monitor.py), and run up to 15 minutes: its
+# records can land 45 minutes after their hour ends. An hour is summarised after that.
+GRACE: Final = timedelta(minutes=50)
 CATCH_UP_HOURS: Final = 3
 # Rollups outlive the 90 days a page shows by a little, then expire (the table's TTL).
 KEEP_DAYS: Final = 100
@@ -196,10 +200,25 @@ def hour_summaries(items: Iterable[dict[str, Any]]) -> dict[datetime, HourSummar
     """Every hour's summary in day items, keyed by the hour's start (UTC)."""
     hours: dict[datetime, HourSummary] = {}
     for item in items:
-        day = datetime.fromisoformat(item[DAY_KEY]["S"] + "T00:00:00+00:00")
+        try:
+            day = datetime.fromisoformat(item[DAY_KEY]["S"] + "T00:00:00+00:00")
+        except (KeyError, TypeError, ValueError):
+            log.warning("rollup item with a bad Day skipped: %s", clip(repr(item.get(DAY_KEY)), 200))
+            continue
         for attribute, value in item.items():
-            if len(attribute) == 3 and attribute.startswith("H") and attribute[1:].isdigit():
-                hours[day + timedelta(hours=int(attribute[1:]))] = HourSummary.from_attribute(value)
+            if (
+                len(attribute) == 3
+                and attribute.startswith("H")
+                and attribute[1:].isdigit()
+                and int(attribute[1:]) < 24
+            ):
+                try:
+                    hours[day + timedelta(hours=int(attribute[1:]))] = HourSummary.from_attribute(value)
+                except (KeyError, TypeError, ValueError):
+                    # One bad hour costs that hour, never the page: it shows as no data.
+                    log.warning(
+                        "rollup %s %s unreadable, skipped: %s", item[DAY_KEY]["S"], attribute, clip(repr(value), 200)
+                    )
     return hours
 
 

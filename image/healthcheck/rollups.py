@@ -61,6 +61,7 @@ class HourSummary:
     inconclusive: int = 0
     duration_sum_ms: int = 0
     buckets: tuple[int, ...] = (0,) * (len(BUCKET_BOUNDS_MS) + 1)
+    """Latencies of the counted checks that got a response (``Status``), as the report measures them."""
     first_reason: str | None = None
     """Why the period's first counted failure failed, clipped."""
 
@@ -88,12 +89,17 @@ class HourSummary:
 
     @classmethod
     def from_attribute(cls, attribute: Mapping[str, Any]) -> HourSummary:
+        """Read back :meth:`to_attribute`'s string; ValueError if it is not one (figures that can't be)."""
         counts, buckets_text, *rest = str(attribute["S"]).split("|", 2)
-        checks, counted, failed, maintenance, inconclusive, duration_sum = (int(part) for part in counts.split(","))
+        checks, counted, failed, maintenance, inconclusive, duration_sum = (_count(part) for part in counts.split(","))
         buckets = [0] * (len(BUCKET_BOUNDS_MS) + 1)
         for pair in filter(None, buckets_text.split(",")):
-            index, count = pair.split(":")
-            buckets[int(index)] = int(count)
+            index, count = (_count(part) for part in pair.split(":"))
+            if index >= len(buckets):
+                raise ValueError(f"no latency bucket {index}")
+            buckets[index] = count
+        if not failed <= counted <= checks or counted + maintenance + inconclusive != checks:
+            raise ValueError(f"inconsistent counts {counts!r}")
         return cls(
             checks=checks,
             counted=counted,
@@ -104,6 +110,12 @@ class HourSummary:
             buckets=tuple(buckets),
             first_reason=rest[0] if rest else None,
         )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"not a count: {text[:20]!r}")
+    return int(text)
 
 
 def _bucket(duration_ms: int) -> int:
@@ -117,9 +129,6 @@ def summarise(records: Iterable[Mapping[str, Any]]) -> HourSummary:
     reason: str | None = None
     for item in records:
         checks += 1
-        duration = int(item.get("Duration", {}).get("N", "0"))
-        duration_sum += duration
-        buckets[_bucket(duration)] += 1
         if item.get("Maintenance", {}).get("BOOL"):
             maintenance += 1
             continue
@@ -127,6 +136,12 @@ def summarise(records: Iterable[Mapping[str, Any]]) -> HourSummary:
             inconclusive += 1
             continue
         counted += 1
+        if "Status" in item:
+            # Latency as the report measures it: counted checks that got a response. A refused
+            # connection's 0 ms or a timeout's limit says nothing about how fast the site answers.
+            duration = int(item.get("Duration", {}).get("N", "0"))
+            duration_sum += duration
+            buckets[_bucket(duration)] += 1
         if not item.get("Success", {}).get("BOOL"):
             failed += 1
             if reason is None:
@@ -167,7 +182,7 @@ def uptime(summary: HourSummary) -> float | None:
 
 
 def percentile(summary: HourSummary, fraction: float) -> int | None:
-    """The bucket bound (ms) at or under which ``fraction`` of the checks fell; None without checks.
+    """The bucket bound (ms) at or under which ``fraction`` of the responses fell; None without any.
 
     The slowest bucket has no bound: a percentile landing there reads as the
     last bound (60 s), which is the longest a check can take anyway.

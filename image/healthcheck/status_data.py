@@ -90,8 +90,8 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None) -> list[Incident]:
-    """Runs of consecutive hours with a counted failure, newest first."""
+def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, now: datetime) -> list[Incident]:
+    """Runs of consecutive hours with a counted failure, newest first; an end is never later than ``now``."""
     incidents: list[Incident] = []
     start: datetime | None = None
     failed = 0
@@ -102,14 +102,16 @@ def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None) ->
         if summary.failed:
             if start is None or previous is None or hour - previous > timedelta(hours=1):
                 if start is not None and previous is not None:
-                    incidents.append(Incident(_iso(start), _iso(previous + timedelta(hours=1)), failed, reason))
+                    incidents.append(
+                        Incident(_iso(start), _iso(min(previous + timedelta(hours=1), now)), failed, reason)
+                    )
                 start, failed, reason = hour, 0, summary.first_reason
             failed += summary.failed
             previous = hour
     if start is not None and previous is not None:
         ongoing = down_since is not None
         incidents.append(
-            Incident(_iso(start), None if ongoing else _iso(previous + timedelta(hours=1)), failed, reason)
+            Incident(_iso(start), None if ongoing else _iso(min(previous + timedelta(hours=1), now)), failed, reason)
         )
     return list(reversed(incidents))[:MAX_INCIDENTS]
 
@@ -144,8 +146,10 @@ def target_status(
                 p95_ms=percentile(day, 0.95),
             )
         )
+    # An hour counts when any of it falls in the period: "24h" at 10:30 reads from 10:00 yesterday,
+    # so a failure 23 h 45 min ago is never left out (it may read up to an hour more, never less).
     figures = {
-        label: uptime(merge(summary for hour, summary in ordered if hour >= now - period))
+        label: uptime(merge(summary for hour, summary in ordered if hour + timedelta(hours=1) > now - period))
         for label, period in PERIODS.items()
     }
     down_since = state.since if state is not None and state.state == "DOWN" else None
@@ -156,7 +160,7 @@ def target_status(
         since=state.since if state is not None else None,
         uptime=figures,
         days=days,
-        incidents=_incidents(hours, down_since),
+        incidents=_incidents(hours, down_since, now),
     )
 
 

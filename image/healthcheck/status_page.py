@@ -13,6 +13,7 @@ from html import escape
 from typing import Final
 
 from .status_data import DayStatus, StatusData, TargetStatus
+from .text import percent
 
 __all__ = ["COLOURS", "badge", "bar_class", "render"]
 
@@ -46,7 +47,7 @@ STYLE: Final = "".join(
 
 
 def _percent(value: float | None) -> str:
-    return "no data" if value is None else f"{value:.2f}%"
+    return "no data" if value is None else f"{percent(value)}%"
 
 
 def bar_class(day: DayStatus) -> str:

@@ -12,7 +12,7 @@ import re
 import reprlib
 from typing import Final
 
-__all__ = ["MAX_ERROR_BYTES", "clip", "show", "utf8_size"]
+__all__ = ["MAX_ERROR_BYTES", "clip", "percent", "show", "utf8_size"]
 
 # An Error attribute long enough for any message we write, short enough that
 # a record stays far below DynamoDB's 400 KB item limit.
@@ -51,3 +51,18 @@ def show(value: object) -> str:
     except ValueError:  # an int too long to convert to text at all
         shown = f"<{type(value).__name__} too large to show>"
     return clip(shown, 200)
+
+
+def percent(value: float, places: int = 2) -> str:
+    """``value`` (0-100) to ``places`` decimals, never rounded onto an end it did not reach.
+
+    99.9977 is "99.99", not "100.00": a period with a failure never reads as
+    perfect, nor one with a success as 0.
+    """
+    text = f"{value:.{places}f}"
+    step = 10.0**-places
+    if float(text) == 100.0 and value < 100.0:
+        return f"{100.0 - step:.{places}f}"
+    if float(text) == 0.0 and value > 0.0:
+        return f"{step:.{places}f}"
+    return text
