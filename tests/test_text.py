@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthcheck.text import clip, show, utf8_size
+from healthcheck.text import clip, percent, show, utf8_size
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,21 @@ def test_show_is_at_most_200_bytes_whatever_the_value() -> None:
     shown = show({str(i) * 100: "v" * 100 for i in range(4)})
     assert len(shown.encode()) == 200
     assert shown.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "text"),
+    [
+        (100.0, 2, "100.00"),
+        (100.0 * 43_199 / 43_200, 2, "99.99"),  # one failure in 30 days of 1-minute checks: never "100.00"
+        (100.0 * 43_199 / 43_200, 4, "99.9976"),
+        (99.995, 2, "99.99"),
+        (87.5, 2, "87.50"),
+        (100.0 / 3, 2, "33.33"),
+        (200.0 / 3, 2, "66.67"),  # rounded as usual away from the ends
+        (0.0, 2, "0.00"),
+        (100.0 / 43_200, 2, "0.01"),  # one success is not "0.00"
+    ],
+)
+def test_a_percentage_never_reaches_an_end_it_did_not(value: float, places: int, text: str) -> None:
+    assert percent(value, places) == text
