@@ -5,7 +5,7 @@ rollup day items (what the runs' hourly flush writes); the last two hours as
 raw records, which the page summarises itself, as it does before a flush.
 
 - ``api``: every check passes, 80 ms.
-- ``web``: two days ago, 10:00-13:00, every check failed ("HTTP 503"): 36
+- ``web``: two days ago, 10:00-13:00, every check failed ("status 503 not in [2xx]"): 36
   failures, that day's uptime 252/288 = 87.50%. Its state is UP again.
 - ``docs``: five days ago, 03:00-04:00, every check failed inside a maintenance
   window: not counted, so 100% every day; its state is UP.
@@ -48,7 +48,9 @@ def _results(name: str, hour: datetime, seeded: Seeded) -> list[CheckResult]:
     failing = name == "web" and seeded.incident_start <= hour < seeded.incident_start + timedelta(hours=3)
     maintenance = name == "docs" and hour == seeded.maintenance_hour
     if failing:
-        return [CheckResult(name, f"https://{name}.test/", False, 2000, status=503, error="HTTP 503")] * 12
+        return [
+            CheckResult(name, f"https://{name}.test/", False, 2000, status=503, error="status 503 not in [2xx]")
+        ] * 12
     if maintenance:
         return [CheckResult(name, f"https://{name}.test/", False, 0, error="refused", maintenance=True)] * 12
     return [CheckResult(name, f"https://{name}.test/", True, 80, status=200)] * CHECKS_PER_HOUR
@@ -85,9 +87,11 @@ def seed(client: DynamoDBClient, results_table: str, rollup_table: str, state_ta
             hour += timedelta(hours=1)
         for item in days.values():
             client.put_item(TableName=rollup_table, Item=item)
+        # UP since the first check, or for web since it recovered (at the defaults, its 2nd success: 13:05).
+        since = seeded.incident_start + timedelta(hours=3, minutes=5) if name == "web" else seeded.first_hour
         client.put_item(
             TableName=state_table,
-            Item=state_item(name, TargetState(state="UP", since=seeded.first_hour.strftime("%Y-%m-%dT%H:%M:%SZ"))),
+            Item=state_item(name, TargetState(state="UP", since=since.strftime("%Y-%m-%dT%H:%M:%SZ"))),
         )
     ResultStore(client, results_table).write(raw, time.monotonic() + 60)
     return seeded

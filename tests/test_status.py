@@ -77,6 +77,7 @@ def test_json_figures_match_the_hand_computed_ones(seeded: tuple[Seeded, str]) -
     assert response["statusCode"] == 200
     assert response["headers"]["cache-control"] == "public, max-age=60"
     body = json.loads(response["body"])
+    assert set(body) == {"generatedAt", "targets"}  # camelCase, as the report's JSON
     targets = {target["name"]: target for target in body["targets"]}
     assert list(targets) == list(NAMES)
     assert all(target["url"] is None for target in targets.values())  # hidden unless statusPageShowUrls
@@ -84,12 +85,12 @@ def test_json_figures_match_the_hand_computed_ones(seeded: tuple[Seeded, str]) -
     api, web, docs = targets["api"], targets["web"], targets["docs"]
     assert set(api["uptime"].values()) == {100.0}
     assert len(api["days"]) == 90
-    assert (api["days"][-1]["p50_ms"], api["days"][-1]["p95_ms"]) == (100, 100)  # 80 ms falls in the 75-100 bucket
+    assert (api["days"][-1]["p50Ms"], api["days"][-1]["p95Ms"]) == (100, 100)  # 80 ms falls in the 75-100 bucket
 
     incident_day = next(day for day in web["days"] if day["day"] == data.incident_start.strftime("%Y-%m-%d"))
     assert (incident_day["checks"], incident_day["failed"]) == (288, 36)
     assert incident_day["uptime"] == 87.5
-    assert incident_day["p95_ms"] == 2000
+    assert incident_day["p95Ms"] == 2000
     assert web["uptime"]["7d"] == pytest.approx(percent(36, counted_7d(data)))
     assert web["uptime"]["24h"] == 100.0
     [incident] = web["incidents"]
@@ -97,9 +98,12 @@ def test_json_figures_match_the_hand_computed_ones(seeded: tuple[Seeded, str]) -
         "start": data.incident_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "end": data.incident_start.replace(hour=13).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "failed": 36,
-        "reason": "HTTP 503",
+        "reason": "status 503 not in [2xx]",
     }
-    assert web["state"] == "UP"
+    assert (web["state"], web["since"]) == (
+        "UP",
+        data.incident_start.replace(hour=13, minute=5).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
 
     maintenance_day = next(day for day in docs["days"] if day["day"] == data.maintenance_hour.strftime("%Y-%m-%d"))
     assert (maintenance_day["uptime"], maintenance_day["maintenance"], maintenance_day["failed"]) == (100.0, 12, 0)
@@ -139,8 +143,10 @@ def test_a_list_of_names_shows_the_same_page(seeded: tuple[Seeded, str], monkeyp
         ("/badge/web.svg?period=1y", 400, "application/json"),
         ("/badge/nobody.svg", 404, "application/json"),
         ("/admin", 404, "application/json"),
+        ("/?format=html", 200, "text/html; charset=utf-8"),
+        ("/?format=xml", 400, "application/json"),
     ],
-    ids=["page", "badge", "badge-7d", "bad-period", "unknown-target", "unknown-path"],
+    ids=["page", "badge", "badge-7d", "bad-period", "unknown-target", "unknown-path", "format-html", "bad-format"],
 )
 def test_routes(seeded: tuple[Seeded, str], path: str, status: int, content_type: str) -> None:
     response = get(path)
@@ -153,6 +159,28 @@ def test_badge_says_the_figure_in_text(seeded: tuple[Seeded, str]) -> None:
     figure = f"{percent(36, counted_7d(data)):.2f}%"
     assert f"<title>uptime 7d: {figure}</title>" in svg
     assert get("/badge/api.svg")["headers"]["cache-control"] == "public, max-age=300"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ROLLUP_TABLE_NAME", "no-such-table"), ("ROLLUP_TABLE_NAME", None), ("TARGETS", "{not json")],
+    ids=["missing-table", "unset-table", "bad-targets"],
+)
+def test_our_own_fault_is_a_short_503_that_names_nothing(
+    seeded: tuple[Seeded, str], monkeypatch: pytest.MonkeyPatch, variable: str, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+    for path in ("/", "/?format=json", "/badge/web.svg"):
+        response = get(path)
+        assert response["statusCode"] == 503, path
+        assert response["headers"]["retry-after"] == "60"
+        assert response["headers"]["cache-control"] == "no-store"
+        assert json.loads(response["body"]) == {
+            "error": "the status page can't read its data right now; try again in a minute"
+        }
 
 
 def test_only_get_and_head_are_answered(seeded: tuple[Seeded, str]) -> None:
@@ -239,7 +267,7 @@ def test_the_page_in_headless_chromium(seeded: tuple[Seeded, str], status_url: s
     assert [section["state"] for section in page] == ["UP", "UP", "UP"]
     assert all(section["chart"] for section in page)
     assert len(by_name["web"]["incidents"]) == 1
-    assert "36 failed checks: HTTP 503" in by_name["web"]["incidents"][0]
+    assert "36 failed checks: status 503 not in [2xx]" in by_name["web"]["incidents"][0]
     # Accessibility: every bar has its figure as text and tooltip; colours carry no meaning alone.
     for section in page:
         assert len(section["bars"]) == 90
@@ -263,3 +291,24 @@ def test_the_page_in_headless_chromium(seeded: tuple[Seeded, str], status_url: s
     ]
     assert "Page.loadEventFired" in methods
     assert requested == [status_url]  # the document itself, and nothing else
+
+
+def test_a_first_day_is_drawn_and_one_failure_is_singular() -> None:
+    from healthcheck.status_data import DayStatus, Incident, StatusData, TargetStatus
+    from healthcheck.status_page import render
+
+    days = [DayStatus(f"2026-11-{day:02d}", None, 0, 0, 0, None, None) for day in range(1, 28)]
+    days.append(DayStatus("2026-11-28", 50.0, 2, 1, 0, 100, 150))
+    target = TargetStatus(
+        name="new",
+        url=None,
+        state="UP",
+        since=None,
+        uptime={"24h": 50.0},
+        days=days,
+        incidents=[Incident("2026-11-28T10:00:00Z", "2026-11-28T10:30:00Z", 1, "connection refused")],
+    )
+    html = render(StatusData("2026-11-28T10:30:00Z", [target]))
+    # A line through one point draws nothing; its dots show the day (p50 and p95).
+    assert html.count("<circle ") == 2
+    assert "1 failed check: connection refused" in html

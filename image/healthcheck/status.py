@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import Settings
-from .exceptions import ConfigError
+from .exceptions import ConfigError, HealthcheckError
 from .rollup_store import RollupStore
 from .state_store import StateStore
 from .status_data import PERIODS, StatusData, load, without_details
@@ -118,8 +119,11 @@ def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) 
     path = str(event.get("rawPath") or "/")
     query = event.get("queryStringParameters") or {}
     if path == "/":
-        if query.get("format") == "json":
+        form = query.get("format", "html")
+        if form == "json":
             return _response(200, json.dumps(data(None).to_json()), "application/json", CACHE_SECONDS, head)
+        if form != "html":
+            return _error(400, "format must be html or json", head)
         return _response(200, render(data(None)), "text/html; charset=utf-8", CACHE_SECONDS, head)
     if path.startswith("/badge/") and path.endswith(".svg"):
         name = unquote(path.removeprefix("/badge/").removesuffix(".svg"))
@@ -150,15 +154,24 @@ def page_html(settings: Settings, now: datetime, deadline: float) -> str:
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """``healthcheck.status.handler``: the status function's image command."""
-    settings = Settings.from_environ(os.environ)
-    rollups, state = _stores(settings)
-    shown = targets_shown(settings)
+    head = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper() == "HEAD"
+    try:
+        settings = Settings.from_environ(os.environ)
+        rollups, state = _stores(settings)
+        shown = targets_shown(settings)
 
-    def data(only: str | None) -> StatusData:
-        targets = [target for target in shown if only is None or target[0] == only]
-        return _shown(settings, load(targets, rollups, state, datetime.now(UTC), time.monotonic() + READ_BUDGET_S))
+        def data(only: str | None) -> StatusData:
+            targets = [target for target in shown if only is None or target[0] == only]
+            now, deadline = datetime.now(UTC), time.monotonic() + READ_BUDGET_S
+            return _shown(settings, load(targets, rollups, state, now, deadline))
 
-    return respond(event, data)
+        return respond(event, data)
+    except (HealthcheckError, ClientError, BotoCoreError, TimeoutError) as exc:
+        # Ours, not the visitor's: a short answer that names no table, and the whole error in the log.
+        log.error("status page not available: %s", exc)
+        response = _error(503, "the status page can't read its data right now; try again in a minute", head)
+        response["headers"]["retry-after"] = str(CACHE_SECONDS)
+        return response
 
 
 @functools.cache

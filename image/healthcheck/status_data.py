@@ -83,7 +83,23 @@ class StatusData:
     targets: list[TargetStatus]
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        """camelCase keys, as the stack config and the report's JSON have them."""
+        camel = _camel(asdict(self))
+        assert isinstance(camel, dict)
+        return camel
+
+
+def _camel(value: object) -> object:
+    if isinstance(value, dict):
+        return {_camel_key(key): _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _iso(moment: datetime) -> str:

@@ -85,12 +85,13 @@ def _chart(target: TargetStatus) -> str:
     step = CHART_WIDTH / max(1, len(target.days) - 1)
 
     def line(values: list[tuple[int, int]], colour: str, label: str) -> str:
-        coords = " ".join(
-            f"{index * step:.1f},{CHART_HEIGHT - value / top * (CHART_HEIGHT - 10):.1f}" for index, value in values
-        )
+        spots = [(index * step, CHART_HEIGHT - value / top * (CHART_HEIGHT - 10)) for index, value in values]
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in spots)
+        # A line of one point draws nothing: each day also gets a dot, so a first day shows.
+        dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in spots)
         return (
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}">'
-            f"<title>{label}</title></polyline>"
+            f"<title>{label}</title></polyline>{dots}"
         )
 
     p50 = [(index, day.p50_ms) for index, day in points if day.p50_ms is not None]
@@ -111,7 +112,8 @@ def _incidents(target: TargetStatus) -> str:
         return "<p>No incidents in the last 90 days.</p>"
     rows = "".join(
         f"<li>{escape(incident.start)} to {escape(incident.end or 'now (ongoing)')}: "
-        f"{incident.failed} failed checks{': ' + escape(incident.reason) if incident.reason else ''}</li>"
+        f"{incident.failed} failed check{'' if incident.failed == 1 else 's'}"
+        f"{': ' + escape(incident.reason) if incident.reason else ''}</li>"
         for incident in target.incidents
     )
     return f'<ul class="incidents">{rows}</ul>'
