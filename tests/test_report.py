@@ -44,12 +44,12 @@ def api_history() -> list[tuple[str, CheckResult]]:
     history: dict[int, CheckResult] = {
         0: ok(API, 100),
         1: ok(API, 110),
-        2: failed(API, 900, 503, "status 503, expected 2xx"),
+        2: failed(API, 900, 503, "status 503 not in [2xx]"),
         3: ok(API, 120),
         4: ok(API, 130),
         8: CheckResult(API, "https://example.test/", False, 3000, error="no network", inconclusive=True),
         9: ok(API, 140),
-        10: failed(API, 10000, error="read timed out (10 s)"),
+        10: failed(API, 10000, error="timed out after 10 s"),
         11: failed(API, 10000),
         12: failed(API, 10000),
         13: failed(API, 10000),
@@ -120,7 +120,7 @@ def test_incidents_follow_the_state_rules_from_first_failure_to_first_success(
             "end": at(14),
             "durationS": 240,
             "ongoing": False,
-            "firstReason": "read timed out (10 s)",
+            "firstReason": "timed out after 10 s",
         }
     ]
     [api] = data["targets"]
@@ -257,7 +257,7 @@ def test_table_format_shows_each_figure(dynamodb: DynamoDBClient, table: str) ->
     assert f"  api at {at(13)}: connection refused" in lines
     incidents = lines.index("incidents (DOWN periods):")
     assert lines[incidents + 1].split() == ["target", "start", "duration", "first", "reason"]
-    assert lines[incidents + 3].split() == ["api", at(10), "4m00s", "read", "timed", "out", "(10", "s)"]
+    assert lines[incidents + 3].split() == ["api", at(10), "4m00s", "timed", "out", "after", "10", "s"]
 
 
 def test_csv_format_has_one_row_per_target(dynamodb: DynamoDBClient, table: str) -> None:
@@ -420,3 +420,30 @@ def test_a_missing_table_is_one_line_not_a_traceback(
     error = capsys.readouterr().err
     assert error.startswith("healthcheck report: reading from DynamoDB failed:")
     assert "ResourceNotFoundException" in error
+
+
+def test_csv_quotes_a_cell_a_spreadsheet_would_run(dynamodb: DynamoDBClient, table: str) -> None:
+    name = '=HYPERLINK("http://evil.test","x")'
+    seed(dynamodb, table, [(at(0), failed(name, 100, 500, "-2+3"))])
+    code, text = run(["--table", table, "--since", "1h", "--format", "csv"], dynamodb, StackInfo((name,)))
+    assert code == 0
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["name"] == "'" + name
+    assert row["lastFailureReasons"] == "'-2+3"
+    assert row["checks"] == "1"  # numbers stay numbers
+
+
+def test_a_misspelt_target_is_named_with_the_close_one(
+    capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient, table: str
+) -> None:
+    seed(dynamodb, table, api_history())
+    assert main(["--table", table, "--target", "apii"], client=dynamodb, now=NOW, stack=StackInfo((API,))) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("no target named 'apii' and no records of one in the last 24h: did you mean 'api'?")
+    )
+    # A target no longer configured, with records in the period, is still reported.
+    seed(dynamodb, table, [(at(0), ok("old", 100))])
+    code, text = run(["--table", table, "--since", "1h", "--format", "json", "--target", "old"], dynamodb)
+    assert (code, [target["name"] for target in json.loads(text)["targets"]]) == (0, ["old"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import shutil
 import subprocess
@@ -99,9 +100,15 @@ def build_report(
     on_page: Callable[[int], None] = progress.page
     targets: list[TargetReport] = []
     incidents = []
+    known = [*stack.names, *states]
     for name in names:
         checks = read_checks(client, table, name, start, end, on_page=on_page, page_size=page_size)
         progress.target_done()
+        if not checks and known and name not in known:
+            # A target that was renamed or removed still has its history; a typo has none.
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the targets are {', '.join(sorted(set(known))[:20])}"
+            raise ConfigError(f"no target named {name!r} and no records of one in the last {period}: {hint}")
         stored = states.get(name)
         # An outage the state table says began before the window is still open at its start.
         initial = None

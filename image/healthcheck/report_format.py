@@ -123,8 +123,19 @@ def render_csv(data: ReportData) -> str:
     for target in data.targets:
         row = _target_json(target)
         row["lastFailureReasons"] = " | ".join(target.figures.last_failure_reasons)
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: "" if value is None else _cell(value) for key, value in row.items()})
     return out.getvalue().rstrip("\n")
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection).
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading "'"; numbers as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def render_table(data: ReportData) -> str:
