@@ -398,9 +398,12 @@ class StackSettings:
                 "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
                 f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {secrets_kms_key_arn!r}"
             )
+        if status_page == "false":
+            status_page = "off"  # an unquoted `off` in a stack file is YAML's false, and means just that
         if status_page is not None and status_page not in STATUS_PAGE_MODES:
+            quoted = " (unquoted on, yes or true are YAML's true: write public or iam)" if status_page == "true" else ""
             raise SettingsError(
-                f"healthcheck:statusPage must be one of {', '.join(STATUS_PAGE_MODES)}, got {status_page!r}"
+                f"healthcheck:statusPage must be one of {', '.join(STATUS_PAGE_MODES)}, got {status_page!r}{quoted}"
             )
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         settings = cls(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from infra.settings import SettingsError
 from tests.pulumi_harness import Deployment, Registered, deploy
 
+ROOT = Path(__file__).resolve().parent.parent
 TARGETS: list[dict[str, Any]] = [{"name": "api", "url": "https://api.internal.example/health"}]
 
 
@@ -176,3 +178,19 @@ def test_the_refusal_is_exact_at_the_limit() -> None:
     fitting[0]["name"] += "x"
     with pytest.raises(SettingsError, match=r"shorten the targets' names$"):
         deploy({"targets": fitting, "statusPage": "public"})
+
+
+def test_an_unquoted_off_in_the_stack_file_is_off(tmp_path: Path) -> None:
+    """`statusPage: off` unquoted is YAML's false to the CLI (yaml.v2), so the program gets "false"."""
+    from localdev.check_config import load_config
+
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  healthcheck:statusPage: off\n  healthcheck:targets:\n    - url: https://a.example/\n"
+    )
+    config = load_config(tmp_path, "x").config
+    assert config["healthcheck:statusPage"] == "false"
+    stack = deploy({"targets": UNNAMED, "statusPage": config["healthcheck:statusPage"]})
+    assert not [r for r in stack.resources if r.name == "healthcheck-status-function"]
+    with pytest.raises(SettingsError, match=r"got 'true' \(unquoted on, yes or true are YAML's true"):
+        deploy({"targets": UNNAMED, "statusPage": "true"})
