@@ -92,6 +92,17 @@ def format_states(items: list[dict[str, Any]], names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _verdict(item: dict[str, Any]) -> str:
+    """yes or NO; a failure that moves no state says why (our fault, or a maintenance window)."""
+    if item["Success"]["BOOL"]:
+        return "yes"
+    if item.get("Maintenance", {}).get("BOOL"):
+        return "no (maintenance)"
+    if item.get("Inconclusive", {}).get("BOOL"):
+        return "no (inconclusive)"
+    return "NO"
+
+
 def format_table(items: list[dict[str, Any]]) -> str:
     header = ("target", "status", "duration", "success", "error")
     rows = [
@@ -99,7 +110,7 @@ def format_table(items: list[dict[str, Any]]) -> str:
             item["Id"]["S"],
             item.get("Status", {}).get("N", "-"),
             f"{item['Duration']['N']} ms",
-            "yes" if item["Success"]["BOOL"] else "NO",
+            _verdict(item),
             item.get("Error", {}).get("S", ""),
         )
         for item in items

@@ -102,3 +102,27 @@ def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
     assert result.stderr.strip().splitlines() == [
         f"no Pulumi.nosuch.yaml here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}"
     ]
+
+
+def test_the_table_says_which_failures_move_no_state() -> None:
+    from healthcheck.probe import CheckResult
+    from healthcheck.store import to_item
+    from localdev.run import format_table
+
+    stamp = "2026-11-28T10:00:00Z"
+    items = [
+        to_item(CheckResult("a", "https://a.test/", True, 80, status=200), stamp),
+        to_item(CheckResult("b", "https://b.test/", False, 3, error="connection refused"), stamp),
+        to_item(
+            CheckResult(
+                "c", "https://c.test/", False, 0, error="secret /x not readable: Throttling", inconclusive=True
+            ),
+            stamp,
+        ),
+        to_item(CheckResult("d", "https://d.test/", False, 5, error="connection refused", maintenance=True), stamp),
+    ]
+    rows = {line.split()[0]: line for line in format_table(items).splitlines()[2:]}
+    assert rows["a"].endswith("  yes")
+    assert "  NO  " in rows["b"]
+    assert "  no (inconclusive)  " in rows["c"]
+    assert "  no (maintenance)  " in rows["d"]
