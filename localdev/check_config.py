@@ -17,6 +17,7 @@ No Pulumi CLI, backend, AWS account or Docker is needed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,17 @@ class CheckedStack:
                 ),
                 f"  connectivity:     {settings.connectivity_check or 'none'}",
                 f"  perTargetMetrics: {'true' if settings.per_target_metrics else 'false'}",
+                f"  maintenance:      {len(json.loads(settings.maintenance or '[]'))} window(s)",
+                (
+                    f"  secrets:          {len(settings.parameter_names)} SSM parameter(s), "
+                    f"{len(settings.secret_arns)} Secrets Manager secret(s)"
+                ),
+                f"  statusPage:       {settings.status_page}"
+                + (
+                    f", URLs {'shown' if settings.status_page_show_urls else 'hidden'}"
+                    if settings.status_page != "off"
+                    else ""
+                ),
             )
         )
 

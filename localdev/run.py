@@ -133,13 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="check this one URL instead of the stack's targets")
     parser.add_argument("--stack", default="dev", help="check this stack's targets (Pulumi.<stack>.yaml); default dev")
-    parser.add_argument("--event", type=Path, default=ROOT / "events" / "eventbridge.json")
+    parser.add_argument(
+        "--event",
+        type=Path,
+        default=ROOT / "events" / "eventbridge.json",
+        help="the event to invoke with (its time keys the records)",
+    )
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
     parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
     parser.add_argument(
         "--status-html", type=Path, default=ROOT / "status.html", help="write the status page here; default status.html"
     )
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
     targets = [{"url": args.url}] if args.url else stack_targets(args.stack)
     environ = {} if args.url else stack_environment(stack_config(args.stack))
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
         print(f"checking {len(targets)} target(s), embedded DynamoDB at {endpoint}\n")
-        for run in range(max(1, args.runs)):
+        for run in range(args.runs):
             moment = (first + timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")
             logged = io.StringIO()
             with contextlib.redirect_stdout(logged):
@@ -181,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nsummary: {json.dumps(summary)}")
     print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
     names = sorted(item["Id"]["S"] for item in latest)
-    print(f"\nstate after {max(1, args.runs)} run(s):\n{format_states(states, names)}")
+    print(f"\nstate after {args.runs} run(s):\n{format_states(states, names)}")
     if alerts:
         print("\nno alert topic is configured locally; these alerts would have been sent:")
         for alert in alerts:

@@ -41,6 +41,9 @@ def test_make_check_config_passes_the_real_dev_stack() -> None:
         "  alerts:           0 email(s), 0 other subscription(s)",
         "  connectivity:     none",
         "  perTargetMetrics: false",
+        "  maintenance:      0 window(s)",
+        "  secrets:          0 SSM parameter(s), 0 Secrets Manager secret(s)",
+        "  statusPage:       off",
     ]
 
 
@@ -269,6 +272,24 @@ def test_broken_copy_fails_with_previews_message(
         ),
         (stack_key("healthcheck:perTargetMetrics: true"), "  perTargetMetrics: true"),
         (stack_key("healthcheck:perTargetMetrics: 'true'"), "  perTargetMetrics: true"),
+        (stack_key("healthcheck:statusPage: public"), "  statusPage:       public, URLs hidden"),
+        (
+            stack_key("healthcheck:statusPage: iam\n  healthcheck:statusPageShowUrls: true"),
+            "  statusPage:       iam, URLs shown",
+        ),
+        (stack_key("healthcheck:statusPage: off"), "  statusPage:       off"),  # YAML's false, unquoted
+        (
+            stack_key("healthcheck:maintenance:\n    - {start: '02:00', duration: 30m, timezone: UTC}"),
+            "  maintenance:      1 window(s)",
+        ),
+        (
+            Edit(
+                "Pulumi.dev.yaml",
+                FIRST_TARGET,
+                FIRST_TARGET + "      headers:\n        Authorization: {ssm: /healthcheck/api-token}\n",
+            ),
+            "  secrets:          1 SSM parameter(s), 0 Secrets Manager secret(s)",
+        ),
     ],
     ids=[
         "bare-key",
@@ -284,6 +305,11 @@ def test_broken_copy_fails_with_previews_message(
         "connectivity",
         "metrics-on",
         "metrics-quoted",
+        "status-public",
+        "status-iam-urls",
+        "status-off-unquoted",
+        "maintenance",
+        "ssm-header",
     ],
 )
 def test_values_the_cli_accepts_pass(copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, shown: str) -> None:

@@ -126,3 +126,12 @@ def test_the_table_says_which_failures_move_no_state() -> None:
     assert "  NO  " in rows["b"]
     assert "  no (inconclusive)  " in rows["c"]
     assert "  no (maintenance)  " in rows["d"]
+
+
+def test_zero_runs_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from localdev.run import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--runs", "0"])
+    assert exited.value.code == 2
+    assert "--runs must be at least 1" in capsys.readouterr().err

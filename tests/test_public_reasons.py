@@ -39,6 +39,8 @@ PRIVATE = [
     ("protocol error: Invalid header 'X-Planted: 1'", "protocol error"),
     ("RuntimeError: planted.example failed", "RuntimeError"),
     ("planted_value", HIDDEN),
+    ("connection failed: [fd00:10::5]:8080 unreachable", "connection failed"),
+    ("connection failed: fe80::1 unreachable", "connection failed"),
 ]
 # Words and numbers alone: shown whole, because they are what a visitor wants to know.
 PLAIN = [

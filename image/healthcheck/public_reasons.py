@@ -30,7 +30,13 @@ _KINDS: Final = (
 # Words, numbers (one dot between digits: 2.5, never 10.0.0.5) and the punctuation our own texts use;
 # no quote, slash, '@', '_' or bare dot, so no host, path, address or quoted value.
 _PLAIN: Final = re.compile(r"(?:[A-Za-z0-9 ,:;()\[\]<>=+-]|(?<=[0-9])\.(?=[0-9]+(?![0-9.])))*")
+# An IPv6 address is words, numbers and colons too: two colons with hex digits (or nothing) between.
+_IPV6: Final = re.compile(r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:")
 HIDDEN: Final = "check failed"
+
+
+def _plain(text: str) -> bool:
+    return _PLAIN.fullmatch(text) is not None and _IPV6.search(text) is None
 
 
 def public_reason(reason: str) -> str:
@@ -38,7 +44,7 @@ def public_reason(reason: str) -> str:
     for prefix, kind in _KINDS:
         if reason.startswith(prefix):
             return kind
-    if _PLAIN.fullmatch(reason):
+    if _plain(reason):
         return reason
     head, colon, _detail = reason.partition(":")
-    return head if colon and _PLAIN.fullmatch(head) else HIDDEN
+    return head if colon and _plain(head) else HIDDEN
