@@ -85,10 +85,14 @@ def _chart(target: TargetStatus) -> str:
     step = CHART_WIDTH / max(1, len(target.days) - 1)
 
     def line(values: list[tuple[int, int]], colour: str, label: str) -> str:
-        spots = [(index * step, CHART_HEIGHT - value / top * (CHART_HEIGHT - 10)) for index, value in values]
-        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in spots)
-        # A line of one point draws nothing: each day also gets a dot, so a first day shows.
-        dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in spots)
+        spots = {index: (index * step, CHART_HEIGHT - value / top * (CHART_HEIGHT - 10)) for index, value in values}
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in spots.values())
+        # A line draws nothing at a day with no neighbour (a first day, or one between gaps): a dot does.
+        dots = "".join(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>'
+            for index, (x, y) in spots.items()
+            if index - 1 not in spots and index + 1 not in spots
+        )
         return (
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}">'
             f"<title>{label}</title></polyline>{dots}"
