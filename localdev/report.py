@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.redirect_stdout(io.StringIO()):  # the function's JSON lines: not the report
                 handler({**event, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}, None)
         print(("\r" if live else "") + f"ran {len(times)} check cycle(s) of {len(targets)} target(s)", file=sys.stderr)
+        outside = sum(1 for moment in times if moment < times[-1] - PERIODS[args.since])
+        if outside:
+            print(
+                f"{outside} check cycle(s) fall before the last {args.since}: the report leaves them out",
+                file=sys.stderr,
+            )
         client = boto3.client("dynamodb", endpoint_url=endpoint)
         return report_main(
             ["--table", TABLE_NAME, "--state-table", STATE_TABLE_NAME, "--since", args.since, "--format", args.format],

@@ -53,6 +53,13 @@ def test_a_failing_target_goes_down_after_the_threshold_and_stays_down(http_serv
     assert "503" in incident["firstReason"]
 
 
+def test_cycles_before_the_period_are_said_to_be_left_out(http_server: FaultServer) -> None:
+    data, stderr = local_report("--url", f"{http_server.base_url}/ok", "--runs", "62", "--since", "1h")
+    # A minute apart, the last at the end: the first falls 61 minutes back, outside the hour.
+    assert "1 check cycle(s) fall before the last 1h: the report leaves them out" in stderr
+    assert data["targets"][0]["checks"] == 61
+
+
 def test_make_report_passes_its_variables() -> None:
     result = subprocess.run(
         ["make", "--dry-run", "--no-print-directory", "report", "RUNS=5", "SINCE=24h", "FORMAT=csv", "URL=http://x/"],  # noqa: S607
