@@ -71,12 +71,18 @@ def stack_environment(config: dict[str, Any]) -> dict[str, str]:
     return environ
 
 
-def format_states(items: list[dict[str, Any]], names: list[str]) -> str:
-    """Each target's state after the run; a target with no item is UP (nothing has happened to it)."""
+def format_states(items: list[dict[str, Any]], names: list[str], invalid: frozenset[str] = frozenset()) -> str:
+    """Each target's state after the run; a target with no item is UP (nothing has happened to it).
+
+    An ``invalid`` target is never checked, so it has no state to show.
+    """
     by_name = {item["Id"]["S"]: item for item in items}
     lines = []
     for name in names:
         item = by_name.get(name)
+        if name in invalid:
+            lines.append(f"{name}: not checked (invalid target, see its error)")
+            continue
         if item is None:
             lines.append(f"{name}: UP")
             continue
@@ -188,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nsummary: {json.dumps(summary)}")
     print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
     names = sorted(item["Id"]["S"] for item in latest)
-    print(f"\nstate after {args.runs} run(s):\n{format_states(states, names)}")
+    invalid = frozenset(
+        item["Id"]["S"] for item in latest if item.get("Error", {}).get("S", "").startswith("invalid target: ")
+    )
+    print(f"\nstate after {args.runs} run(s):\n{format_states(states, names, invalid)}")
     if alerts:
         print("\nno alert topic is configured locally; these alerts would have been sent:")
         for alert in alerts:

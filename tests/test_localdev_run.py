@@ -135,3 +135,17 @@ def test_zero_runs_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--runs", "0"])
     assert exited.value.code == 2
     assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+def test_an_invalid_target_has_no_state_to_show(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.run", "--url", "ftp://x", "--status-html", str(tmp_path / "s.html")],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ftp://x: not checked (invalid target, see its error)" in result.stdout.splitlines()
