@@ -253,8 +253,12 @@ def test_the_page_in_headless_chromium(seeded: tuple[Seeded, str], status_url: s
             "[getComputedStyle(e).color, getComputedStyle(e).backgroundColor])"
         )
         screenshot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
-    shot = tmp_path / "status-page.png"
+    # Kept where CI can collect it (and a person can look): test-artifacts/ in the checkout, not in git.
+    artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "status-page.png"
     shot.write_bytes(base64.b64decode(screenshot))
+    assert shot.read_bytes().startswith(b"\x89PNG")
     print(f"\nstatus page screenshot: {shot}")
 
     by_name = {section["name"]: section for section in page}
