@@ -234,3 +234,27 @@ def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
 
     longest_run_s = 900  # Lambda's maximum timeout, the stack's timeout's upper bound
     assert timedelta(seconds=MAX_EVENT_AGE_S * 2 + longest_run_s) <= GRACE
+
+
+def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: str, rollups: RollupStore) -> None:
+    """Only an incident's first hour keeps its reason: the page shows no other, and every byte is read per view."""
+    from healthcheck.status_data import build
+
+    start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    deadline = time.monotonic() + 60
+    items = [
+        to_item(
+            CheckResult("x", "https://x.test/", False, 90, status=503, error="status 503 not in [2xx]"),
+            (start + timedelta(minutes=5 * index)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        for index in range(36)  # 01:00 to 03:55, every check failing
+    ]
+    ResultStore(dynamodb, table).write(items, deadline)
+    # 00:00 (empty), 01:00 and 02:00 in one run; 03:00 in the next, which reads 02:00 back from the table.
+    assert rollups.flush(["x"], datetime(2026, 11, 28, 3, 50, tzinfo=UTC), deadline) == 3
+    assert rollups.flush(["x"], datetime(2026, 11, 28, 4, 50, tzinfo=UTC), deadline) == 1
+    hours = hour_summaries(rollups.days("x", "2026-11-28", "2026-11-28", deadline))
+    assert [hours[start + timedelta(hours=h)].first_reason for h in range(3)] == ["status 503 not in [2xx]", None, None]
+    assert [hours[start + timedelta(hours=h)].failed for h in range(3)] == [12, 12, 12]
+    [incident] = build([("x", None)], {"x": hours}, {}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
+    assert (incident.start, incident.failed, incident.reason) == ("2026-11-28T01:00:00Z", 36, "status 503 not in [2xx]")

@@ -7,7 +7,8 @@ a page needs a target's days in one ``Query``. Each day item holds attributes
 Writes: a run checks (one ``BatchGetItem``, reads only) whether its targets'
 last finished hours are summarised; for each one that is not, it queries that
 hour's records and writes the summary with ``SET Hxx`` on condition that it is
-absent. So each target costs at most one write per hour, whatever the
+absent. An hour that continues a failing hour keeps no reason of its own (the
+page names an incident by its first hour's). So each target costs at most one write per hour, whatever the
 schedule, a retried event rewrites nothing, and an hour a failed run skipped
 is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
 ``GRACE`` after it ends, so late and retried deliveries of its events land first.
@@ -15,6 +16,7 @@ is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -67,18 +69,25 @@ class RollupStore:
         self.calls = {"BatchGetItem": 0, "Query": 0, "UpdateItem": 0}
         """Calls made, so tests and the benchmark can count them."""
 
-    def missing(self, names: Sequence[str], now: datetime, deadline: float) -> list[tuple[str, datetime]]:
-        """(target, hour) pairs not yet summarised, among each target's closed hours."""
+    def summarised(
+        self, names: Sequence[str], now: datetime, deadline: float
+    ) -> dict[tuple[str, datetime], HourSummary | None]:
+        """Each target's closed hours that are summarised: (target, hour) to its summary (None: unreadable)."""
         hours = closed_hours(now)
         days = sorted({hour_key(hour)[0] for hour in hours})
         attributes = sorted({hour_key(hour)[1] for hour in hours})
+        wanted = {hour_key(hour): hour for hour in hours}
         keys = [{HASH_KEY: {"S": name}, DAY_KEY: {"S": day}} for name in dict.fromkeys(names) for day in days]
-        found: set[tuple[str, str, str]] = set()
+        found: dict[tuple[str, datetime], HourSummary | None] = {}
         for item in self._batch_get(keys, [HASH_KEY, DAY_KEY, *attributes], deadline):
             for attribute in attributes:
-                if attribute in item:
-                    found.add((item[HASH_KEY]["S"], item[DAY_KEY]["S"], attribute))
-        return [(name, hour) for name in dict.fromkeys(names) for hour in hours if (name, *hour_key(hour)) not in found]
+                hour = wanted.get((item[DAY_KEY]["S"], attribute))
+                if hour is not None and attribute in item:
+                    try:
+                        found[item[HASH_KEY]["S"], hour] = HourSummary.from_attribute(item[attribute])
+                    except (KeyError, TypeError, ValueError):
+                        found[item[HASH_KEY]["S"], hour] = None  # there, so never rewritten; just not read
+        return found
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: list[str], deadline: float) -> list[dict[str, Any]]:
         names = {f"#a{index}": attribute for index, attribute in enumerate(projection)}
@@ -143,9 +152,19 @@ class RollupStore:
         """
         written = 0
         try:
-            for name, hour in self.missing(names, now, deadline):
-                summary = summarise(self.records(name, hour, hour + timedelta(hours=1), deadline))
-                written += self._write(name, hour, summary, deadline)
+            known = self.summarised(names, now, deadline)
+            for name in dict.fromkeys(names):
+                for hour in reversed(closed_hours(now)):  # oldest first: each hour sees the one before it
+                    if (name, hour) in known:
+                        continue
+                    summary = summarise(self.records(name, hour, hour + timedelta(hours=1), deadline))
+                    before = known.get((name, hour - timedelta(hours=1)))
+                    if summary.failed and before is not None and before.failed:
+                        # The same incident goes on: the page shows its first hour's reason only, so
+                        # the reason is not repeated in every hour a long outage fills (item size is cost).
+                        summary = dataclasses.replace(summary, first_reason=None)
+                    written += self._write(name, hour, summary, deadline)
+                    known[name, hour] = summary
         except (ClientError, BotoCoreError, TimeoutError) as exc:
             log.warning("rollups not brought up to date (the next run tries again): %s", exc)
         return written
