@@ -123,6 +123,9 @@ def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, no
                     )
                 start, failed, reason = hour, 0, summary.first_reason
             failed += summary.failed
+            # The first hour seen may continue an outage whose first hour is out of sight (the 90 days'
+            # edge, an unreadable hour): then the first reason any of its hours kept.
+            reason = reason or summary.first_reason
             previous = hour
     if start is not None and previous is not None:
         ongoing = down_since is not None
