@@ -15,11 +15,10 @@ from tests.servers import FaultServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer, tmp_path: Path) -> None:
-    url = f"{http_server.base_url}/ok"
-    page = tmp_path / "status.html"
+def run_local(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m localdev.run`` with the venv's python alone, as a user starts it; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--verbose", "--url", url, "--status-html", str(page)],
+        [sys.executable, "-m", "localdev.run", *args],
         cwd=ROOT,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
         capture_output=True,
@@ -28,6 +27,13 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer, tmp_path: Path) -> None:
+    url = f"{http_server.base_url}/ok"
+    page = tmp_path / "status.html"
+    result = run_local("--verbose", "--url", url, "--status-html", str(page))
     lines = result.stdout.splitlines()
     checks = [json.loads(line) for line in lines if line.startswith('{"type":"check"')]
     assert [(check["id"], check["success"], check["status"]) for check in checks] == [(url, True, 200)]
@@ -44,16 +50,7 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
 def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer, tmp_path: Path) -> None:
     url = f"{http_server.base_url}/status/503"
     page = tmp_path / "status.html"
-    result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--runs", "3", "--url", url, "--status-html", str(page)],
-        cwd=ROOT,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_local("--runs", "3", "--url", url, "--status-html", str(page))
     lines = result.stdout.splitlines()
     assert f"{url}: DOWN (since 2015-10-08T16:53:06Z)" in lines
     assert f"=== DOWN: {url} ===" in lines
@@ -138,14 +135,5 @@ def test_zero_runs_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_an_invalid_target_has_no_state_to_show(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--url", "ftp://x", "--status-html", str(tmp_path / "s.html")],
-        cwd=ROOT,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_local("--url", "ftp://x", "--status-html", str(tmp_path / "s.html"))
     assert "ftp://x: not checked (invalid target, see its error)" in result.stdout.splitlines()

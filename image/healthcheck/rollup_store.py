@@ -8,8 +8,8 @@ Writes: a run checks (one ``BatchGetItem``, reads only) whether its targets'
 last finished hours are summarised; for each one that is not, it queries that
 hour's records and writes the summary with ``SET Hxx`` on condition that it is
 absent. An hour that continues a failing hour keeps no reason of its own (the
-page names an incident by its first hour's). So each target costs at most one write per hour, whatever the
-schedule, a retried event rewrites nothing, and an hour a failed run skipped
+page names an incident by its first hour's). So each target costs at most one
+write per hour, whatever the schedule, a retried event rewrites nothing, and an hour a failed run skipped
 is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
 ``GRACE`` after it ends, so late and retried deliveries of its events land first.
 """
@@ -83,10 +83,8 @@ class RollupStore:
             for attribute in attributes:
                 hour = wanted.get((item[DAY_KEY]["S"], attribute))
                 if hour is not None and attribute in item:
-                    try:
-                        found[item[HASH_KEY]["S"], hour] = HourSummary.from_attribute(item[attribute])
-                    except (KeyError, TypeError, ValueError):
-                        found[item[HASH_KEY]["S"], hour] = None  # there, so never rewritten; just not read
+                    # An unreadable hour is there all the same, so it is never rewritten; just not read.
+                    found[item[HASH_KEY]["S"], hour] = _read_hour(item[DAY_KEY]["S"], attribute, item[attribute])
         return found
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: list[str], deadline: float) -> list[dict[str, Any]]:
@@ -231,14 +229,19 @@ def hour_summaries(items: Iterable[dict[str, Any]]) -> dict[datetime, HourSummar
                 and attribute[1:].isdigit()
                 and int(attribute[1:]) < 24
             ):
-                try:
-                    hours[day + timedelta(hours=int(attribute[1:]))] = HourSummary.from_attribute(value)
-                except (KeyError, TypeError, ValueError):
-                    # One bad hour costs that hour, never the page: it shows as no data.
-                    log.warning(
-                        "rollup %s %s unreadable, skipped: %s", item[DAY_KEY]["S"], attribute, clip(repr(value), 200)
-                    )
+                summary = _read_hour(item[DAY_KEY]["S"], attribute, value)
+                if summary is not None:  # one bad hour costs that hour, never the page: it shows as no data
+                    hours[day + timedelta(hours=int(attribute[1:]))] = summary
     return hours
+
+
+def _read_hour(day: str, attribute: str, value: Any) -> HourSummary | None:
+    """A stored hour's summary; None (logged) when it can't be read."""
+    try:
+        return HourSummary.from_attribute(value)
+    except (KeyError, TypeError, ValueError):
+        log.warning("rollup %s %s unreadable, skipped: %s", day, attribute, clip(repr(value), 200))
+        return None
 
 
 def _iso(moment: datetime) -> str:

@@ -70,16 +70,15 @@ def targets_shown(settings: Settings) -> list[tuple[str, str | None]]:
     With URLs hidden the stack lists names alone, so that more targets fit
     Lambda's 4 KB environment; target objects, as the monitor reads them, work too.
     """
-    shown: list[tuple[str, str | None]] = []
+    shown: dict[str, str | None] = {}
     for entry in settings.targets or []:
         if isinstance(entry, str):
-            shown += [(entry, None)] if entry and entry not in {name for name, _url in shown} else []
+            if entry:
+                shown.setdefault(entry, None)
             continue
-        shown += [
-            (target.name, _public_url(target.url) if settings.status_show_urls else None)
-            for target in parse_targets([entry]).valid
-        ]
-    return shown
+        for target in parse_targets([entry]).valid:
+            shown.setdefault(target.name, _public_url(target.url) if settings.status_show_urls else None)
+    return list(shown.items())
 
 
 def _shown(settings: Settings, data: StatusData) -> StatusData:
@@ -104,13 +103,17 @@ def _error(status: int, message: str, head: bool) -> dict[str, Any]:
     return _response(status, json.dumps({"error": message}), "application/json", 0, head)
 
 
+def _method(event: Mapping[str, Any]) -> str:
+    return str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
+
+
 def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) -> dict[str, Any]:
     """The response to a Function URL event.
 
     ``data(name)`` reads the figures (of target ``name`` only, for a badge), and
     is called only once the request is known good: a bad path reads nothing.
     """
-    method = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
+    method = _method(event)
     head = method == "HEAD"
     if method not in ("GET", "HEAD"):
         response = _error(405, "only GET and HEAD", head)
@@ -154,7 +157,7 @@ def page_html(settings: Settings, now: datetime, deadline: float) -> str:
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """``healthcheck.status.handler``: the status function's image command."""
-    head = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper() == "HEAD"
+    head = _method(event) == "HEAD"
     try:
         settings = Settings.from_environ(os.environ)
         rollups, state = _stores(settings)

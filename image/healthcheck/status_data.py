@@ -121,10 +121,10 @@ def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, no
                     incidents.append(
                         Incident(_iso(start), _iso(min(previous + timedelta(hours=1), now)), failed, reason)
                     )
-                start, failed, reason = hour, 0, summary.first_reason
+                start, failed, reason = hour, 0, None
             failed += summary.failed
-            # The first hour seen may continue an outage whose first hour is out of sight (the 90 days'
-            # edge, an unreadable hour): then the first reason any of its hours kept.
+            # Its first hour's reason; if that hour continues an outage whose start is out of sight
+            # (the 90 days' edge, an unreadable hour), the first reason any of its hours kept.
             reason = reason or summary.first_reason
             previous = hour
     if start is not None and previous is not None:
