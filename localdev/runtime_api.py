@@ -162,5 +162,9 @@ def start_function(
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
     }
-    # The command is our own Dockerfile's CMD.
-    return subprocess.Popen([sys.executable, "-m", "awslambdaric", *dockerfile.cmd], cwd=task_root, env=environment)  # noqa: S603
+    # The command is our own Dockerfile's CMD. In a process group of its own, as in a container: a
+    # terminal's Ctrl-C reaches only whoever started it, which stops it quietly (no KeyboardInterrupt
+    # traceback from the function mid-wait for its next event).
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "awslambdaric", *dockerfile.cmd], cwd=task_root, env=environment, process_group=0
+    )

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.servers import FaultServer
@@ -73,6 +74,11 @@ def stop(serve: subprocess.Popen[str], how: Callable[[subprocess.Popen[str]], No
 
 def ctrl_c(serve: subprocess.Popen[str]) -> None:
     """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
+    # Whatever serve started in its own group would print a KeyboardInterrupt traceback if the race
+    # with serve's shutdown let it: only serve itself may get the terminal's SIGINT.
+    pids = [child.pid for child in psutil.Process(serve.pid).children()]
+    assert pids, "serve started no function process"
+    assert [pid for pid in pids if os.getpgid(pid) == serve.pid] == []
     os.killpg(serve.pid, signal.SIGINT)
 
 
