@@ -232,6 +232,7 @@ class Monitor(pulumi.ComponentResource):
                 StatusPageArgs(
                     mode=settings.status_page,
                     show_urls=settings.status_page_show_urls,
+                    concurrency=settings.status_page_concurrency,
                     image_uri=args.image_uri,
                     targets_json=settings.status_targets_json(),
                     table=self.table,

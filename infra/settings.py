@@ -58,9 +58,12 @@ CONFIG_KEYS = (
     "secretsKmsKeyArn",
     "statusPage",
     "statusPageShowUrls",
+    "statusPageConcurrency",
 )
 # Who may open the status page's Function URL: anyone, IAM-signed callers, or no page at all.
 STATUS_PAGE_MODES = ("public", "iam", "off")
+# Lambda's default account limit: no reservation can exceed it (and each must leave 100 unreserved).
+MAX_STATUS_PAGE_CONCURRENCY = 1000
 # How long check records are kept (DynamoDB TTL on ExpiresAt): a day to a century.
 MAX_RETENTION_DAYS = 36_500
 
@@ -345,6 +348,8 @@ class StackSettings:
     status_page: str = "off"
     """public (Function URL, auth NONE), iam (AWS_IAM) or off (no status function)."""
     status_page_show_urls: bool = False
+    status_page_concurrency: int = 0
+    """The status function's reserved concurrency: at most this many views at once; 0: no cap, none reserved."""
 
     @property
     def parameter_names(self) -> list[str]:
@@ -378,6 +383,7 @@ class StackSettings:
         secrets_kms_key_arn: str | None = None,
         status_page: str | None = None,
         status_page_show_urls: bool | None = None,
+        status_page_concurrency: int | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
@@ -429,6 +435,12 @@ class StackSettings:
             secrets_kms_key_arn=secrets_kms_key_arn,
             status_page=status_page if status_page is not None else defaults.status_page,
             status_page_show_urls=bool(status_page_show_urls),
+            status_page_concurrency=_check_range(
+                "statusPageConcurrency",
+                status_page_concurrency if status_page_concurrency is not None else defaults.status_page_concurrency,
+                0,
+                MAX_STATUS_PAGE_CONCURRENCY,
+            ),
         )
         if settings.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(

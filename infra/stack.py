@@ -49,6 +49,7 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             secrets_kms_key_arn=config.get("secretsKmsKeyArn") or None,  # "" is Pulumi.yaml's default: none
             status_page=config.get("statusPage"),
             status_page_show_urls=config.get_bool("statusPageShowUrls"),
+            status_page_concurrency=config.get_int("statusPageConcurrency"),
         )
     except pulumi.ConfigTypeError as exc:
         raise SettingsError(str(exc)) from exc

@@ -24,6 +24,8 @@ class StatusPageArgs:
     mode: str
     """public or iam."""
     show_urls: bool
+    concurrency: int
+    """Reserved concurrency: at most this many views at once; 0: none reserved, no cap."""
     image_uri: pulumi.Input[str]
     targets_json: str
     table: aws.dynamodb.Table
@@ -65,6 +67,9 @@ class StatusPage(pulumi.ComponentResource):
             role=role.arn,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT_S,
+            # -1 is the provider's "unreserved". A cap makes a flood of views 429s (Throttles), not
+            # a drain on the account concurrency the monitor's runs need.
+            reserved_concurrent_executions=args.concurrency or -1,
             environment={
                 "variables": status_environment(
                     args.table.name, args.state_table.name, args.rollup_table.name, args.targets_json, args.show_urls

@@ -84,7 +84,12 @@ class CheckedStack:
                 ),
                 f"  statusPage:       {settings.status_page}"
                 + (
-                    f", URLs {'shown' if settings.status_page_show_urls else 'hidden'}"
+                    f", URLs {'shown' if settings.status_page_show_urls else 'hidden'}, "
+                    + (
+                        f"at most {settings.status_page_concurrency} view(s) at once"
+                        if settings.status_page_concurrency
+                        else "views uncapped"
+                    )
                     if settings.status_page != "off"
                     else ""
                 ),

@@ -162,6 +162,11 @@ BROKEN = [
         r"^error: healthcheck:schedule 'cron\(0 12 \* \* \* \*\)': exactly one of day-of-month",
     ),
     (
+        "status-concurrency-negative",  # -1 is the provider's "unreserved": 0 says that here
+        stack_key("healthcheck:statusPageConcurrency: -1"),
+        r"^error: healthcheck:statusPageConcurrency must be a whole number from 0 to 1000, got -1$",
+    ),
+    (
         "retention-0",
         stack_key("healthcheck:retentionDays: 0"),
         r"^error: healthcheck:retentionDays must be a whole number from 1 to 36500, got 0$",
@@ -272,10 +277,14 @@ def test_broken_copy_fails_with_previews_message(
         ),
         (stack_key("healthcheck:perTargetMetrics: true"), "  perTargetMetrics: true"),
         (stack_key("healthcheck:perTargetMetrics: 'true'"), "  perTargetMetrics: true"),
-        (stack_key("healthcheck:statusPage: public"), "  statusPage:       public, URLs hidden"),
+        (stack_key("healthcheck:statusPage: public"), "  statusPage:       public, URLs hidden, views uncapped"),
         (
             stack_key("healthcheck:statusPage: iam\n  healthcheck:statusPageShowUrls: true"),
-            "  statusPage:       iam, URLs shown",
+            "  statusPage:       iam, URLs shown, views uncapped",
+        ),
+        (
+            stack_key("healthcheck:statusPage: public\n  healthcheck:statusPageConcurrency: 5"),
+            "  statusPage:       public, URLs hidden, at most 5 view(s) at once",
         ),
         (stack_key("healthcheck:statusPage: off"), "  statusPage:       off"),  # YAML's false, unquoted
         (
@@ -307,6 +316,7 @@ def test_broken_copy_fails_with_previews_message(
         "metrics-quoted",
         "status-public",
         "status-iam-urls",
+        "status-capped",
         "status-off-unquoted",
         "maintenance",
         "ssm-header",

@@ -133,6 +133,7 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "secretsKmsKeyArn": ("string", ""),  # none: AWS-managed keys need no grant
         "statusPage": ("string", "off"),  # no page unless asked for: a public page is a choice
         "statusPageShowUrls": ("boolean", False),  # a public page must not publish internal endpoints
+        "statusPageConcurrency": ("integer", 0),  # no cap: a new account's limit of 10 leaves none to reserve
     }
     assert declared["alertEmails"].items == ItemsType("string")
 

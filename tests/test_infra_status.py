@@ -51,6 +51,29 @@ def test_the_page_is_the_same_image_started_with_the_status_handler(public: Depl
     assert json.loads(variables["TARGETS"]) == ["api"]  # names alone: a page that hides URLs is not given them
 
 
+def test_views_share_the_accounts_concurrency_unless_capped(public: Deployment) -> None:
+    assert _named(public, "healthcheck-status-function").inputs["reservedConcurrentExecutions"] == -1
+    # The monitor itself is never capped: a cap would throttle its own runs.
+    assert _named(public, "healthcheck-function").inputs.get("reservedConcurrentExecutions", -1) == -1
+
+
+def test_a_cap_reserves_that_many_views_and_no_more() -> None:
+    stack = deploy({"targets": TARGETS, "statusPage": "public", "statusPageConcurrency": 5})
+    assert _named(stack, "healthcheck-status-function").inputs["reservedConcurrentExecutions"] == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1001, r"^healthcheck:statusPageConcurrency must be a whole number from 0 to 1000, got 1001$"),
+        ("many", r"healthcheck:statusPageConcurrency.*int"),
+    ],
+)
+def test_a_cap_that_is_not_a_count_of_views_is_refused_at_preview(value: object, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        deploy({"targets": TARGETS, "statusPage": "public", "statusPageConcurrency": value})
+
+
 def test_a_page_that_shows_urls_is_given_them(iam: Deployment) -> None:
     variables = _named(iam, "healthcheck-status-function").inputs["environment"]["variables"]
     assert variables["STATUS_SHOW_URLS"] == "true"

@@ -212,7 +212,7 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
                     "healthcheck:colour is not a setting of this project and is ignored; the settings are "
                     "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
                     "alertSubscriptions, connectivityCheck, perTargetMetrics, alerting, maintenance, secretsKmsKeyArn, "
-                    "statusPage, statusPageShowUrls"
+                    "statusPage, statusPageShowUrls, statusPageConcurrency"
                 )
             ],
         ),
