@@ -443,6 +443,12 @@ def test_a_misspelt_target_is_named_with_the_close_one(
         .err.strip()
         .endswith("no target named 'apii' and no records of one in the last 24h: did you mean 'api'?")
     )
+    # Where nothing names the targets, a name with no records is reported empty, and said to be so.
+    assert main(["--table", table, "--target", "apii"], client=dynamodb, now=NOW) == 0
+    assert capsys.readouterr().err == (
+        "healthcheck report: no records of 'apii' in the last 24h: "
+        "a misspelt name, a target added since, or a monitor that has not run\n"
+    )
     # A target no longer configured, with records in the period, is still reported.
     seed(dynamodb, table, [(at(0), ok("old", 100))])
     code, text = run(["--table", table, "--since", "1h", "--format", "json", "--target", "old"], dynamodb)

@@ -210,6 +210,14 @@ def main(
         print(f"healthcheck report: reading from DynamoDB failed: {exc}", file=sys.stderr)
         return 1
     print(render(data, args.output_format))
+    for target in data.targets:
+        if not target.figures.checks:
+            # Without the stack's targets or a state table a typo can't be told apart; say so beside the empty row.
+            print(
+                f"healthcheck report: no records of {target.name!r} in the last {data.period}: "
+                "a misspelt name, a target added since, or a monitor that has not run",
+                file=sys.stderr,
+            )
     return 0
 
 
