@@ -26,6 +26,7 @@ PRIVATE = [
     ("connection failed: HTTPConnection(host='planted', port=80): Failed", "connection failed"),
     ("TLS error: certificate verify failed: Hostname mismatch, certificate is not valid for 'planted'.", "TLS error"),
     ("redirect to unsupported URL ftp://planted/x", "redirect to an unsupported URL"),
+    ("redirect to invalid URL 'http://planted:99999/'", "redirect to an invalid URL"),
     ("invalid URL: Invalid URL 'http://planted'", "invalid URL"),
     ("secret /planted/token not readable: ParameterNotFound", "a secret could not be read"),
     ("json status is 'planted', expected 'UP'", "JSON field not as expected"),

@@ -133,6 +133,43 @@ def test_credentials_follow_a_redirect_within_the_origin_only(probe: Probe, echo
     assert other.headers["x-plain"] == "kept"
 
 
+def test_credentials_go_where_the_connection_goes_not_where_urlsplit_reads(probe: Probe, echo: EchoServer) -> None:
+    # By urlsplit, http://localhost:P\\@127.0.0.1:Q/echo is 127.0.0.1:Q, the same origin; urllib3 connects to
+    # localhost:P. Credentials are kept or dropped by where the request really goes.
+    headers = {"Authorization": {"ssm": TOKEN.name}}
+    with echo_server() as elsewhere:
+        other_port = elsewhere.base_url.rsplit(":", 1)[1]
+        own = echo.base_url.removeprefix("http://")
+        location = f"http://localhost:{other_port}\\@{own}/echo"
+        raw = {"url": f"{echo.base_url}/redirect?status=307&to={quote(location)}", "headers": headers}
+        _check(probe, raw, {TOKEN: "Bearer s3cr3t"})
+        [other] = elsewhere.seen
+    assert "authorization" not in other.headers
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http://[::1", "http://h:99999/", "http://[foo]/", "https://h:80x/"],
+    ids=["cut-ipv6", "port-out-of-range", "bad-ipv6", "bad-port"],
+)
+def test_a_redirect_no_client_could_follow_is_the_sites_failure(probe: Probe, echo: EchoServer, location: str) -> None:
+    # Never the monitor's own fault (inconclusive, so never DOWN): browsers can't follow it either.
+    result = _check(probe, {"url": f"{echo.base_url}/redirect?status=302&to={quote(location)}"})
+    assert (result.success, result.inconclusive) == (False, False)
+    assert result.error == f"redirect to invalid URL {location!r}"
+
+
+def test_a_secret_echoed_into_a_redirects_host_is_hidden_though_lower_cased(probe: Probe, echo: EchoServer) -> None:
+    secret = "Zq9KeyABCdef"
+    raw = {
+        "url": f"{echo.base_url}/redirect?status=302&to=http://{secret}.invalid/",
+        "headers": {"X-Key": {"ssm": TOKEN.name}},
+    }
+    result = _check(probe, raw, {TOKEN: secret})
+    assert result.error is not None
+    assert secret.lower() not in result.error.lower(), result.error
+
+
 def test_verify_tls_false_checks_an_untrusted_server_and_never_lends_its_pool(ca: trustme.CA) -> None:
     probe = Probe()  # trusts the system CAs only: the test CA's certificate is untrusted
     other_ca = trustme.CA()

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from urllib3 import PoolManager
 from urllib3.exceptions import (
@@ -133,6 +133,25 @@ class ProbeFaultError(Exception):
 
 class RedirectError(Exception):
     """A redirect chain that cannot be followed (too long, or to a non-HTTP URL)."""
+
+
+def _next_url(request: Prepared, location: str) -> str:
+    """Where a redirect leads, parsed as urllib3 connects: a Location no client could follow is the site's fault.
+
+    Location is the server's text: a bad host, port or IPv6 literal there is a failed check, never a
+    fault of ours (which would leave the target inconclusive, never DOWN, for as long as it lasts).
+    """
+    # Scrubbed before show() cuts it: a cut secret would no longer match.
+    try:
+        next_url = urljoin(request.url, location)
+        parts = parse_url(next_url)
+    except ValueError:  # urljoin's bad IPv6 literal; urllib3's LocationParseError (a bad host or port)
+        raise RedirectError(f"redirect to invalid URL {show(scrub(redact_url(location), request.secrets))}") from None
+    if (parts.scheme or "").lower() not in SCHEMES:
+        raise RedirectError(f"redirect to unsupported URL {show(scrub(redact_url(next_url), request.secrets))}")
+    if not parts.host:
+        raise RedirectError(f"redirect to invalid URL {show(scrub(redact_url(next_url), request.secrets))}")
+    return next_url
 
 
 class CutEncodingError(http.client.HTTPException):
@@ -303,11 +322,7 @@ class Probe:
                     headers=response.headers if expect.headers else None,
                     cert_not_after=cert_not_after,
                 )
-            next_url = urljoin(request.url, location)
-            if urlsplit(next_url).scheme.lower() not in SCHEMES:
-                # Scrubbed before show() cuts it: a cut secret would no longer match.
-                raise RedirectError(f"redirect to unsupported URL {show(scrub(redact_url(next_url), request.secrets))}")
-            request = redirected(request, response.status, next_url)
+            request = redirected(request, response.status, _next_url(request, location))
         raise RedirectError(f"too many redirects (more than {self.max_redirects})")
 
     def _urlopen(self, request: Prepared, verify_tls: bool, deadline: float) -> BaseHTTPResponse:

@@ -24,6 +24,7 @@ _KINDS: Final = (
     ("body lacks", "body lacks the expected text"),
     ("body does not match", "body does not match the expected pattern"),
     ("redirect to unsupported URL", "redirect to an unsupported URL"),
+    ("redirect to invalid URL", "redirect to an invalid URL"),
     ("invalid URL", "invalid URL"),
     ("internal error", "internal error"),
 )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Final, NamedTuple
 from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
+from urllib3.util import parse_url
+
 from .exceptions import InvalidTargetError
 from .text import show, utf8_size
 
@@ -342,14 +344,23 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
     # "Bearer <token>": a server may echo the token alone.
     hidden.update(value.split(" ", 1)[1] for value in list(hidden) if _SCHEME_AND_TOKEN.match(value))
     # URLs quote what they carry: a secret echoed into a Location comes back percent-encoded.
-    forms = {form for secret in hidden if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    # A host name comes back lower-cased (http://<token>.example/ in a Location, as the resolver's error quotes it).
+    forms = {
+        variant
+        for secret in hidden
+        if secret
+        for form in (secret, quote(secret, safe=""), quote_plus(secret))
+        for variant in (form, form.lower())
+    }
     return Prepared(spec.method, bare, headers, body, frozenset(forms), frozenset(credentials))
 
 
 def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+    # urllib3's parser, the one the request connects with: by urlsplit's reading,
+    # http://evil:81\\@api/ is api, while the connection goes to evil.
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    return scheme, (parts.host or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
 def _keeps_credentials(old: str, new: str) -> bool:
