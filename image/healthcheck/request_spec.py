@@ -357,7 +357,7 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
 
 def _origin(url: str) -> tuple[str, str, int]:
     # urllib3's parser, the one the request connects with: by urlsplit's reading,
-    # http://evil:81\\@api/ is api, while the connection goes to evil.
+    # http://evil:81\@api/ is api, while the connection goes to evil.
     parts = parse_url(url)
     scheme = (parts.scheme or "").lower()
     return scheme, (parts.host or "").lower(), parts.port or (443 if scheme == "https" else 80)
