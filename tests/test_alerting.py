@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 import trustme
 from botocore.exceptions import ClientError
@@ -104,18 +105,43 @@ def test_an_out_of_order_event_never_moves_state(monitor: Monitor, http_server: 
     assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
 
 
+def _unreachable() -> list[object]:
+    return [{"name": "api", "url": f"http://127.0.0.1:{closed_port()}/"}]
+
+
 def test_inconclusive_runs_are_recorded_but_never_move_state(monitor: Monitor, http_server: FaultServer) -> None:
     monitor.connectivity_check = f"http://127.0.0.1:{closed_port()}/"  # our own network is "down"
     for minute in range(5):
-        assert monitor.run(at(minute), api(http_server, False)) is None
-    assert len(monitor.records("api")) == 5
+        assert monitor.run(at(minute), _unreachable()) is None
+    assert [record["Inconclusive"] for record in monitor.records("api")] == [{"BOOL": True}] * 5
     assert monitor.state("api") is None  # nothing written at all
     assert monitor.alerts() == []
     monitor.connectivity_check = f"{http_server.base_url}/ok"  # the canary passes: failures count again
     for minute in range(5, 8):
-        monitor.run(at(minute), api(http_server, False))
+        monitor.run(at(minute), _unreachable())
     [alert] = monitor.alerts()
     assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: api", at(5))
+
+
+@pytest.mark.parametrize("canary", ["/status/404", "closed"], ids=["canary-answers-404", "canary-unreachable"])
+def test_a_target_that_answered_is_down_whatever_the_canary_says(
+    monitor: Monitor, http_server: FaultServer, canary: str
+) -> None:
+    # A canary whose page moved (404) proves the network; one that gets no answer still can't
+    # blind the monitor to a site that answers 503: that site was reached.
+    closed = f"http://127.0.0.1:{closed_port()}/"
+    monitor.connectivity_check = closed if canary == "closed" else f"{http_server.base_url}{canary}"
+    for minute in range(3):
+        monitor.run(at(minute), api(http_server, False))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    assert all("Inconclusive" not in record for record in monitor.records("api"))
+
+
+def test_a_canary_that_answers_lets_unanswered_failures_count(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.connectivity_check = f"{http_server.base_url}/status/500"
+    for minute in range(3):
+        monitor.run(at(minute), _unreachable())
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
 
 
 def test_a_reminder_while_still_down(monitor: Monitor, http_server: FaultServer) -> None:
@@ -433,6 +459,10 @@ def test_a_secret_that_cannot_be_read_takes_its_target_down_and_says_why(
     # Found by a new user: a deleted parameter was recorded on every run but never
     # moved state, so nobody was told the check had stopped checking anything.
     ssm, sm = aws_client("ssm", monitor.endpoint), aws_client("secretsmanager", monitor.endpoint)
+    # moto builds its SSM backend on the first call, which takes seconds on a busy machine: done here
+    # with botocore's default 60 s timeout, not in the handler's read (5 s, then inconclusive).
+    _warm = boto3.client("ssm", endpoint_url=monitor.endpoint, region_name=ssm.meta.region_name)
+    _warm.put_parameter(Name="/healthcheck/other", Value="x", Type="SecureString")
     secrets = SecretResolver(lambda: ssm, lambda: sm)
     targets = api(http_server, True, headers={"Authorization": {"ssm": "/healthcheck/deleted"}})
     for minute in range(3):

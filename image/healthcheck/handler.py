@@ -85,22 +85,36 @@ class Deadlines:
 
 
 def _canary_passes(url: str | None, probe: Probe, deadline: float) -> bool:
-    """Whether the function itself can reach the Internet (True when no canary is configured)."""
+    """Whether the function itself can reach the Internet (True when no canary is configured).
+
+    Any answer proves the network: a canary that says 404 or 503 is a canary with a problem of
+    its own, and must not blind the monitor to every outage for as long as it lasts.
+    """
     if url is None:
         return True
     target = Target(name=CANARY_NAME, url=url, timeout=CANARY_TIMEOUT_S)
     [result] = run_checks([target], probe, run_deadline=deadline)
+    if result.status is None:
+        log.warning(
+            "connectivity check %s got no answer (%s): this run's unanswered checks are inconclusive", url, result.error
+        )
+        return False
     if not result.success:
-        log.warning("connectivity check %s failed (%s): this run's failures are inconclusive", url, result.error)
-    return result.success
+        log.warning("connectivity check %s answered but failed (%s): it still proves the network", url, result.error)
+    return True
 
 
 def _marker(schedule: Schedule, moment: datetime, canary_ok: bool) -> Callable[[CheckResult], CheckResult]:
-    """Marks results in a maintenance window, and failures while our own connectivity was down."""
+    """Marks results in a maintenance window, and failures while our own connectivity was down.
+
+    A target that answered was reached, canary or not: its failure is its own. Only a failure with no
+    answer (no name, no connection, no response in time) may be the monitor's network.
+    """
 
     def mark(result: CheckResult) -> CheckResult:
         maintenance = schedule.covers(result.name, moment)
-        inconclusive = result.inconclusive or (not canary_ok and not result.success)
+        unanswered = not result.success and result.status is None
+        inconclusive = result.inconclusive or (not canary_ok and unanswered)
         if maintenance == result.maintenance and inconclusive == result.inconclusive:
             return result
         return dataclasses.replace(result, maintenance=maintenance, inconclusive=inconclusive)
