@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from healthcheck.history import Check, read_checks
@@ -23,6 +24,7 @@ from healthcheck.progress import Progress
 from healthcheck.report import StackInfo, build_report, main, stack_info
 from healthcheck.state import TargetState
 from healthcheck.state_store import to_item as state_item
+from healthcheck.store import HASH_KEY, RANGE_KEY
 from healthcheck.uptime import percentile, sparkline
 from localdev.dynamodb import create_state_table
 from tests.report_seed import NOW, at, failed, ok, seed
@@ -394,6 +396,37 @@ def test_tables_and_targets_come_from_the_stack_when_not_given(
     assert json.loads(out.getvalue())["incidents"] == []
 
 
+def test_the_tables_are_read_in_the_stacks_region_whatever_the_shells_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dynamodb_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README deploys to eu-west-1; a shell whose default is us-east-1 must still find the tables.
+    elsewhere = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=dynamodb_endpoint)
+    name = f"results-eu-{tmp_path.name}"
+    elsewhere.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in (HASH_KEY, RANGE_KEY)],
+        KeySchema=[{"AttributeName": HASH_KEY, "KeyType": "HASH"}, {"AttributeName": RANGE_KEY, "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    seed(elsewhere, name, [(at(0), ok(API, 100))])
+    targets = [{"name": API, "url": "https://example.test/"}]
+    config = {
+        "aws:region": {"value": "eu-west-1", "secret": False},
+        "healthcheck:targets": {"value": json.dumps(targets), "objectValue": targets, "secret": False},
+    }
+    fake_pulumi_cli(tmp_path, {"tableName": name}, config)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert main(["--since", "1h", "--format", "json"], now=NOW) == 0
+    [target] = json.loads(capsys.readouterr().out)["targets"]
+    assert (target["name"], target["checks"]) == (API, 1)
+    # --region wins; a table not there is one line that names the region looked in.
+    assert main(["--since", "1h", "--region", "us-east-1"], now=NOW) == 1
+    assert capsys.readouterr().err.startswith("healthcheck report: reading from DynamoDB failed (region us-east-1):")
+
+
 def test_a_failing_pulumi_cli_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient
 ) -> None:
@@ -418,7 +451,7 @@ def test_a_missing_table_is_one_line_not_a_traceback(
 ) -> None:
     assert main(["--table", "no-such-table", "--target", API], client=dynamodb, now=NOW) == 1
     error = capsys.readouterr().err
-    assert error.startswith("healthcheck report: reading from DynamoDB failed:")
+    assert error.startswith("healthcheck report: reading from DynamoDB failed (region us-east-1):")
     assert "ResourceNotFoundException" in error
 
 

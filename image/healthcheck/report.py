@@ -147,9 +147,11 @@ def stack_tables() -> tuple[str, str | None]:
     return table, state if isinstance(state, str) else None
 
 
-def pulumi_config() -> dict[str, Any]:
-    """The stack's config (``pulumi config --json``), keys without the namespace; values parsed."""
+def pulumi_config() -> tuple[dict[str, Any], str | None]:
+    """The stack's config (``pulumi config --json``), keys without the namespace, values parsed; and its aws:region."""
     raw = _pulumi_json(["config"], "the targets") or {}
+    region_entry = raw.get("aws:region")
+    region = region_entry.get("value") if isinstance(region_entry, dict) else None
     config: dict[str, Any] = {}
     for key, entry in raw.items():
         if not key.startswith(NAMESPACE) or not isinstance(entry, dict):
@@ -159,7 +161,7 @@ def pulumi_config() -> dict[str, Any]:
             with contextlib.suppress(ValueError):  # a plain string value
                 value = json.loads(value)
         config[key.removeprefix(NAMESPACE)] = value
-    return config
+    return config, region if isinstance(region, str) and region else None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -169,6 +171,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="table", dest="output_format")
     parser.add_argument("--table", help="the results table (default: the stack's tableName output)")
     parser.add_argument("--state-table", help="the state table (default: the stack's stateTableName output)")
+    parser.add_argument(
+        "--region", help="the tables' AWS region (default: the stack's aws:region, else your AWS configuration's)"
+    )
     return parser
 
 
@@ -187,13 +192,19 @@ def main(
         else:
             table, state_table = stack_tables()
             state_table = args.state_table or state_table
+        region: str | None = args.region
         if stack is None:
             # Named targets with a named table need nothing from the stack (its thresholds are then the defaults).
-            stack = StackInfo() if args.target and args.table else stack_info(pulumi_config())
+            if args.target and args.table:
+                stack = StackInfo()
+            else:
+                config, stack_region = pulumi_config()
+                stack, region = stack_info(config), region or stack_region
         if client is None:
             import boto3  # here, so --help and argument errors need no AWS setup
 
-            client = boto3.client("dynamodb")
+            # The stack's region, not whatever the shell's default is: the tables are where the stack is.
+            client = boto3.client("dynamodb", region_name=region)
         data = build_report(
             client,
             table,
@@ -207,7 +218,9 @@ def main(
         print(f"healthcheck report: {exc}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as exc:  # no credentials, no such table, no access: one line, no traceback
-        print(f"healthcheck report: reading from DynamoDB failed: {exc}", file=sys.stderr)
+        region_name = getattr(getattr(client, "meta", None), "region_name", None)
+        where = f"region {region_name}" if region_name else "no region set: pass --region"
+        print(f"healthcheck report: reading from DynamoDB failed ({where}): {exc}", file=sys.stderr)
         return 1
     print(render(data, args.output_format))
     for target in data.targets:
