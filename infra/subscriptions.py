@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.targets import check_config_url
@@ -34,6 +35,17 @@ _LAMBDA_ARN = re.compile(
     rf"^arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:function:[A-Za-z0-9_-]{{1,64}}(:[A-Za-z0-9_$-]{{1,128}})?$"
 )
 _FIELDS = ("protocol", "endpoint")
+# Chat services' incoming webhooks: they take a message, never SNS's SubscriptionConfirmation, so a
+# subscription to one stays pending and delivers nothing. (host, path prefix)
+_CHAT_WEBHOOKS = (
+    ("hooks.slack.com", "/"),
+    ("discord.com", "/api/webhooks/"),
+    ("discordapp.com", "/api/webhooks/"),
+    ("outlook.office.com", "/webhook"),
+    ("chat.googleapis.com", "/"),
+    ("api.telegram.org", "/"),
+)
+_TEAMS_WEBHOOK_SUFFIX = ".webhook.office.com"
 # The targets' messages name their field; here the endpoint is the field.
 _URL_FIELD = "'url' "
 
@@ -74,6 +86,7 @@ def _endpoint(where: str, protocol: str, endpoint: str) -> str:
             check_config_url(endpoint)  # the targets' own URL rules, and no password
         except HealthcheckError as exc:
             raise SubscriptionError(f"{where}: endpoint {str(exc).removeprefix(_URL_FIELD)}") from exc
+        _refuse_chat_webhook(where, endpoint)
         return endpoint
     if protocol == "sqs":
         queue = _SQS_ARN.match(endpoint)
@@ -90,6 +103,19 @@ def _endpoint(where: str, protocol: str, endpoint: str) -> str:
             "arn:aws:lambda:<region>:<account>:function:<name>"
         )
     return endpoint
+
+
+def _refuse_chat_webhook(where: str, endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    host, path = (parts.hostname or "").lower(), parts.path
+    if host.endswith(_TEAMS_WEBHOOK_SUFFIX) or any(
+        host == known and path.startswith(prefix) for known, prefix in _CHAT_WEBHOOKS
+    ):
+        raise SubscriptionError(
+            f"{where}: {host} is a chat service's incoming webhook, which can't confirm an SNS subscription, so "
+            "nothing would be delivered: for Slack or Teams add the topic to Amazon Q Developer in chat "
+            "applications (see the README's Alert recipients); else subscribe a Lambda function that posts there"
+        )
 
 
 def _subscription(index: int, raw: object) -> Subscription:

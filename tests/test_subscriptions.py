@@ -104,6 +104,24 @@ BAD = [
         r"^healthcheck:alertSubscriptions\[0\]: endpoint 'http://hooks.example.com/' must start with https://$",
     ),
     (
+        "slack-webhook",  # it can't confirm the subscription: nothing would ever arrive
+        [{"protocol": "https", "endpoint": "https://hooks.slack.com/services/T000/B000/XXXX"}],
+        (
+            r"^healthcheck:alertSubscriptions\[0\]: hooks.slack.com is a chat service's incoming webhook, which can't "
+            r"confirm an SNS subscription, so nothing would be delivered: for Slack or Teams add the topic to Amazon Q"
+        ),
+    ),
+    (
+        "discord-webhook",
+        [{"protocol": "https", "endpoint": "https://discord.com/api/webhooks/1/abc"}],
+        r"discord.com is a chat service's incoming webhook",
+    ),
+    (
+        "teams-webhook",
+        [{"protocol": "https", "endpoint": "https://contoso.webhook.office.com/webhookb2/x"}],
+        r"contoso.webhook.office.com is a chat service's incoming webhook",
+    ),
+    (
         "https-no-host",
         [{"protocol": "https", "endpoint": "https:///alerts"}],
         r"^healthcheck:alertSubscriptions\[0\]: endpoint 'https:///alerts' has no host$",
