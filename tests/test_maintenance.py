@@ -33,8 +33,27 @@ def utc(day: int, hour: int, minute: int = 0) -> datetime:
         ({"start": "01:00", "duration": "1h", "timezone": "Europe/Berlin"}, utc(28, 1, 15), False),
         ({"start": "00:00", "duration": "1d12h", "every": ["fri"]}, utc(28, 11, 0), True),
         ({"start": "00:00", "duration": "1h", "targets": ["db"]}, utc(28, 0, 10), False),
+        ({"start": "23:00", "duration": "2h", "every": "sat"}, utc(29, 0, 30), True),  # one day, not in a list
+        ({"start": "23:00", "duration": "2h", "every": "sun"}, utc(29, 0, 30), False),
+        ({"start": "00:00", "duration": "1h", "targets": "api"}, utc(28, 0, 10), True),
+        ({"start": "00:00", "duration": "1h", "targets": "db"}, utc(28, 0, 10), False),
     ],
-    ids=["inside", "end", "before", "midnight", "midnight-day", "other-day", "zone", "zone-after", "long", "other"],
+    ids=[
+        "inside",
+        "end",
+        "before",
+        "midnight",
+        "midnight-day",
+        "other-day",
+        "zone",
+        "zone-after",
+        "long",
+        "other",
+        "one-day",
+        "one-other-day",
+        "one-target",
+        "one-other-target",
+    ],
 )
 def test_windows(window: dict[str, object], moment: datetime, covered: bool) -> None:
     assert parse_windows([window]).covers("api", moment) is covered
@@ -50,6 +69,8 @@ def test_windows(window: dict[str, object], moment: datetime, covered: bool) -> 
         ({"start": "02:00", "duration": "1h", "timezone": "Mars/Olympus"}, r"'timezone' must be an IANA"),
         ({"start": "02:00", "duration": "1h", "every": ["someday"]}, r"'every' must be"),
         ({"start": "02:00", "duration": "1h", "targets": []}, r"'targets' must be"),
+        ({"start": "02:00", "duration": "1h", "every": "someday"}, r"'every' must be"),
+        ({"start": "02:00", "duration": "1h", "every": 3}, r"'every' must be"),
         ({"start": "02:00", "duration": "1h", "length": 1}, r"unknown field\(s\) 'length'"),
     ],
 )

@@ -102,6 +102,8 @@ def _window(where: str, raw: object) -> MaintenanceWindow:
             f"{where}: 'timezone' must be an IANA time zone such as \"Europe/Berlin\", got {show(zone)}"
         ) from exc
     every = raw.get("every", list(DAYS))
+    if isinstance(every, str):
+        every = [every]  # `every: sun`, as `expect.status` takes one value or a list
     if (
         not isinstance(every, list)
         or not every
@@ -111,6 +113,8 @@ def _window(where: str, raw: object) -> MaintenanceWindow:
             f"{where}: 'every' must be a non-empty list of {', '.join(DAYS)}, got {show(every)}"
         )
     targets = raw.get("targets")
+    if isinstance(targets, str):
+        targets = [targets]
     if targets is not None and (
         not isinstance(targets, list) or not targets or not all(isinstance(name, str) for name in targets)
     ):
