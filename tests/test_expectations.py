@@ -7,15 +7,21 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from urllib3 import HTTPHeaderDict
 
+from healthcheck.connections import Cancel
 from healthcheck.exceptions import InvalidTargetError
 from healthcheck.expectations import DEFAULT_EXPECT, Expect, ResponseFacts, evaluate, parse_expect
+from healthcheck.probe import Probe
+from healthcheck.request_spec import SsmRef, scrub
 from healthcheck.targets import parse_target, require_valid
+from healthcheck.text import clip
+from tests.hostile import Peer, Request, raw_server
 
 # --- parsing -------------------------------------------------------------------------------------
 
@@ -260,3 +266,82 @@ def test_a_body_expectation_on_head_is_refused() -> None:
     with pytest.raises(InvalidTargetError, match="'expect' checks the body, but a HEAD response has none"):
         parse_target({"url": "https://a/", "method": "HEAD", "expect": {"bodyContains": "UP"}})
     assert parse_target({"url": "https://a/", "method": "HEAD", "expect": {"status": [200]}}).request.method == "HEAD"
+
+
+# --- echoed secrets ---------------------------------------------------------------------------------
+
+SECRETS = [
+    "k3y\\Zq9-very-secret",
+    "k3y\tZq9-very-secret",
+    'k3y"Zq9-very-secret',
+    "k3y'Zq9-very-secret",
+    "kéy-秘密-Zq9-very-secret",
+    "k3y\nZq9-very-secret",
+    "k3y\u2028Zq9-very-secret",
+]
+SECRET_IDS = ["backslash", "tab", "double-quote", "single-quote", "non-ascii", "newline", "line-separator"]
+
+
+def forms(secret: str) -> set[str]:
+    """The secret as each rendering would write it: raw, repr-, JSON- and ASCII-escaped, and its tail alone."""
+    return {
+        secret,
+        repr(secret)[1:-1],
+        ascii(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        secret.encode("unicode_escape").decode(),
+        "Zq9-very-secret",
+    }
+
+
+def probe_lines(expect: dict[str, Any], response: ResponseFacts, secret: str) -> tuple[str, ...]:
+    """The failure lines as the probe records them: secrets hidden before quoting, and the lines scrubbed after."""
+    secrets = frozenset({secret})
+    lines = evaluate(parse_expect(expect), response, hide=lambda text: scrub(text, secrets))
+    return tuple(clip(scrub(line, secrets)) for line in lines)
+
+
+@pytest.mark.parametrize("ascii_only", [True, False], ids=["escaped-body", "utf8-body"])
+@pytest.mark.parametrize("secret", SECRETS, ids=SECRET_IDS)
+def test_a_secret_echoed_anywhere_in_a_json_value_is_hidden(secret: str, ascii_only: bool) -> None:
+    deep: object = {"seen": secret}
+    for _ in range(12):
+        deep = {"in": deep}
+    echo = {"status": {"seenKey": secret, secret: [secret, {"nested": f"got {secret}!"}], "deep": deep}}
+    body = json.dumps(echo, ensure_ascii=ascii_only)
+    [line] = probe_lines({"json": {"status": "ok"}}, facts(body=body), secret)
+    assert [form for form in forms(secret) if form in line] == []
+    assert line == (
+        "json status is {'***': ['***', {'nested': 'got ***!'}], 'deep': {'in': {'in': {'in': {'in': {'in': {...}}}}}},"
+        " 'seenKey': '***'}, expected 'ok'"
+    )
+
+
+def test_a_number_that_spells_the_secret_is_hidden_however_long() -> None:
+    # show() cuts a long number in the middle: the scrub after it would no longer find the secret.
+    secret = "1234567890" * 6
+    [line] = probe_lines({"json": {"pin": 1}}, facts(body=f'{{"pin": {secret}}}'), secret)
+    assert line == "json pin is '***', expected 1"
+
+
+@pytest.mark.parametrize("secret", SECRETS[:4], ids=SECRET_IDS[:4])  # what a header value can carry
+def test_a_server_echoing_the_secret_header_in_a_json_object_leaks_no_form_of_it(secret: str) -> None:
+    def echo(peer: Peer, request: Request) -> bool:
+        body = json.dumps({"status": {"seenKey": request.headers.get("x-api-key")}}).encode()
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        return False
+
+    with raw_server(echo) as server:
+        target = parse_target(
+            {
+                "name": "api",
+                "url": server.base_url + "/health",
+                "headers": {"X-Api-Key": {"ssm": "/api/key"}},
+                "expect": {"json": {"status": "ok"}},
+            }
+        )
+        now = time.monotonic()
+        result = Probe().check(target, Cancel(), started=now, deadline=now + 5, secrets={SsmRef("/api/key"): secret})
+    # It was: json status is {'seenKey': 'k3y\\\\Zq9-very-secret'}, expected 'ok'
+    assert result.failures == ("json status is {'seenKey': '***'}, expected 'ok'",)

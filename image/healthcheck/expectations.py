@@ -304,17 +304,40 @@ def _unchanged(text: str) -> str:
     return text
 
 
+# show() prints 6 levels of a nested value (reprlib's maxlevel), deeper ones as [...] or {...}.
+_HIDDEN_DEPTH: Final = 8
+
+
+def _hidden(value: object, hide: Callable[[str], str], depth: int = 0) -> object:
+    """``value`` with ``hide`` applied to each of its strings (keys too) and each number's text.
+
+    Hidden one string at a time, before anything renders it: rendered (repr or
+    JSON), a secret with a backslash, quote, tab, newline or other escaped
+    character no longer matches the text ``hide`` looks for, and would leak.
+    """
+    if isinstance(value, str):
+        return hide(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = repr(value)
+        hidden = hide(text)
+        return value if hidden == text else hidden  # a number that spells a secret
+    if not isinstance(value, dict | list) or not value:
+        return value
+    if depth >= _HIDDEN_DEPTH:
+        # Deeper than show() prints: a stand-in that shows the same ([...] or {...}), with nothing to hide.
+        return {"": None} if isinstance(value, dict) else [None]
+    if isinstance(value, dict):
+        return {hide(key): _hidden(item, hide, depth + 1) for key, item in value.items()}
+    return [_hidden(item, hide, depth + 1) for item in value]
+
+
 def _quote(actual: object, hide: Callable[[str], str]) -> str:
-    """``actual`` as a failure line shows it, hidden parts removed BEFORE show() cuts or escapes it.
+    """``actual`` as a failure line shows it: secrets hidden BEFORE show() cuts or escapes any of it.
 
     The response may echo a secret the check sent; cut or escaped, a secret no
     longer matches the text ``hide`` looks for, and its pieces would leak.
     """
-    if isinstance(actual, str):
-        return show(hide(actual))
-    text = json.dumps(actual, ensure_ascii=False)
-    hidden = hide(text)
-    return show(actual) if hidden == text else show(hidden)
+    return show(_hidden(actual, hide))
 
 
 def _json_failures(expect: Expect, body: bytes, truncated: bool, hide: Callable[[str], str]) -> list[str]:
