@@ -98,6 +98,8 @@ def test_short_forms_are_normalised(raw: dict[str, Any], expected: Expect) -> No
             {"json": {"released": datetime.date(2026, 1, 1)}},
             r"^'expect.json.released' must be a JSON value \(quote dates and times\), got datetime.date\(2026, 1, 1\)$",
         ),
+        ({"json": {"load": float("inf")}}, r"^'expect.json.load' must be a JSON value .*got inf$"),
+        ({"json": {"load": [float("nan")]}}, r"^'expect.json.load' must be a JSON value .*got \[nan\]$"),
         ({"headers": {"Bad Name": "x"}}, r"^'expect.headers' name 'Bad Name' is not a valid header name$"),
         ({"headers": {"X-Up": 1}}, r"^'expect.headers.X-Up' must be a non-empty string, got 1$"),
         ({"certMinDays": -1}, r"^'expect.certMinDays' must be a whole number of days from 0 to 3650, got -1$"),
@@ -119,6 +121,8 @@ def test_short_forms_are_normalised(raw: dict[str, Any], expected: Expect) -> No
         "json-not-object",
         "json-empty-part",
         "json-yaml-date",
+        "json-yaml-inf",
+        "json-yaml-nan",
         "header-name",
         "header-value",
         "cert-days-negative",
@@ -266,6 +270,52 @@ def test_a_body_expectation_on_head_is_refused() -> None:
     with pytest.raises(InvalidTargetError, match="'expect' checks the body, but a HEAD response has none"):
         parse_target({"url": "https://a/", "method": "HEAD", "expect": {"bodyContains": "UP"}})
     assert parse_target({"url": "https://a/", "method": "HEAD", "expect": {"status": [200]}}).request.method == "HEAD"
+
+
+# --- strict JSON -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expect", "body", "failures"),
+    [
+        ({"healthy": True}, '{"healthy": false, "healthy": true}', ("json has duplicate key 'healthy'",)),
+        ({"checks.db": "ok"}, '{"checks": {"db": "down", "db": "ok"}}', ("json has duplicate key 'checks.db'",)),
+        (
+            {"checks.db": "ok"},
+            '{"checks": {"db": "down"}, "checks": {"db": "ok"}}',
+            ("json has duplicate key 'checks'",),
+        ),
+        ({"nodes.0.up": True}, '{"nodes": [{"up": false, "up": true}]}', ("json has duplicate key 'nodes.0.up'",)),
+        (
+            {"checks": {"db": "ok"}},
+            '{"checks": {"db": "down", "db": "ok"}}',
+            ("json checks is {'db': <duplicate key>}, expected {'db': 'ok'}",),
+        ),
+        ({"healthy": True}, '{"healthy": true, "x": NaN}', ("body is not JSON: NaN is not standard JSON",)),
+        ({"healthy": True}, '{"healthy": true, "x": [Infinity]}', ("body is not JSON: Infinity is not standard JSON",)),
+        ({"healthy": True}, '{"healthy": true, "x": -Infinity}', ("body is not JSON: -Infinity is not standard JSON",)),
+        # Off every expected path a repeated key cannot change the verdict: no reason to call the service DOWN.
+        ({"healthy": True}, '{"healthy": true, "build": 1, "build": 2}', ()),
+        ({"healthy": True}, '{"healthy": true, "x": 1e999}', ()),  # standard JSON, if out of a double's range
+    ],
+    ids=[
+        "duplicate-key-expected",
+        "duplicate-key-nested",
+        "duplicate-key-on-the-way",
+        "duplicate-key-in-array",
+        "duplicate-key-in-compared-object",
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "duplicate-key-elsewhere",
+        "huge-number",
+    ],
+)
+def test_json_that_a_strict_parser_refuses_is_never_up(
+    expect: dict[str, Any], body: str, failures: tuple[str, ...]
+) -> None:
+    # Python's parser takes NaN and lets the last of two keys win: `healthy` read true, and the check passed.
+    assert evaluate(parse_expect({"json": expect}), facts(body=body)) == failures
 
 
 # --- echoed secrets ---------------------------------------------------------------------------------

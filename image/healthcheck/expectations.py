@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -204,7 +205,10 @@ def _object(key: str, value: object) -> dict[str, object]:
 
 def _is_json_value(value: object) -> bool:
     # YAML reads an unquoted 2026-01-01 as a date: it could never equal a JSON value, nor travel as one.
-    if value is None or isinstance(value, str | int | float):  # bool is an int
+    # Nor is YAML's .inf or .nan one: a strict body has neither, and 1e999 must not equal .inf.
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if value is None or isinstance(value, str | int):  # bool is an int
         return True
     if isinstance(value, list):
         return all(map(_is_json_value, value))
@@ -274,16 +278,62 @@ def _status_matches(entry: str, status: int) -> bool:
 _MISSING: Final = object()
 
 
+class _NotStandardJSONError(ValueError):
+    """The body uses NaN or Infinity, which Python's parser takes and RFC 8259 does not."""
+
+
+def _refuse_constant(name: str) -> object:
+    raise _NotStandardJSONError(f"{name} is not standard JSON")
+
+
+class _Repeated:
+    """Stands in the parsed body for the value of a key an object gives twice.
+
+    Which of the values counts is the parser's choice (Python's: the last);
+    the service may have meant the other, so neither may make the check pass.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<duplicate key>"
+
+
+_REPEATED: Final = _Repeated()
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``object_pairs_hook``: the object, with each repeated key's value replaced by ``_REPEATED``."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                found[key] = _REPEATED
+            seen.add(key)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Duplicate:
+    """What :func:`_lookup` finds when the path runs through a repeated key: the path up to it."""
+
+    at: str
+
+
 def _lookup(document: object, path: str) -> object:
-    """The value at a dotted path; a part that is a number indexes an array."""
+    """The value at a dotted path, ``_MISSING``, or a ``_Duplicate``; a part that is a number indexes an array."""
     current = document
-    for part in path.split("."):
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
         if isinstance(current, dict) and part in current:
             current = current[part]
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
             return _MISSING
+        if current is _REPEATED:
+            return _Duplicate(".".join(parts[: depth + 1]))
     return current
 
 
@@ -342,7 +392,10 @@ def _quote(actual: object, hide: Callable[[str], str]) -> str:
 
 def _json_failures(expect: Expect, body: bytes, truncated: bool, hide: Callable[[str], str]) -> list[str]:
     try:
-        document = json.loads(body)
+        # Strict where Python's parser is lenient: a monitor must not be fooled by what RFC 8259 refuses.
+        document = json.loads(body, parse_constant=_refuse_constant, object_pairs_hook=_json_object)
+    except _NotStandardJSONError as exc:
+        return [f"body is not JSON: {exc}"]
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         cut = " (it goes on past the first 1 MiB, which is all that is read)" if truncated else ""
         return [f"body is not JSON{cut}"]
@@ -351,6 +404,8 @@ def _json_failures(expect: Expect, body: bytes, truncated: bool, hide: Callable[
         actual = _lookup(document, path)
         if actual is _MISSING:
             failures.append(f"json {path} missing")
+        elif isinstance(actual, _Duplicate):
+            failures.append(f"json has duplicate key {show(actual.at)}")
         elif not _same(actual, expected):
             failures.append(f"json {path} is {_quote(actual, hide)}, expected {show(expected)}")
     return failures
