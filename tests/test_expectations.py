@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from urllib3 import HTTPHeaderDict
 
 from healthcheck.connections import Cancel
@@ -316,6 +318,48 @@ def test_json_that_a_strict_parser_refuses_is_never_up(
 ) -> None:
     # Python's parser takes NaN and lets the last of two keys win: `healthy` read true, and the check passed.
     assert evaluate(parse_expect({"json": expect}), facts(body=body)) == failures
+
+
+@pytest.mark.parametrize("part", ["²", "٣", "\uff11", "-1", "+1", " 1", "1_0"])
+def test_a_path_part_that_is_not_ascii_digits_never_indexes_an_array(part: str) -> None:
+    # '²'.isdigit() is true but int('²') raises: the check was an internal error, inconclusive forever.
+    expect = parse_expect({"json": {f"items.{part}": 1}})
+    assert evaluate(expect, facts(body='{"items": [1, 1, 1, 1]}')) == (f"json items.{part} missing",)
+    assert evaluate(expect, facts(body=json.dumps({"items": {part: 1}}))) == ()  # still an object's key
+
+
+ODD_PARTS = ["0", "1", "00", "²", "٣", "\uff11", "-1", "1e3", " 1", "9" * 400, "x", "NaN", "__class__", "\u0000"]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5) | st.sampled_from(ODD_PARTS),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(ODD_PARTS), children, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(ODD_PARTS) | st.text(min_size=1, max_size=3), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=5,
+    ),
+    leaf=json_values,
+)
+def test_no_body_and_no_path_make_the_json_check_raise(steps: list[tuple[str, bool, bool]], leaf: object) -> None:
+    # The body is built along the path, an array or an object at each step, so odd parts meet arrays too.
+    body = json.dumps(leaf)
+    for part, array, repeated in reversed(steps):
+        if array:
+            body = f"[{body}, {body}]"
+        else:
+            key = json.dumps(part)
+            body = f"{{{key}: {body}, {key}: {body}}}" if repeated else f"{{{key}: {body}}}"
+    path = ".".join(part for part, _array, _repeated in steps)
+    try:
+        expect = parse_expect({"json": {path: 1}})
+    except InvalidTargetError:
+        return  # a path parse_expect refuses never reaches a check
+    assert all(isinstance(line, str) for line in evaluate(expect, facts(body=body)))
 
 
 # --- echoed secrets ---------------------------------------------------------------------------------

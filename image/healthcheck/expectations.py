@@ -276,6 +276,8 @@ def _status_matches(entry: str, status: int) -> bool:
 
 
 _MISSING: Final = object()
+# ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+_INDEX: Final = re.compile(r"[0-9]+")
 
 
 class _NotStandardJSONError(ValueError):
@@ -322,13 +324,16 @@ class _Duplicate:
 
 
 def _lookup(document: object, path: str) -> object:
-    """The value at a dotted path, ``_MISSING``, or a ``_Duplicate``; a part that is a number indexes an array."""
+    """The value at a dotted path, ``_MISSING``, or a ``_Duplicate``; never raises, whatever the body.
+
+    A part made of ASCII digits indexes an array.
+    """
     current = document
     parts = path.split(".")
     for depth, part in enumerate(parts):
         if isinstance(current, dict) and part in current:
             current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+        elif isinstance(current, list) and _INDEX.fullmatch(part) and int(part) < len(current):
             current = current[int(part)]
         else:
             return _MISSING
