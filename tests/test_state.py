@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,7 +87,55 @@ def test_certificate_warnings(warned: int | None, days: int, alert: bool, now_wa
 
 
 def minute(n: int) -> str:
-    return f"2026-11-27T{18 + n // 60:02d}:{n % 60:02d}:00Z"
+    return (datetime(2026, 11, 27, 18, tzinfo=UTC) + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cert(days: int) -> CheckResult:
+    return CheckResult("api", "u", True, 1, status=200, cert_days_left=days)
+
+
+def run(state: TargetState, readings: Iterable[tuple[int, CheckResult]], policy: AlertPolicy = POLICY) -> Sent:
+    """Each (minute, result) in turn, with whatever it raises sent at once: the alerts, and the writes made."""
+    sent = Sent(state)
+    for n, result in readings:
+        new = next_state(sent.state, result, policy, 14, minute(n))
+        if new is not None:
+            sent.writes += 1
+            sent.alerts += [(alert.kind, alert.since, alert.cert_days_left) for alert in new.pending]
+            sent.state = dataclasses.replace(new, pending=())
+    return sent
+
+
+@dataclasses.dataclass
+class Sent:
+    state: TargetState
+    alerts: list[tuple[str, str, int | None]] = dataclasses.field(default_factory=list)
+    writes: int = 0
+
+
+def test_two_certificates_behind_one_name_are_warned_of_once_per_threshold() -> None:
+    # A load balancer mid-renewal: the old certificate (10 days left) and the renewed one (80) alternate.
+    sent = run(TargetState(), ((n, cert(10 if n % 2 == 0 else 80)) for n in range(20)))
+    assert sent.alerts == [("CERTIFICATE", minute(0), 10)]
+    assert sent.writes == 1  # the steady alternation writes nothing
+    # The old certificate is still served when it crosses the next threshold: that is warned of, once.
+    later = run(sent.state, ((n, cert(6 if n % 2 == 0 else 80)) for n in range(4 * 1440, 4 * 1440 + 20)))
+    assert later.alerts == [("CERTIFICATE", minute(4 * 1440), 6)]
+
+
+def test_a_renewed_certificate_that_runs_short_in_turn_is_warned_of_again() -> None:
+    day = 1440
+    sent = run(TargetState(), [(0, cert(10)), (1, cert(6)), (2 * day, cert(90)), (78 * day, cert(13))])
+    assert [(kind, days) for kind, _since, days in sent.alerts] == [
+        ("CERTIFICATE", 10),
+        ("CERTIFICATE", 6),
+        ("CERTIFICATE", 13),
+    ]
+
+
+def test_an_item_from_before_expiry_dates_were_kept_still_resets_on_a_renewal() -> None:
+    sent = run(TargetState(cert_warned=7, last_event=T0), [(1, cert(90)), (80 * 1440, cert(12))])
+    assert [(kind, days) for kind, _since, days in sent.alerts] == [("CERTIFICATE", 12)]
 
 
 def test_a_reminder_is_dropped_while_its_down_is_still_unsent() -> None:

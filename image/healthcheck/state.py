@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from .policy import AlertPolicy
@@ -41,11 +41,18 @@ CERT_THRESHOLDS: Final = (14, 7, 3, 1)
 MAX_PENDING_TRANSITIONS: Final = 32
 MAX_REASONS: Final = 5
 TRANSITIONS: Final[frozenset[str]] = frozenset({"DOWN", "RECOVERED"})
+# Two readings of one certificate, each "event time + whole days left", differ by under a
+# day (days are rounded down) plus the run's lag: further apart, they are two certificates.
+SAME_CERT_WITHIN: Final = timedelta(days=2)
 
 
 def parse_time(timestamp: str) -> datetime:
     """An event time (``2026-11-27T18:00:00Z``) as an aware datetime."""
     return datetime.fromisoformat(timestamp)
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +85,19 @@ class TargetState:
     """The last event time applied; an event no newer never moves this target."""
     reminded_at: str | None = None
     cert_warned: int | None = None
-    """The smallest certificate threshold already warned of; None since the certificate was renewed."""
+    """The smallest certificate threshold already warned of; None before any warning."""
     pending: tuple[Alert, ...] = ()
     claimed_by: str | None = None
     """The run publishing ``pending`` now (see alerting.py); state moves never change the claim."""
     claim_expires: int | None = None
     """Epoch seconds after which the claim is void (the claiming run's write deadline)."""
+    cert_expiry: str | None = None
+    """When the certificate last warned of as a new one expires (event time + its days left, to within a day).
+
+    A reading of a certificate that expires later is a renewal that runs short in
+    turn; one with plenty of days left (say another backend's, mid-renewal) is no
+    reason to warn of the short one again. None on items from before it was kept.
+    """
 
     def stale(self, at: str) -> bool:
         """Whether an event at ``at`` is a duplicate or arrived out of order (fixed-width ISO text sorts as time)."""
@@ -151,18 +165,34 @@ def _check_health(
     return up, alerts
 
 
-def _check_certificate(state: TargetState, result: CheckResult, cert_min_days: int) -> tuple[TargetState, list[Alert]]:
+def _check_certificate(
+    state: TargetState, result: CheckResult, cert_min_days: int, at: str
+) -> tuple[TargetState, list[Alert]]:
+    """One warning per threshold a certificate crosses, told apart by its expiry, not by the last reading.
+
+    Two certificates behind one name (a load balancer mid-renewal) alternate
+    between short and renewed: a renewed reading resets nothing, so the short
+    one is not warned of again every other run, and the steady state writes nothing.
+    """
     days = result.cert_days_left
     if days is None:
         return state, []
     level = _cert_level(days, cert_min_days)
     if level is None:
-        # Renewed (or never short): the next shortfall is warned of again.
-        return dataclasses.replace(state, cert_warned=None), []
-    if state.cert_warned is not None and level >= state.cert_warned:
+        if state.cert_warned is not None and state.cert_expiry is None:
+            # An item from before expiry dates were kept: reset on a renewal, as it then did.
+            return dataclasses.replace(state, cert_warned=None), []
         return state, []
+    expiry = parse_time(at) + timedelta(days=days)
+    renewal = state.cert_expiry is not None and expiry - parse_time(state.cert_expiry) > SAME_CERT_WITHIN
     alert = Alert("CERTIFICATE", result.name, result.url, "", "", cert_days_left=days)
-    return dataclasses.replace(state, cert_warned=level), [alert]
+    if state.cert_warned is None or renewal:
+        # A certificate not warned of yet: a first shortfall, or a renewal that runs short in turn.
+        return dataclasses.replace(state, cert_warned=level, cert_expiry=_format_time(expiry)), [alert]
+    if level >= state.cert_warned:
+        return state, []
+    # The same certificate (or an older one still served) crossed a lower threshold.
+    return dataclasses.replace(state, cert_warned=level, cert_expiry=state.cert_expiry or _format_time(expiry)), [alert]
 
 
 def _coalesce(pending: tuple[Alert, ...], new: list[Alert]) -> tuple[Alert, ...]:
@@ -200,7 +230,7 @@ def next_state(
     if state.stale(at) or result.inconclusive or result.maintenance:
         return None
     moved, alerts = _check_health(state, result, policy, at)
-    moved, cert_alerts = _check_certificate(moved, result, cert_min_days)
+    moved, cert_alerts = _check_certificate(moved, result, cert_min_days, at)
     alerts += [dataclasses.replace(alert, at=at, since=at) for alert in cert_alerts]
     unchanged = dataclasses.replace(moved, last_event=state.last_event) == state
     if unchanged:

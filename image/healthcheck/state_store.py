@@ -50,6 +50,7 @@ STATE_ATTRIBUTES: Final = (
     "LastEvent",
     "RemindedAt",
     "CertWarned",
+    "CertExpiry",
     "Pending",
 )
 # A clear meets a state write that added alerts at most this often before it gives up.
@@ -94,11 +95,13 @@ def to_item(name: str, state: TargetState) -> dict[str, AttributeValueTypeDef]:
         ("StreakStart", state.streak_start),
         ("LastEvent", state.last_event),
         ("RemindedAt", state.reminded_at),
+        ("CertExpiry", state.cert_expiry),
     ):
         if text is not None:
             item[key] = {"S": text}
-    if state.cert_warned is not None:
-        item["CertWarned"] = {"N": str(state.cert_warned)}
+    for key, number in (("CertWarned", state.cert_warned),):
+        if number is not None:
+            item[key] = {"N": str(number)}
     if state.pending:
         # One string: read back whole, and compared whole by every later write.
         item["Pending"] = {"S": pending_text(state.pending)}
@@ -115,8 +118,10 @@ def from_item(item: dict[str, Any]) -> TargetState:
         value = item.get(key, {}).get("S")
         return str(value) if value is not None else None
 
-    warned = item.get("CertWarned", {}).get("N")
-    expires = item.get("ClaimExpires", {}).get("N")
+    def number(key: str) -> int | None:
+        value = item.get(key, {}).get("N")
+        return int(value) if value is not None else None
+
     pending = text("Pending")
     return TargetState(
         state="DOWN" if text("State") == "DOWN" else "UP",
@@ -126,10 +131,11 @@ def from_item(item: dict[str, Any]) -> TargetState:
         streak_start=text("StreakStart"),
         last_event=text("LastEvent"),
         reminded_at=text("RemindedAt"),
-        cert_warned=int(warned) if warned is not None else None,
+        cert_warned=number("CertWarned"),
+        cert_expiry=text("CertExpiry"),
         pending=tuple(_alert(raw) for raw in json.loads(pending)) if pending else (),
         claimed_by=text("ClaimedBy"),
-        claim_expires=int(expires) if expires is not None else None,
+        claim_expires=number("ClaimExpires"),
     )
 
 
