@@ -79,7 +79,7 @@ def test_bad_windows_are_named(window: dict[str, object], message: str) -> None:
         parse_windows([window])
 
 
-def test_time_zones_resolve_without_system_zone_files(tmp_path: Path) -> None:
+def test_time_zones_resolve_without_system_zone_files(tmp_path: Path, repo_root: Path) -> None:
     """The image pins tzdata, so a window's timezone works whether or not the base image has /usr/share/zoneinfo."""
     code = (
         "from datetime import datetime, UTC; from healthcheck.maintenance import parse_windows; "
@@ -88,7 +88,9 @@ def test_time_zones_resolve_without_system_zone_files(tmp_path: Path) -> None:
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONTZPATH": str(tmp_path)},  # an empty directory: no system zone files
+        # PYTHONTZPATH: an empty directory, no system zone files. PYTHONPATH as `make test` exports it,
+        # so the test passes when pytest is started without make too.
+        env={**os.environ, "PYTHONTZPATH": str(tmp_path), "PYTHONPATH": f"{repo_root}/image{os.pathsep}{repo_root}"},
         capture_output=True,
         text=True,
         check=False,

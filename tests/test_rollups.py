@@ -118,10 +118,12 @@ def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
 ) -> None:
     start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
     results = ResultStore(dynamodb, table)
-    deadline = time.monotonic() + 60
     writes = 0
     # Every minute for three hours, as a rate(1 minute) schedule runs; target b fails at 02:30.
     for minute in range(180):
+        # Each run has a deadline of its own, as each invocation does: one 60 s deadline for all
+        # 180 ran out on a busy machine (the loop took 60.4 s), and the last writes were refused.
+        deadline = time.monotonic() + 60
         moment = start + timedelta(minutes=minute)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         down = minute == 90
@@ -134,6 +136,7 @@ def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
     # 180 runs; per target, the first run catches up 21:00-00:00 (empty), then 00:00, 01:00 and 02:00
     # close (03:00 waits for 04:50): 6 hours, each written once.
     assert writes == rollups.calls["UpdateItem"] == 2 * 6
+    deadline = time.monotonic() + 60
     assert rollups.flush(["a", "b"], start + timedelta(minutes=179), deadline) == 0  # a retried event writes nothing
     hours = hour_summaries(rollups.days("b", "2026-11-27", "2026-11-28", deadline))
     assert sorted(hours) == [start + timedelta(hours=h) for h in range(-4, 2)]
