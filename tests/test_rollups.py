@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
@@ -133,16 +134,101 @@ def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
         ]
         results.write(items, deadline)
         writes += rollups.flush(["a", "b"], moment, deadline)
-    # 180 runs; per target, the first run catches up 21:00-00:00 (empty), then 00:00, 01:00 and 02:00
-    # close (03:00 waits for 04:50): 6 hours, each written once.
-    assert writes == rollups.calls["UpdateItem"] == 2 * 6
+    # 180 runs; per target, the first run writes the latest closed hour, 23:00 (empty: a first run starts
+    # there), then 00:00 (empty), 01:00 and 02:00 close (03:00 waits for 04:50): 4 hours, each written once.
+    assert writes == rollups.calls["UpdateItem"] == 2 * 4
+    # Reads: one BatchGetItem a run (the first also looks back 100 days for an older summary: 2 more),
+    # and one Query per target per hour closed.
+    assert rollups.calls["BatchGetItem"] == 180 + 3
+    assert rollups.calls["Query"] == 2 * 4
     deadline = time.monotonic() + 60
     assert rollups.flush(["a", "b"], start + timedelta(minutes=179), deadline) == 0  # a retried event writes nothing
     hours = hour_summaries(rollups.days("b", "2026-11-27", "2026-11-28", deadline))
-    assert sorted(hours) == [start + timedelta(hours=h) for h in range(-4, 2)]
+    assert sorted(hours) == [start + timedelta(hours=h) for h in range(-2, 2)]
     failing = hours[start + timedelta(hours=1)]
     assert (failing.checks, failing.failed, failing.first_reason) == (60, 1, "refused")
     assert hours[start].failed == 0
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("every_hours", [6, 24, 24 * 7, 24 * 30], ids=["6-hourly", "daily", "weekly", "monthly"])
+def test_every_hour_holding_checks_is_summarised_whatever_the_schedule(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore, every_hours: int
+) -> None:
+    """The next run may come days after an hour closes: the hour is summarised then, not lost to the page."""
+    results = ResultStore(dynamodb, table)
+    deadline = time.monotonic() + 60
+    runs = [datetime(2026, 9, 1, 0, 0, tzinfo=UTC) + timedelta(hours=every_hours * n) for n in range(4)]
+    writes = 0
+    for index, moment in enumerate(runs):
+        failing = index == 1
+        result = CheckResult("api", "https://api.test/", not failing, 100, status=503 if failing else 200)
+        results.write(
+            [to_item(dataclasses.replace(result, error="status 503" if failing else None), _stamp(moment))], deadline
+        )
+        writes += rollups.flush(["api"], moment, deadline)
+    hours = hour_summaries(rollups.days("api", "2026-08-01", "2026-12-31", deadline))
+    # Every run's hour but the last (it closes after that run) holds its one check.
+    assert {hour: summary.checks for hour, summary in hours.items() if summary.checks} == dict.fromkeys(runs[:-1], 1)
+    assert (hours[runs[1]].failed, hours[runs[1]].first_reason) == (1, "status 503")
+    # Per run, at most the hours checked since the last run and the latest closed hour (so the next starts there).
+    assert writes == rollups.calls["UpdateItem"] == 1 + 2 * 3
+
+
+def test_a_business_hours_schedule_summarises_its_last_hour_the_next_morning(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """cron(*/10 6-22 ? * * *): the 22:xx checks close at 23:50, and no run comes until 06:00."""
+    results = ResultStore(dynamodb, table)
+    deadline = time.monotonic() + 120
+    day = datetime(2026, 11, 28, tzinfo=UTC)
+    for moment in (
+        day + timedelta(days=d, hours=h, minutes=m) for d in (0, 1) for h in range(6, 23) for m in range(0, 60, 10)
+    ):
+        results.write(
+            [to_item(CheckResult("api", "https://api.test/", True, 100, status=200), _stamp(moment))], deadline
+        )
+        rollups.flush(["api"], moment, deadline)
+    hours = hour_summaries(rollups.days("api", "2026-11-28", "2026-11-29", deadline))
+    checked = {hour: summary.checks for hour, summary in hours.items() if summary.checks}
+    # All of the first day, 22:00 included; the second day's 22:00 waits for the next morning's first run.
+    expected = [day + timedelta(hours=h) for h in range(6, 23)] + [
+        day + timedelta(days=1, hours=h) for h in range(6, 22)
+    ]
+    assert checked == dict.fromkeys(expected, 6)
+
+
+@pytest.mark.parametrize("limit", [5, 30], ids=["hour-over-the-limit", "hours-per-run"])
+def test_rollups_stalled_for_hours_are_caught_up_a_bounded_read_at_a_time(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Each run reads at most MAX_RECORDS records per target; an hour it cuts short waits for the next run."""
+    monkeypatch.setattr("healthcheck.rollup_store.MAX_RECORDS", limit)
+    start = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+    deadline = time.monotonic() + 60
+    items = [
+        to_item(
+            CheckResult("api", "https://api.test/", minute != 125, 100, status=200),
+            _stamp(start + timedelta(minutes=minute)),
+        )
+        for minute in range(0, 10 * 60, 5)  # 10 hours, 12 checks each; one failure at 02:05
+    ]
+    ResultStore(dynamodb, table).write(items, deadline)
+    # The rollups had been written up to 22:00 the day before; then runs failed to write any for hours.
+    rollups.flush(["api"], start, deadline)
+    now = start + timedelta(hours=10, minutes=50)
+    runs = 0
+    while rollups.flush(["api"], now, deadline):
+        runs += 1
+        assert runs <= 12
+    hours = hour_summaries(rollups.days("api", "2026-11-28", "2026-11-28", deadline))
+    assert {hour: summary.checks for hour, summary in hours.items()} == {
+        start + timedelta(hours=h): 12 for h in range(10)
+    }
+    assert hours[start + timedelta(hours=2)].failed == 1
 
 
 def _run(moment: datetime, probe: Probe, dynamodb: DynamoDBClient, table: str, url: str, rollups: RollupStore) -> None:
@@ -253,8 +339,8 @@ def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: st
         for index in range(36)  # 01:00 to 03:55, every check failing
     ]
     ResultStore(dynamodb, table).write(items, deadline)
-    # 00:00 (empty), 01:00 and 02:00 in one run; 03:00 in the next, which reads 02:00 back from the table.
-    assert rollups.flush(["x"], datetime(2026, 11, 28, 3, 50, tzinfo=UTC), deadline) == 3
+    # 01:00 and 02:00 in one run; 03:00 in the next, which reads 02:00 back from the table.
+    assert rollups.flush(["x"], datetime(2026, 11, 28, 3, 50, tzinfo=UTC), deadline) == 2
     assert rollups.flush(["x"], datetime(2026, 11, 28, 4, 50, tzinfo=UTC), deadline) == 1
     hours = hour_summaries(rollups.days("x", "2026-11-28", "2026-11-28", deadline))
     assert [hours[start + timedelta(hours=h)].first_reason for h in range(3)] == ["status 503 not in [2xx]", None, None]

@@ -4,14 +4,27 @@ Why a table of its own: the state table's key is ``Id`` alone (DESIGN.md), and
 a page needs a target's days in one ``Query``. Each day item holds attributes
 ``H00``..``H23``, one :class:`~healthcheck.rollups.HourSummary` each (its compact string).
 
-Writes: a run checks (one ``BatchGetItem``, reads only) whether its targets'
-last finished hours are summarised; for each one that is not, it queries that
-hour's records and writes the summary with ``SET Hxx`` on condition that it is
-absent. An hour that continues a failing hour keeps no reason of its own (the
-page names an incident by its first hour's). So each target costs at most one
-write per hour, whatever the schedule, a retried event rewrites nothing, and an hour a failed run skipped
-is caught up by the next (up to ``CATCH_UP_HOURS`` back). An hour is closed
-``GRACE`` after it ends, so late and retried deliveries of its events land first.
+Writes: each hour that holds a target's checks is summarised once, after it
+closes, by the first run that finds it closed, however long after that is:
+
+- A run reads (``BatchGetItem``, reads only) its targets' day items for its
+  last ``CATCH_UP_HOURS`` closed hours. The latest hour summarised there is
+  where the target's summaries stand: they are written oldest first, so every
+  earlier hour holding checks is summarised too. When those days hold none (a
+  schedule with gaps of hours or days), the days before are read, a week,
+  then back to ``KEEP_DAYS``.
+- If the latest closed hour is not summarised, the records after the latest
+  summarised hour up to the end of the latest closed one are read (one
+  ``Query``, at most ``MAX_RECORDS``) and each hour holding some is written,
+  oldest first, with ``SET Hxx`` on condition that it is absent; so is the
+  latest closed hour even if it holds none, so the next run starts from there.
+  A target with no summary at all starts ``CATCH_UP_HOURS`` back.
+
+So each target costs at most one write per hour (fewer on a sparse schedule), a
+retried event rewrites nothing, and an hour a failed run skipped is caught up
+by the next. An hour that continues a failing hour keeps no reason of its own
+(the page names an incident by its first hour's). An hour is closed ``GRACE``
+after it ends, so late and retried deliveries of its events land first.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,19 +45,26 @@ from .text import clip
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["CATCH_UP_HOURS", "GRACE", "RollupStore", "closed_hours", "hour_key"]
+__all__ = ["CATCH_UP_HOURS", "GRACE", "RollupStore", "closed_hours", "hour_key", "hour_of"]
 
 log = logging.getLogger(__name__)
 
 HASH_KEY: Final = "Id"
 DAY_KEY: Final = "Day"
+HOUR_ATTRIBUTES: Final = tuple(f"H{hour:02d}" for hour in range(24))
 # An event may reach the function 15 minutes late from Scheduler and 15 more from Lambda's
 # async queue (both maximum event ages, infra/monitor.py), and run up to 15 minutes: its
 # records can land 45 minutes after their hour ends. An hour is summarised after that.
 GRACE: Final = timedelta(minutes=50)
+# The closed hours whose days every run reads; and how far back a target with no summary yet starts.
 CATCH_UP_HOURS: Final = 3
 # Rollups outlive the 90 days a page shows by a little, then expire (the table's TTL).
 KEEP_DAYS: Final = 100
+# Days read, in turn, when the ones before hold no summary of a target (a schedule with gaps).
+LOOK_BACK_DAYS: Final = (7, KEEP_DAYS)
+# Records one run reads per target to catch up: 16 hours at one check a minute, about 15 read units.
+# Only rollups stalled for hours reach it; the rest is caught up by the following runs.
+MAX_RECORDS: Final = 1000
 GET_BATCH_SIZE: Final = 100
 
 
@@ -54,9 +74,30 @@ def hour_key(hour: datetime) -> tuple[str, str]:
 
 
 def closed_hours(now: datetime) -> list[datetime]:
-    """The hours a run at ``now`` may summarise: ended at least ``GRACE`` ago, newest first."""
+    """The last ``CATCH_UP_HOURS`` hours closed at ``now`` (ended at least ``GRACE`` ago), newest first."""
     latest = (now - GRACE).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     return [latest - timedelta(hours=back) for back in range(CATCH_UP_HOURS)]
+
+
+def hour_of(record: dict[str, Any]) -> datetime | None:
+    """The UTC hour a record's ``Timestamp`` falls in; None if it is not one (never written by the monitor)."""
+    try:
+        return datetime.strptime(str(record["Timestamp"]["S"])[:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _by_hour(records: Iterable[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
+    hours: dict[datetime, list[dict[str, Any]]] = {}
+    for item in records:
+        hour = hour_of(item)
+        if hour is None:
+            log.warning(
+                "record with a bad Timestamp left out of the rollups: %s", clip(repr(item.get("Timestamp")), 80)
+            )
+            continue
+        hours.setdefault(hour, []).append(item)
+    return hours
 
 
 class RollupStore:
@@ -69,23 +110,39 @@ class RollupStore:
         self.calls = {"BatchGetItem": 0, "Query": 0, "UpdateItem": 0}
         """Calls made, so tests and the benchmark can count them."""
 
-    def summarised(
+    def latest(
         self, names: Sequence[str], now: datetime, deadline: float
-    ) -> dict[tuple[str, datetime], HourSummary | None]:
-        """Each target's closed hours that are summarised: (target, hour) to its summary (None: unreadable)."""
-        hours = closed_hours(now)
-        days = sorted({hour_key(hour)[0] for hour in hours})
-        attributes = sorted({hour_key(hour)[1] for hour in hours})
-        wanted = {hour_key(hour): hour for hour in hours}
-        keys = [{HASH_KEY: {"S": name}, DAY_KEY: {"S": day}} for name in dict.fromkeys(names) for day in days]
-        found: dict[tuple[str, datetime], HourSummary | None] = {}
-        for item in self._batch_get(keys, [HASH_KEY, DAY_KEY, *attributes], deadline):
-            for attribute in attributes:
-                hour = wanted.get((item[DAY_KEY]["S"], attribute))
-                if hour is not None and attribute in item:
-                    # An unreadable hour is there all the same, so it is never rewritten; just not read.
-                    found[item[HASH_KEY]["S"], hour] = _read_hour(item[DAY_KEY]["S"], attribute, item[attribute])
-        return found
+    ) -> dict[str, tuple[datetime, HourSummary | None]]:
+        """Each target's latest summarised hour and its summary (None: unreadable), within ``KEEP_DAYS``.
+
+        The days of the last closed hours first (all a steady schedule needs), then
+        the week before, then the rest, each only for the targets not found yet.
+        """
+        first = sorted({hour_key(hour)[0] for hour in closed_hours(now)}, reverse=True)
+        oldest = datetime.fromisoformat(first[-1] + "T00:00:00+00:00")
+        steps = [first]
+        done = 0
+        for until in LOOK_BACK_DAYS:
+            steps.append([(oldest - timedelta(days=back)).strftime("%Y-%m-%d") for back in range(done + 1, until + 1)])
+            done = until
+        found: dict[str, tuple[str, str, Any]] = {}
+        pending = list(dict.fromkeys(names))
+        for days in steps:
+            if not pending:
+                break
+            keys = [{HASH_KEY: {"S": name}, DAY_KEY: {"S": day}} for name in pending for day in days]
+            for item in self._batch_get(keys, [HASH_KEY, DAY_KEY, *HOUR_ATTRIBUTES], deadline):
+                name, day = item[HASH_KEY]["S"], item[DAY_KEY]["S"]
+                present = [attribute for attribute in HOUR_ATTRIBUTES if attribute in item]
+                if present and (name not in found or (day, present[-1]) > found[name][:2]):
+                    found[name] = (day, present[-1], item[present[-1]])
+            pending = [name for name in pending if name not in found]
+        latest: dict[str, tuple[datetime, HourSummary | None]] = {}
+        for name, (day, attribute, value) in found.items():
+            hour = datetime.fromisoformat(f"{day}T{attribute[1:]}:00:00+00:00")
+            # An unreadable hour is there all the same, so it is never rewritten; just not read.
+            latest[name] = (hour, _read_hour(day, attribute, value))
+        return latest
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: list[str], deadline: float) -> list[dict[str, Any]]:
         names = {f"#a{index}": attribute for index, attribute in enumerate(projection)}
@@ -117,6 +174,23 @@ class RollupStore:
 
     def records(self, name: str, start: datetime, end: datetime, deadline: float) -> list[dict[str, Any]]:
         """Raw records of ``name`` with ``start <= Timestamp < end`` (all pages), in time order."""
+        items, _complete = self.some_records(name, start, end, deadline)
+        return items
+
+    def some_records(
+        self,
+        name: str,
+        start: datetime,
+        end: datetime,
+        deadline: float,
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Records of ``name`` with ``start <= Timestamp < end``: all of them, or one page of at most ``limit``.
+
+        Returns them in the order asked, and whether they are all there are in the range.
+        """
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.results_table,
@@ -128,6 +202,8 @@ class RollupStore:
                 # Timestamps are second-precision ISO strings: the last second before ``end``.
                 ":end": {"S": _iso(end - timedelta(seconds=1))},
             },
+            **({"Limit": limit} if limit is not None else {}),
+            **({"ScanIndexForward": False} if newest_first else {}),
         }
         while True:
 
@@ -139,32 +215,57 @@ class RollupStore:
             items += response.get("Items", [])
             last = response.get("LastEvaluatedKey")
             if not last:
-                return items
+                return items, True
+            if limit is not None:
+                return items, False
             kwargs = {**kwargs, "ExclusiveStartKey": last}
 
     def flush(self, names: Sequence[str], now: datetime, deadline: float) -> int:
-        """Summarise every closed hour not yet summarised; returns how many summaries were written.
+        """Summarise every closed hour holding checks that is not summarised yet; returns the summaries written.
 
         A failure is logged and left for the next run to catch up: rollups
         never cost a run its records or its alerts.
         """
         written = 0
         try:
-            known = self.summarised(names, now, deadline)
+            latest = self.latest(names, now, deadline)
             for name in dict.fromkeys(names):
-                for hour in reversed(closed_hours(now)):  # oldest first: each hour sees the one before it
-                    if (name, hour) in known:
-                        continue
-                    summary = summarise(self.records(name, hour, hour + timedelta(hours=1), deadline))
-                    before = known.get((name, hour - timedelta(hours=1)))
-                    if summary.failed and before is not None and before.failed:
-                        # The same incident goes on: the page shows its first hour's reason only, so
-                        # the reason is not repeated in every hour a long outage fills (item size is cost).
-                        summary = dataclasses.replace(summary, first_reason=None)
-                    written += self._write(name, hour, summary, deadline)
-                    known[name, hour] = summary
+                written += self._catch_up(name, latest.get(name), closed_hours(now)[0], deadline)
         except (ClientError, BotoCoreError, TimeoutError) as exc:
             log.warning("rollups not brought up to date (the next run tries again): %s", exc)
+        return written
+
+    def _catch_up(
+        self, name: str, known: tuple[datetime, HourSummary | None] | None, last: datetime, deadline: float
+    ) -> int:
+        """Write ``name``'s hours after ``known`` (its latest summarised hour) up to ``last``, oldest first."""
+        if known is not None and known[0] >= last:
+            return 0
+        start = known[0] + timedelta(hours=1) if known is not None else last - timedelta(hours=CATCH_UP_HOURS - 1)
+        records, complete = self.some_records(name, start, last + timedelta(hours=1), deadline, limit=MAX_RECORDS)
+        hours = _by_hour(records)
+        if not complete and hours:
+            # The last hour read may be cut short: it waits for the next run, unless it is
+            # the only one (more than MAX_RECORDS checks in an hour), then read whole.
+            partial = max(hours)
+            if len(hours) > 1:
+                del hours[partial]
+            else:
+                hours = {partial: self.records(name, partial, partial + timedelta(hours=1), deadline)}
+        elif complete and last not in hours:
+            # Written empty all the same: the next run starts after it, not from ``known`` again.
+            hours[last] = []
+        written = 0
+        previous = known
+        for hour in sorted(hours):
+            summary = summarise(hours[hour])
+            before = previous[1] if previous is not None and previous[0] == hour - timedelta(hours=1) else None
+            if summary.failed and before is not None and before.failed:
+                # The same incident goes on: the page shows its first hour's reason only, so
+                # the reason is not repeated in every hour a long outage fills (item size is cost).
+                summary = dataclasses.replace(summary, first_reason=None)
+            written += self._write(name, hour, summary, deadline)
+            previous = (hour, summary)
         return written
 
     def _write(self, name: str, hour: datetime, summary: HourSummary, deadline: float) -> int:
