@@ -6,14 +6,20 @@ import base64
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import healthcheck.status
+from healthcheck.probe import CheckResult
+from healthcheck.rollup_store import RollupStore
+from healthcheck.status_data import load
+from healthcheck.store import ResultStore, to_item
 from localdev.dynamodb import create_results_table, create_rollup_table, create_state_table
 from localdev.function_url import FunctionUrlHandler, function_url_event
 from localdev.quiet_http import QuietServer
@@ -316,3 +322,49 @@ def test_a_first_day_is_drawn_and_one_failure_is_singular() -> None:
     # A line through one point draws nothing; its dots show the day (p50 and p95).
     assert html.count("<circle ") == 2
     assert "1 failed check: connection refused" in html
+
+
+# --- hours not summarised yet ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def rollups(dynamodb_endpoint: str, table: str) -> RollupStore:
+    name = f"status-rollups-{next(_numbers)}"
+    create_rollup_table(dynamodb_endpoint, name)
+    return RollupStore(dynamodb_client(dynamodb_endpoint), name, table)
+
+
+def _check(success: bool, at: datetime) -> dict[str, Any]:
+    result = CheckResult("api", "https://api.test/", success, 80, status=200 if success else 503)
+    return to_item(
+        replace(result, error=None if success else "status 503 not in [2xx]"), at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+
+def test_a_check_not_summarised_yet_shows_however_long_ago_it_was(rollups: RollupStore) -> None:
+    """A daily schedule: its check's hour is summarised by the next run, a day later; until then it is read raw."""
+    results = ResultStore(rollups._client, rollups.results_table)
+    deadline = time.monotonic() + 60
+    today = datetime(2026, 11, 28, tzinfo=UTC)
+    for back, success in ((2, True), (1, True), (0, False)):  # 00:00 each day, as cron(0 0 * * ? *) runs
+        moment = today - timedelta(days=back)
+        results.write([_check(success, moment)], deadline)
+        rollups.flush(["api"], moment, deadline)
+    data = load([("api", None)], rollups, None, today + timedelta(hours=20), deadline)
+    [target] = data.targets
+    assert [(day.checks, day.failed) for day in target.days[-3:]] == [(1, 0), (1, 0), (1, 1)]
+    [incident] = target.incidents
+    assert (incident.start, incident.failed, incident.reason) == ("2026-11-28T00:00:00Z", 1, "status 503 not in [2xx]")
+
+
+def test_a_view_reads_a_bounded_number_of_raw_records(rollups: RollupStore) -> None:
+    """Rollups stalled for hours: the view reads the newest RAW_RECORDS records, and shows no hour cut short."""
+    results = ResultStore(rollups._client, rollups.results_table)
+    deadline = time.monotonic() + 60
+    now = datetime(2026, 11, 28, 20, 30, tzinfo=UTC)
+    start = now.replace(hour=14, minute=0)
+    results.write([_check(True, start + timedelta(minutes=minute)) for minute in range(6 * 60 + 31)], deadline)
+    data = load([("api", None)], rollups, None, now, deadline)
+    # The newest 240 checks reach back to 16:31: 16:00 is cut short, so shown as no data; 17:00-20:30 whole.
+    assert data.targets[0].days[-1].checks == 3 * 60 + 31
+    assert rollups.calls["Query"] == 2  # the day items, and one page of raw records

@@ -4,8 +4,9 @@
 the HTML read the same figures. Building is pure (:func:`build`) given the
 hour summaries and states; :func:`load` does the reads: per target, one
 ``Query`` of its day items (one item per day shown) and one of the raw
-records of the hours not summarised yet (the current hour or two), and one
-``BatchGetItem`` of the state table for all targets.
+records of the hours not summarised yet (the current hour or two on a steady
+schedule; at most ``RAW_RECORDS``), and one ``BatchGetItem`` of the state
+table for all targets.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from .public_reasons import public_reason
-from .rollup_store import CATCH_UP_HOURS, GRACE, RollupStore, hour_summaries
+from .rollup_store import RollupStore, hour_of, hour_summaries
 from .rollups import HourSummary, merge, percentile, summarise, uptime
 from .state import TargetState
 from .state_store import StateStore
@@ -41,6 +42,10 @@ PERIODS: Final = {
     "90d": timedelta(days=90),
 }
 MAX_INCIDENTS: Final = 10
+# Raw records a view reads per target, newest first: 4 hours at one check a minute (about 4 read
+# units). Hours are summarised in order, so every hour after the latest summarised one is read raw;
+# only rollups stalled for hours leave more, and those older hours show as no data until caught up.
+RAW_RECORDS: Final = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,16 +220,25 @@ def without_details(data: StatusData) -> StatusData:
 def _recent_hours(
     store: RollupStore, name: str, summarised: Mapping[datetime, HourSummary], now: datetime, deadline: float
 ) -> dict[datetime, HourSummary]:
-    """Hours not summarised yet (at most the last few), summarised from their raw records."""
-    current = now.replace(minute=0, second=0, microsecond=0)
-    oldest = current - timedelta(hours=CATCH_UP_HOURS + int(GRACE / timedelta(hours=1)) + 1)
-    start = max([oldest, *(hour + timedelta(hours=1) for hour in summarised if hour >= oldest)])
-    if start > current:
+    """The hours after the latest summarised one, from their raw records (the newest ``RAW_RECORDS``).
+
+    Every hour after it is unsummarised, however long ago: the monitor summarises
+    an hour only when a run comes after it closes, which on a daily schedule is a day later.
+    """
+    first = (now - timedelta(days=DAYS_SHOWN)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max([first, *(hour + timedelta(hours=1) for hour in summarised)])
+    if start > now:
         return {}
+    records, complete = store.some_records(
+        name, start, now + timedelta(seconds=1), deadline, limit=RAW_RECORDS, newest_first=True
+    )
     by_hour: dict[datetime, list[dict[str, object]]] = {}
-    for item in store.records(name, start, now + timedelta(seconds=1), deadline):
-        stamp = datetime.fromisoformat(str(item["Timestamp"]["S"]))
-        by_hour.setdefault(stamp.replace(minute=0, second=0, microsecond=0), []).append(item)
+    for item in reversed(records):  # oldest first, as summarise wants them
+        hour = hour_of(item)
+        if hour is not None:
+            by_hour.setdefault(hour, []).append(item)
+    if not complete and by_hour:
+        del by_hour[min(by_hour)]  # cut short by the limit: shown as no data rather than as a part
     return {hour: summarise(items) for hour, items in by_hour.items()}
 
 
