@@ -12,6 +12,7 @@ import trustme
 from urllib3.connection import HTTPConnection
 
 from healthcheck.connections import Cancel, CheckAbortedError
+from healthcheck.expectations import parse_expect
 from healthcheck.probe import CheckResult, Probe
 from healthcheck.runner import run_checks
 from healthcheck.targets import Target
@@ -423,3 +424,89 @@ def test_an_abort_of_a_socket_that_is_already_gone_is_harmless() -> None:
     with pytest.raises(CheckAbortedError):
         cancel.hold(connection)
     connection.sock.close()
+
+
+# --- chunked bodies: framing read strictly, whether or not an expectation reads the body ----------
+
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def _trailers(count: int, size: int) -> bytes:
+    return b"".join(b"X-Trailer-%d: %s\r\n" % (i, b"v" * size) for i in range(count))
+
+
+BAD_CHUNKS = {
+    # http.client discarded the 2 bytes after a chunk's data unread: a wrong chunk size passed.
+    "no-crlf-after-data": (b"2\r\nokXX0\r\n\r\n", "no CRLF after a chunk's data"),
+    "size-too-small": (b"1\r\nok\r\n0\r\n\r\n", "no CRLF after a chunk's data"),
+    # int(x, 16) takes what RFC 9112's chunk-size (1*HEXDIG) does not.
+    "0x-size": (b"0x2\r\nok\r\n0\r\n\r\n", "invalid chunk size line '0x2'"),
+    "plus-size": (b"+2\r\nok\r\n0\r\n\r\n", "invalid chunk size line '+2'"),
+    "underscore-size": (b"0_2\r\nok\r\n0\r\n\r\n", "invalid chunk size line '0_2'"),
+    "space-before-size": (b" 2\r\nok\r\n0\r\n\r\n", "invalid chunk size line ' 2'"),
+    "lf-only-size-line": (b"2\nok\r\n0\r\n\r\n", "invalid chunk size line '2\\n'"),
+    "empty-size-line": (b"\r\nok\r\n0\r\n\r\n", "invalid chunk size line ''"),
+    "long-size-line": (b"2;" + b"x" * 5000 + b"\r\nok\r\n0\r\n\r\n", "chunk size line over 4096 bytes"),
+    # A FIN where the last chunk, its CRLF or the trailer section's blank line should be.
+    "cut-in-data": (b"2\r\no", "response ended before its declared length"),
+    "cut-before-crlf": (b"2\r\nok", "response ended inside its chunked body"),
+    "cut-before-last-chunk": (b"2\r\nok\r\n", "response ended inside its chunked body"),
+    "cut-in-last-chunk": (b"2\r\nok\r\n0", "response ended inside its chunked body"),
+    "cut-before-blank-line": (b"2\r\nok\r\n0\r\n", "response ended inside its chunked body"),
+    "cut-in-trailers": (b"2\r\nok\r\n0\r\nX-Sum: 1\r\n", "response ended inside its chunked body"),
+    # Trailers follow the head's grammar and caps.
+    "malformed-trailer": (b"2\r\nok\r\n0\r\nnot a field\r\n\r\n", "malformed trailer line"),
+    "101-trailers": (b"2\r\nok\r\n0\r\n" + _trailers(101, 4) + b"\r\n", "more than 100 trailer fields"),
+    "huge-trailer": (b"2\r\nok\r\n0\r\n" + _trailers(1, 70_000) + b"\r\n", "trailer section over 64 KiB"),
+}
+
+
+@pytest.mark.parametrize("expect", [None, {"bodyContains": "ok"}], ids=["no-expect", "body-expected"])
+@pytest.mark.parametrize(("body", "error"), list(BAD_CHUNKS.values()), ids=list(BAD_CHUNKS))
+def test_a_malformed_or_cut_chunked_body_is_a_named_protocol_error_never_up(
+    probe: Probe, body: bytes, error: str, expect: dict[str, str] | None
+) -> None:
+    # Every check reads the body to its end (up to the 1 MiB cap), kept or not: its framing is judged either way.
+    def chunked(peer: Peer, request: Request) -> bool:
+        peer.send(CHUNKED + body)
+        return False
+
+    with raw_server(chunked) as server:
+        target = Target("chunked", f"{server.base_url}/", timeout=5, expect=parse_expect(expect))
+        [result] = run_checks([target], probe, run_deadline=time.monotonic() + 60)
+    assert (result.success, result.status, result.error) == (False, None, f"protocol error: {error}")
+
+
+def test_an_endless_trailer_on_an_open_connection_fails_at_the_cap_not_the_timeout(probe: Probe) -> None:
+    def endless(peer: Peer, request: Request) -> bool:
+        peer.send(CHUNKED + b"2\r\nok\r\n0\r\nX-Long: " + b"v" * 70_000)
+        return True  # and keep the connection open, the line never ending
+
+    with raw_server(endless) as server:
+        [result] = in_order(probe, f"{server.base_url}/", timeout=3)
+    assert (result.success, result.error) == (False, "protocol error: trailer section over 64 KiB")
+    assert result.duration_ms < 1000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"0\r\n\r\n",  # an empty body
+        b"2\r\nok\r\n0\r\n\r\n",
+        b"A\r\n0123456789\r\n00\r\n\r\n",  # upper-case hex, a padded last chunk
+        b"002;name=value\r\nok\r\n0;last\r\n\r\n",  # leading zeros and chunk extensions
+        b"2  \r\nok\r\n0\r\n\r\n",  # whitespace before the CRLF, which some servers send
+        b"2\r\nok\r\n0\r\nX-Checksum: abc\r\nX-Folded: a\r\n  b\r\n\r\n",  # trailer fields, one folded
+        b"2\r\nok\r\n0\r\n\n",  # the trailer section ended by a bare LF, as a head may be
+    ],
+    ids=["empty", "one-chunk", "upper-hex", "extensions", "trailing-space", "trailers", "lf-blank-line"],
+)
+def test_valid_chunked_bodies_are_up(probe: Probe, body: bytes) -> None:
+    def chunked(peer: Peer, request: Request) -> bool:
+        peer.send(CHUNKED + body)
+        return True  # keep-alive: the body's end is known from its framing alone
+
+    with raw_server(chunked) as server:
+        [result] = in_order(probe, f"{server.base_url}/", timeout=3)
+    assert (result.success, result.status, result.error) == (True, 200, None)
+    assert result.duration_ms < 1000

@@ -6,10 +6,18 @@
   answer and the real one is left in the pipe for the next check to read;
 - a head cut off by the server closing reads as complete, so ``HTTP/1.1 200``
   followed by a FIN is a 200;
-- it allows 100 header lines of 64 KB each, 6 MB held per check.
+- it allows 100 header lines of 64 KB each, 6 MB held per check;
+- in a chunked body it discards the two bytes after each chunk's data unread,
+  takes whatever ``int(x, 16)`` takes as a chunk size (``0x2``, ``+2``, ``0_2``)
+  and a FIN where the last chunk or the trailer section should be as the end,
+  so a body of the wrong length, or cut short, reads as complete.
 
-:class:`StrictHTTPResponse` replaces only ``begin()`` (reading the head); the
-body is read by ``http.client`` as before.
+:class:`StrictHTTPResponse` replaces ``begin()`` (reading the head) and the
+chunked framing (http.client's ``_get_chunk_left``, under every way it reads a
+chunked body: ``read``, ``read1``, ``readinto``, ``peek``); the bytes of a
+body are still read by ``http.client``. urllib3's own ``read_chunked`` (behind
+its ``stream()``) parses chunks itself, as leniently, and is not covered: the
+probe reads with ``read1``, which goes through this class.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import re
 from typing import Final
 
 __all__ = [
+    "MAX_CHUNK_LINE_BYTES",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
     "BadFramingError",
@@ -46,6 +55,13 @@ _STATUS_LINE: Final = re.compile(
 )
 _FIELD_LINE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:" + _TEXT + _EOL)
 _CONTINUATION: Final = re.compile(rb"[ \t]" + _TEXT + _EOL)
+# RFC 9112 7.1: a chunk size is 1*HEXDIG (int(x, 16) also takes "0x2", "+2", "0_2", " 2"),
+# at most 20 of them (as h11), then extensions, then CRLF. Whitespace before the
+# CRLF is tolerated, as h11 does: some servers send it.
+_CHUNK_LINE: Final = re.compile(rb"(?P<size>[0-9A-Fa-f]{1,20})(?:;" + _TEXT + rb")?[ \t]*\r\n")
+# A chunk size line is a few bytes; extensions are all but unused.
+MAX_CHUNK_LINE_BYTES: Final = 4096
+_CUT_CHUNKED: Final = "response ended inside its chunked body"
 # Digits, and few enough that int() never meets its 4300-digit limit (no body is an exabyte).
 _CONTENT_LENGTH: Final = re.compile(r"[0-9]{1,18}", re.ASCII)
 
@@ -67,7 +83,11 @@ class MalformedHeaderError(http.client.HTTPException):
 
 
 class BadFramingError(http.client.HTTPException):
-    """Content-Length and Transfer-Encoding that leave the end of the body in doubt."""
+    """Framing that leaves the end of the body in doubt.
+
+    Content-Length and Transfer-Encoding that disagree or can't be read, or a
+    chunked body that breaks RFC 9112's grammar or is cut short.
+    """
 
 
 class UnexpectedSwitchError(http.client.HTTPException):
@@ -75,7 +95,11 @@ class UnexpectedSwitchError(http.client.HTTPException):
 
 
 class StrictHTTPResponse(http.client.HTTPResponse):
-    """``http.client``'s response with a head reader that skips every 1xx and trusts no partial head."""
+    """``http.client``'s response, reading the head and any chunked framing strictly.
+
+    The head reader skips every 1xx and trusts no partial head; a chunked body
+    is complete only once its last chunk and its trailer section's blank line arrived.
+    """
 
     _budget = MAX_HEAD_BYTES
 
@@ -152,6 +176,60 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         self.will_close = self._check_close()  # type: ignore[attr-defined]
         if not self.will_close and not self.chunked and self.length is None:
             self.will_close = True
+
+    # --- chunked framing: http.client's read, read1, readinto and peek all go through _get_chunk_left
+
+    def _get_chunk_left(self) -> int | None:
+        """The bytes left in the current chunk, reading the next size line once it is done; None at the body's end."""
+        chunk_left = self.chunk_left
+        if chunk_left:
+            return chunk_left
+        if chunk_left == 0:  # a chunk's data was read to its end: its CRLF must follow
+            ending = self.fp.read(2)
+            if ending != b"\r\n":
+                raise self._broken(_CUT_CHUNKED if b"\r\n".startswith(ending) else "no CRLF after a chunk's data")
+        chunk_left = self._read_next_chunk_size()
+        if chunk_left == 0:
+            self._read_and_discard_trailer()
+            self._close_conn()  # type: ignore[attr-defined]
+            chunk_left = None
+        self.chunk_left = chunk_left
+        return chunk_left
+
+    def _read_next_chunk_size(self) -> int:
+        line = self.fp.readline(MAX_CHUNK_LINE_BYTES + 1)
+        if len(line) > MAX_CHUNK_LINE_BYTES:
+            raise self._broken(f"chunk size line over {MAX_CHUNK_LINE_BYTES} bytes")
+        if not line.endswith(b"\n"):
+            raise self._broken(_CUT_CHUNKED)
+        size = _CHUNK_LINE.fullmatch(line)
+        if size is None:
+            shown = line.removesuffix(b"\r\n").decode("iso-8859-1")[:60]  # a bare LF shows
+            raise self._broken(f"invalid chunk size line {shown!r}")
+        return int(size["size"], 16)
+
+    def _read_and_discard_trailer(self) -> None:
+        """Read the trailer section to its blank line, within the head's caps; its fields are not used."""
+        budget, fields = MAX_HEAD_BYTES, 0
+        while True:
+            line = self.fp.readline(budget + 1)
+            if len(line) > budget:
+                raise self._broken(f"trailer section over {MAX_HEAD_BYTES // 1024} KiB")
+            budget -= len(line)
+            if not line.endswith(b"\n"):
+                raise self._broken(_CUT_CHUNKED)
+            if line in _LINE_ENDS:
+                return
+            if _FIELD_LINE.fullmatch(line) is None and not (fields and _CONTINUATION.fullmatch(line)):
+                raise self._broken("malformed trailer line")
+            fields += 1
+            if fields > MAX_HEADERS:
+                raise self._broken(f"more than {MAX_HEADERS} trailer fields")
+
+    def _broken(self, problem: str) -> BadFramingError:
+        """The error for a chunked body read wrong, closing the response: nothing after it can be trusted."""
+        self._close_conn()  # type: ignore[attr-defined]
+        return BadFramingError(problem)
 
 
 def _elements(values: list[str] | None) -> list[str]:
