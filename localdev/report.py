@@ -26,7 +26,7 @@ from healthcheck.report import PERIODS, stack_info
 from healthcheck.report import main as report_main
 from healthcheck.report_format import FORMATS
 from localdev.dynamodb import create_results_table, create_state_table, embedded_dynamodb, use_endpoint
-from localdev.run import STATE_TABLE_NAME, TABLE_NAME, stack_config, stack_environment
+from localdev.run import STATE_TABLE_NAME, TABLE_NAME, configure
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,22 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    config = {"targets": [{"url": args.url}]} if args.url else stack_config(args.stack)
-    targets = config.get("targets")
-    if not isinstance(targets, list):
-        raise SystemExit(f"Pulumi.{args.stack}.yaml: healthcheck:targets must be a list of targets")
+    config = configure(args.url, args.stack)
+    targets = config.targets
     event = json.loads((ROOT / "events" / "eventbridge.json").read_text())
     now = datetime.now(UTC)
     with embedded_dynamodb() as endpoint:
         use_endpoint(endpoint)
         create_results_table(endpoint, TABLE_NAME)
         create_state_table(endpoint, STATE_TABLE_NAME)
-        os.environ.update(
-            {} if args.url else stack_environment(config),
-            TABLE_NAME=TABLE_NAME,
-            STATE_TABLE_NAME=STATE_TABLE_NAME,
-            TARGETS=json.dumps(targets),
-        )
+        os.environ.update(config.environment(), TABLE_NAME=TABLE_NAME, STATE_TABLE_NAME=STATE_TABLE_NAME)
         os.environ.pop("ALERT_TOPIC_ARN", None)
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
@@ -86,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             ["--table", TABLE_NAME, "--state-table", STATE_TABLE_NAME, "--since", args.since, "--format", args.format],
             client=client,
             now=times[-1],
-            stack=stack_info(config),
+            stack=stack_info(config.report_config()),
         )
 
 

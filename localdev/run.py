@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 
 from healthcheck.config import Settings
 from healthcheck.status import page_html
@@ -32,43 +31,21 @@ from localdev.dynamodb import (
     embedded_dynamodb,
     use_endpoint,
 )
+from localdev.stack import ROOT, FunctionConfig, StackError, load_stack, url_config
 
-ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "healthcheck-local"
 STATE_TABLE_NAME = "healthcheck-local-state"
 ROLLUP_TABLE_NAME = "healthcheck-local-rollups"
-# Stack config keys the function reads as JSON environment variables, as infra/monitor.py passes them.
-JSON_SETTINGS = {"alerting": "ALERTING", "maintenance": "MAINTENANCE"}
-TEXT_SETTINGS = {"connectivityCheck": "CONNECTIVITY_CHECK"}
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    """The project's config of stack ``stack`` (``Pulumi.<stack>.yaml``), keys without the namespace."""
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        raise SystemExit(f"no {stack_file.name} here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}")
-    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    # A bare key in a stack file is the project's, as the CLI reads it.
-    return {
-        key.removeprefix("healthcheck:"): value
-        for key, value in config.items()
-        if key.startswith("healthcheck:") or ":" not in key
-    }
-
-
-def stack_targets(stack: str) -> list[object]:
-    """The targets of stack ``stack`` (``Pulumi.<stack>.yaml``), as written there; the handler validates them."""
-    targets = stack_config(stack).get("targets")
-    if not isinstance(targets, list):
-        raise SystemExit(f"Pulumi.{stack}.yaml: healthcheck:targets must be a list of targets")
-    return targets
-
-
-def stack_environment(config: dict[str, Any]) -> dict[str, str]:
-    """The alerting settings of the stack, as the deployed function gets them."""
-    environ = {name: json.dumps(config[key]) for key, name in JSON_SETTINGS.items() if key in config}
-    environ.update({name: str(config[key]) for key, name in TEXT_SETTINGS.items() if key in config})
-    return environ
+def configure(url: str | None, stack: str) -> FunctionConfig:
+    """What the function runs with: one --url as given, or the stack's config; a bad stack is one line, exit 1."""
+    if url:
+        return url_config(url)
+    try:
+        return load_stack(stack)
+    except StackError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def format_states(items: list[dict[str, Any]], names: list[str], invalid: frozenset[str] = frozenset()) -> str:
@@ -154,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    targets = [{"url": args.url}] if args.url else stack_targets(args.stack)
-    environ = {} if args.url else stack_environment(stack_config(args.stack))
+    config = configure(args.url, args.stack)
     event = json.loads(args.event.read_text())
     first = datetime.fromisoformat(event["time"])
     alerts: list[dict[str, Any]] = []
@@ -165,17 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         create_state_table(endpoint, STATE_TABLE_NAME)
         create_rollup_table(endpoint, ROLLUP_TABLE_NAME)
         os.environ.update(
-            environ,
+            config.environment(),
             TABLE_NAME=TABLE_NAME,
             STATE_TABLE_NAME=STATE_TABLE_NAME,
             ROLLUP_TABLE_NAME=ROLLUP_TABLE_NAME,
-            TARGETS=json.dumps(targets),
             STATUS_SHOW_URLS="true",  # a local page: the URLs are yours
         )
         os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
-        print(f"checking {len(targets)} target(s), embedded DynamoDB at {endpoint}\n")
+        print(f"checking {len(config.targets)} target(s), embedded DynamoDB at {endpoint}\n")
         for run in range(args.runs):
             moment = (first + timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")
             logged = io.StringIO()

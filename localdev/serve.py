@@ -28,8 +28,9 @@ from localdev.dynamodb import (
 )
 from localdev.function_url import answer
 from localdev.quiet_http import QuietHandler, QuietServer
-from localdev.run import ROLLUP_TABLE_NAME, ROOT, STATE_TABLE_NAME, TABLE_NAME, stack_targets
+from localdev.run import ROLLUP_TABLE_NAME, STATE_TABLE_NAME, TABLE_NAME, configure
 from localdev.runtime_api import RuntimeAPI, start_function
+from localdev.stack import ROOT, FunctionConfig
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 # The status function's Function URL, on the same port: /status/, /status/?format=json, /status/badge/<t>.svg.
@@ -82,7 +83,7 @@ class InvokeServer(QuietServer):
         self.api = api
 
 
-def serve(port: int, targets: list[object]) -> int:
+def serve(port: int, config: FunctionConfig) -> int:
     """Listen first, so a busy port fails in a line before anything else starts; serve until interrupted."""
     dockerfile = Dockerfile.parse(ROOT / "Dockerfile")
     with RuntimeAPI() as api:
@@ -103,11 +104,11 @@ def serve(port: int, targets: list[object]) -> int:
                 "TABLE_NAME": TABLE_NAME,
                 "STATE_TABLE_NAME": STATE_TABLE_NAME,
                 "ROLLUP_TABLE_NAME": ROLLUP_TABLE_NAME,
-                "TARGETS": json.dumps(targets),
             }
             # The status handler runs in this process, as the status function would, on the same tables.
+            # The function gets the stack's settings as `make run` gives them (alerting, maintenance, canary).
             use_endpoint(endpoint)
-            os.environ.update(tables, STATUS_SHOW_URLS="true")
+            os.environ.update(config.environment(), **tables, STATUS_SHOW_URLS="true")
             env = dict(os.environ)
             env.pop("STATUS_SHOW_URLS")
             env.pop("PYTHONPATH", None)  # the function sees only its task root, as in the image
@@ -136,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Stop as on Ctrl-C, so the function process and the servers are shut down too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    targets: list[object] = [{"url": args.url}] if args.url else stack_targets(args.stack)
+    config = configure(args.url, args.stack)
     try:
-        return serve(args.port, targets)
+        return serve(args.port, config)
     except KeyboardInterrupt:
         return 0  # Ctrl-C or SIGTERM is how this server stops; everything was shut down on the way out
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.servers import FaultServer
 
@@ -71,3 +74,19 @@ def test_make_report_passes_its_variables() -> None:
     )
     [command] = [line.replace("'", "") for line in result.stdout.splitlines() if "-m localdev.report" in line]
     assert " ".join(command.split()[-10:]) == "--stack dev --url http://x/ --runs 5 --since 24h --format csv"
+
+
+def test_a_bad_stack_value_is_one_line_naming_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localdev import stack
+    from localdev.report import main
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.local.yaml").write_text(
+        "config:\n  healthcheck:targets: [{url: 'https://api.example.com/'}]\n"
+        "  healthcheck:alerting: {failureThreshold: 0}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(stack, "ROOT", tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["--stack", "local"])
+    assert exited.value.code == "error: healthcheck:alerting: 'failureThreshold' must be between 1 and 100, got 0"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,7 +100,7 @@ def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"no Pulumi.nosuch.yaml here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}"
+        f"error: no Pulumi.nosuch.yaml here: STACK= names a stack whose Pulumi.<stack>.yaml is in {ROOT}"
     ]
 
 
@@ -137,3 +140,104 @@ def test_zero_runs_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> Non
 def test_an_invalid_target_has_no_state_to_show(tmp_path: Path) -> None:
     result = run_local("--url", "ftp://x", "--status-html", str(tmp_path / "s.html"))
     assert "ftp://x: not checked (invalid target, see its error)" in result.stdout.splitlines()
+
+
+@pytest.fixture
+def stack_in_root() -> Iterator[Callable[[str], str]]:
+    """Write ``Pulumi.<name>.yaml`` beside the real Pulumi.yaml (where `make run STACK=` looks); removed after."""
+    written: list[Path] = []
+
+    def write(config: str) -> str:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        path = ROOT / f"Pulumi.{name}.yaml"
+        path.write_text(f"config:\n{config}", encoding="utf-8")
+        written.append(path)
+        return name
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def run_stack(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localdev.run", "--stack", name, *args],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_stack_file_is_read_as_preview_reads_it(
+    http_server: FaultServer, stack_in_root: Callable[[str], str], tmp_path: Path
+) -> None:
+    # Unquoted, 16:30 is a string to the CLI's YAML (and to check-config) but 990 to YAML 1.1 (base 60).
+    name = stack_in_root(
+        f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/status/503'}}\n"
+        "  healthcheck:maintenance:\n    - start: 16:30\n      duration: 1h\n"
+    )
+    result = run_stack(name, "--status-html", str(tmp_path / "s.html"))
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("api ")]
+    assert "  no (maintenance)  " in row  # the event's 16:53 is inside the window: the failure moves no state
+
+
+def test_a_bad_stack_value_is_one_line_naming_its_key(stack_in_root: Callable[[str], str]) -> None:
+    name = stack_in_root(
+        "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
+        "  healthcheck:maintenance:\n    - {start: '25:00', duration: 1h}\n"
+    )
+    result = run_stack(name)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "error: healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '25:00'"
+    ]
+
+
+TARGET = "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
+BAD_STACKS = [
+    ("maintenance", TARGET + "  healthcheck:maintenance:\n    - {start: '12:30', duration: 9d}\n"),
+    ("maintenance-not-a-list", TARGET + "  healthcheck:maintenance: {start: '12:30', duration: 1h}\n"),
+    ("window-target", TARGET + "  healthcheck:maintenance:\n    - {start: '12:30', duration: 1h, targets: [apii]}\n"),
+    ("alerting", TARGET + "  healthcheck:alerting: {failureThreshold: 0}\n"),
+    ("alerting-unknown", TARGET + "  healthcheck:alerting: {threshold: 3}\n"),
+    ("connectivity", TARGET + "  healthcheck:connectivityCheck: ftp://canary.example.net/\n"),
+    ("targets-empty", "  healthcheck:targets: []\n"),
+    ("targets-not-a-list", "  healthcheck:targets: https://api.example.com/\n"),
+    ("bad-target", "  healthcheck:targets:\n    - {name: api, url: 'ftp://api.example.com/'}\n"),
+    ("encrypted", TARGET + "  healthcheck:alerting:\n    secure: AAABAGh2\n"),
+    ("cli-type", TARGET + "  healthcheck:connectivityCheck: [https://canary.example.net/]\n"),
+]
+
+
+@pytest.mark.parametrize("config", [config for _, config in BAD_STACKS], ids=[name for name, _ in BAD_STACKS])
+def test_run_refuses_a_stack_with_check_configs_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], config: str
+) -> None:
+    from localdev import check_config, stack
+    from localdev.run import main
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.local.yaml").write_text(f"config:\n{config}", encoding="utf-8")
+    assert check_config.main(["--root", str(tmp_path), "--stack", "local"]) == 1
+    [expected] = capsys.readouterr().err.splitlines()
+    monkeypatch.setattr(stack, "ROOT", tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["--stack", "local"])
+    assert exited.value.code == expected
+    assert expected.startswith("error: ")
+
+
+def test_an_empty_target_list_is_refused_as_preview_refuses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localdev import stack
+    from localdev.run import main
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.local.yaml").write_text("config:\n  healthcheck:targets: []\n", encoding="utf-8")
+    monkeypatch.setattr(stack, "ROOT", tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["--stack", "local"])
+    assert exited.value.code == "error: healthcheck:targets is empty: give at least one {url: ...}"

@@ -10,9 +10,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -35,10 +36,16 @@ def _env_without_pythonpath() -> dict[str, str]:
 
 
 @contextmanager
-def serving(target_url: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`python -m localdev.serve` in a session of its own (as in a terminal); yields it and its invoke URL."""
+def serving(target_url: str, stack: str | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`python -m localdev.serve` in a session of its own (as in a terminal); yields it and its invoke URL.
+
+    With ``stack``, it serves that stack's config (``Pulumi.<stack>.yaml``) instead of ``target_url``.
+    """
+    command = _serve_command(0, target_url)
+    if stack is not None:
+        command = [*command[: command.index("--url")], "--stack", stack]
     serve = subprocess.Popen(
-        _serve_command(0, target_url),
+        command,
         cwd=ROOT,
         env=_env_without_pythonpath(),
         stdout=subprocess.PIPE,
@@ -174,3 +181,30 @@ def test_the_status_page_is_answered_on_the_same_port_and_shows_an_invoked_run(i
     # The run's record is read back raw (its hour is not summarised yet): one check, passed.
     assert target["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0, "90d": 100.0}
     assert target["days"][-1]["checks"] == 1
+
+
+def test_the_function_gets_the_stacks_maintenance_windows_as_in_make_run(http_server: FaultServer) -> None:
+    # Unquoted 00:00 is a string to the CLI's YAML, as `make check-config` and `make run` read it.
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    stack = ROOT / f"Pulumi.{name}.yaml"
+    stack.write_text(
+        "config:\n"
+        f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/status/503'}}\n"
+        "  healthcheck:maintenance:\n    - start: 00:00\n      duration: 1d\n",  # always open
+        encoding="utf-8",
+    )
+    try:
+        with serving("", stack=name) as (serve, url):
+            now = datetime.now(UTC).replace(microsecond=0)
+            for minutes in (2, 1, 0):  # the default failureThreshold: DOWN, were it not for the window
+                moment = (now - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                status, _, summary = invoke(url, json.dumps({"time": moment}).encode())
+                assert status == 200, summary
+            status, _, body = invoke(f"{url.split('/2015-03-31')[0]}/status/?format=json", method="GET")
+            assert stop(serve, sigterm) == (0, "")
+    finally:
+        stack.unlink()
+    assert isinstance(body, dict)
+    [target] = body["targets"]
+    assert target["state"] == "UP"
+    assert sum(day["maintenance"] for day in target["days"]) == 3

@@ -1,0 +1,167 @@
+"""A stack's config as the deployed function gets it, for `make run`, `make serve` and `make report`.
+
+The stack file is read as `pulumi preview` and `make check-config` read it
+(localdev.pulumi_workspace: yaml.v2's scalars, namespaces, Pulumi.yaml's
+defaults, typed keys, encrypted values), so ``start: 12:30`` means the same
+here as there. The keys the function reads (targets, alerting, maintenance,
+connectivityCheck) are then checked as infra/settings.py's
+``StackSettings.from_values`` checks them, with the function's own parsers and
+the same messages. That module needs the Pulumi SDK, which `make run` does not
+install, so the checks are repeated here; tests/test_localdev_run.py holds
+both to the same messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
+from healthcheck.exceptions import HealthcheckError
+from healthcheck.maintenance import MaintenanceWindowError, parse_windows
+from healthcheck.policy import PolicyValueError, parse_policy
+from healthcheck.targets import check_config_url, require_valid
+from healthcheck.text import show
+from localdev.pulumi_workspace import (
+    PulumiConfigError,
+    apply_project_config,
+    load_project,
+    load_stack_config,
+    program_config,
+    stack_file,
+)
+
+__all__ = ["ROOT", "FunctionConfig", "StackError", "load_stack", "url_config"]
+
+ROOT = Path(__file__).resolve().parent.parent
+# infra/settings.py's MAX_JSON_SETTING: alerting and maintenance share the function's 4 KB environment.
+MAX_JSON_SETTING = 1024
+# The targets' messages name their field; for connectivityCheck the key is the field.
+_URL_FIELD = "'url' "
+
+
+class StackError(ValueError):
+    """The stack's config would stop `pulumi preview`; the message is the one `make check-config` prints."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionConfig:
+    """The targets and settings the function is started with, as the deployed stack would set them."""
+
+    targets: list[object]
+    """TARGETS: a stack's validated targets, or a --url as given (the handler judges it)."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """ALERTING, MAINTENANCE and CONNECTIVITY_CHECK, as infra's StackSettings.environment() sets them."""
+    alerting: object = None
+    secret_refs: int = 0
+
+    def environment(self) -> dict[str, str]:
+        """Every variable the function gets from the stack, TARGETS included."""
+        return {**self.environ, ENV_TARGETS: json.dumps(self.targets)}
+
+    def report_config(self) -> dict[str, object]:
+        """The config values healthcheck.report's stack_info reads (keys without the namespace)."""
+        config: dict[str, object] = {"targets": self.targets}
+        if self.alerting is not None:
+            config["alerting"] = self.alerting
+        return config
+
+
+def url_config(url: str) -> FunctionConfig:
+    """One URL, passed as given: an invalid one is recorded as such, as in an invoked event."""
+    return FunctionConfig(targets=[{"url": url}])
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
+    """infra's _checked_json: the function's parser, then the size the environment allows."""
+    if value is None:
+        return None
+    try:
+        parse(value)
+    except (PolicyValueError, MaintenanceWindowError) as exc:
+        raise StackError(f"healthcheck:{key}: {exc}") from exc
+    text = _compact(value)
+    if len(text) > MAX_JSON_SETTING:
+        raise StackError(f"healthcheck:{key} is {len(text)} characters as JSON; at most {MAX_JSON_SETTING} fit")
+    return text
+
+
+def _check_window_targets(maintenance: object, names: set[str]) -> None:
+    """infra's _check_window_targets: a window naming no target would cover nothing."""
+    if maintenance is None:
+        return
+    for index, window in enumerate(parse_windows(maintenance).windows):
+        unknown = sorted((window.targets or frozenset()) - names)
+        if unknown:
+            hints = [difflib.get_close_matches(name, sorted(names), n=1) for name in unknown]
+            hint = "; ".join(f"did you mean {show(h[0])}?" for h in hints if h)
+            raise StackError(
+                f"healthcheck:maintenance[{index}]: 'targets' names {', '.join(map(show, unknown))}, "
+                f"which no target is called{': ' + hint if hint else ''}"
+            )
+
+
+def _object(config: Mapping[str, str], key: str) -> object:
+    """pulumi.Config.get_object: the value's JSON, with the SDK's message when it is not JSON."""
+    text = config.get(key)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise StackError(f"Configuration '{key}' value '{text}' is not a valid 'JSON object'") from exc
+
+
+def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
+    """The function's settings from the program's config strings, refused as `pulumi preview` refuses them."""
+    raw_targets = _object(config, f"{project}:targets")
+    try:
+        targets = require_valid(raw_targets, source="healthcheck:targets")
+    except HealthcheckError as exc:
+        raise StackError(str(exc)) from exc
+    if not targets:
+        raise StackError("healthcheck:targets is empty: give at least one {url: ...}")
+    environ: dict[str, str] = {}
+    canary = config.get(f"{project}:connectivityCheck")
+    if canary:  # "" is Pulumi.yaml's default: no canary
+        try:
+            environ[ENV_CONNECTIVITY_CHECK] = check_config_url(canary)
+        except HealthcheckError as exc:
+            raise StackError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
+    alerting = _object(config, f"{project}:alerting")
+    maintenance = _object(config, f"{project}:maintenance")
+    for key, name, value, parse in (
+        ("alerting", ENV_ALERTING, alerting, parse_policy),
+        ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
+    ):
+        text = _checked_json(key, value, parse)
+        if text is not None:
+            environ[name] = text
+    _check_window_targets(maintenance, {target.name for target in targets})
+    return FunctionConfig(
+        targets=[target.to_json() for target in targets],
+        environ=environ,
+        alerting=alerting,
+        secret_refs=len({ref for target in targets for ref in target.request.secret_refs}),
+    )
+
+
+def load_stack(stack: str, root: Path | None = None) -> FunctionConfig:
+    """``Pulumi.<stack>.yaml`` read and checked as `make check-config` does; StackError with its message."""
+    root = ROOT if root is None else root
+    try:
+        project = load_project(root / "Pulumi.yaml")
+        path = stack_file(root, project, stack)
+        if not path.is_file():
+            raise StackError(f"no {path.name} here: STACK= names a stack whose Pulumi.<stack>.yaml is in {path.parent}")
+        config, _ = program_config(apply_project_config(stack, project, load_stack_config(project, path)), project.name)
+    except PulumiConfigError as exc:
+        raise StackError(str(exc).rstrip()) from exc
+    return function_config(config, project.name)
