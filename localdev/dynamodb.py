@@ -39,8 +39,15 @@ def embedded_dynamodb() -> Iterator[str]:
 
 
 def use_endpoint(endpoint: str, environ: MutableMapping[str, str] = os.environ) -> None:
-    """Point boto3 at ``endpoint`` the way DESIGN.md says: its own AWS_ENDPOINT_URL_DYNAMODB."""
+    """Point boto3 at ``endpoint`` with its own endpoint variables, for DynamoDB and every other service.
+
+    moto's server also answers SSM, Secrets Manager and SNS, so nothing run
+    locally reaches real AWS with the dummy credentials: a referenced secret
+    is simply not found there.
+    """
     environ.update(LOCAL_AWS_ENV)
+    environ.pop("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None)  # would send every call to AWS itself
+    environ["AWS_ENDPOINT_URL"] = endpoint
     environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
 
 

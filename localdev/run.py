@@ -48,6 +48,16 @@ def configure(url: str | None, stack: str) -> FunctionConfig:
         raise SystemExit(f"error: {exc}") from None
 
 
+def secrets_note(config: FunctionConfig) -> str | None:
+    """Say up front why targets with secret references will fail: nothing local holds their values."""
+    if not config.secret_refs:
+        return None
+    return (
+        f"{config.secret_refs} secret reference(s): read from the embedded server, which holds none, so the "
+        "targets using them fail with ParameterNotFound or ResourceNotFoundException (AWS is never called)"
+    )
+
+
 def format_states(items: list[dict[str, Any]], names: list[str], invalid: frozenset[str] = frozenset()) -> str:
     """Each target's state after the run; a target with no item is UP (nothing has happened to it).
 
@@ -150,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
+        note = secrets_note(config)
+        if note:
+            print(note)
         print(f"checking {len(config.targets)} target(s), embedded DynamoDB at {endpoint}\n")
         for run in range(args.runs):
             moment = (first + timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -159,11 +159,11 @@ def stack_in_root() -> Iterator[Callable[[str], str]]:
         path.unlink(missing_ok=True)
 
 
-def run_stack(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_stack(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "localdev.run", "--stack", name, *args],
         cwd=ROOT,
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | (env or {}),
         capture_output=True,
         text=True,
         timeout=60,
@@ -195,6 +195,24 @@ def test_a_bad_stack_value_is_one_line_naming_its_key(stack_in_root: Callable[[s
     assert result.stderr.splitlines() == [
         "error: healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '25:00'"
     ]
+
+
+def test_a_secret_reference_is_read_from_the_embedded_server_never_from_aws(
+    http_server: FaultServer, stack_in_root: Callable[[str], str], tmp_path: Path
+) -> None:
+    name = stack_in_root(
+        f"  healthcheck:targets:\n    - name: api\n      url: '{http_server.base_url}/ok/with-secret'\n"
+        "      headers:\n        Authorization: {ssm: /healthcheck/api-token}\n"
+    )
+    # Even a shell that tells boto3 to ignore endpoint variables: with the dummy credentials that would be real AWS.
+    env = {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    result = run_stack(name, "--status-html", str(tmp_path / "s.html"), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1 secret reference(s): read from the embedded server, which holds none")
+    [row] = [line for line in lines if line.startswith("api ")]
+    assert row.split("  ")[-1].strip() == "secret /healthcheck/api-token not readable: ParameterNotFound"
+    assert "/ok/with-secret" not in http_server.counters.requests  # the check was not made without its header
 
 
 TARGET = "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
