@@ -27,11 +27,22 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime.config import _SECRET_KEYS, CONFIG
 
+from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "image") not in sys.path:
     sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
 
 from infra.alarms import alarm_specs  # noqa: E402 - needs the path above
+from infra.environment import (  # noqa: E402
+    ENV_ALERT_TOPIC_ARN,
+    ENV_STATE_TABLE_NAME,
+    LAMBDA_ENV_LIMIT_BYTES,
+    MAX_TABLE_NAME,
+    MAX_TOPIC_ARN,
+    fits,
+    measured_size,
+)
 from infra.schedules import chunk_targets  # noqa: E402
 from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
 from infra.stack import read_settings  # noqa: E402
@@ -59,6 +70,27 @@ class CheckedStack:
         _, note = alarm_specs(self.settings.schedule, self.schedules)
         return [] if note is None else [note]
 
+    def targets_environment(self) -> str:
+        """Whether the function's environment carries TARGETS, as infra/monitor.py decides it at deploy.
+
+        Preview only logs this as info; it decides what a manual invoke without targets does.
+        """
+        longest = {
+            ENV_TABLE_NAME: "t" * MAX_TABLE_NAME,
+            ENV_STATE_TABLE_NAME: "t" * MAX_TABLE_NAME,
+            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
+            ENV_ROLLUP_TABLE_NAME: "t" * MAX_TABLE_NAME,
+            **self.settings.environment(),
+        }
+        variables = {**longest, ENV_TARGETS: self.settings.targets_json()}
+        size = f"{measured_size(variables)} of {LAMBDA_ENV_LIMIT_BYTES} bytes"
+        if fits(variables):
+            return f"in the function's environment ({size}): an invoke with no 'targets' checks them all"
+        return (
+            f"not in the function's environment (it would take {size}): each schedule's event carries them, "
+            """so a manual invoke must pass them: --payload '{"targets": [...]}'"""
+        )
+
     def summary(self) -> str:
         settings = self.settings
         names = ", ".join(target.name for target in settings.targets)
@@ -66,6 +98,7 @@ class CheckedStack:
             (
                 f"{self.stack_file.name}: OK, as `pulumi preview` would read it for project {self.project}",
                 f"  targets:          {len(settings.targets)} ({names})",
+                f"  TARGETS:          {self.targets_environment()}",
                 f"  schedule:         {settings.schedule}, {self.schedules} schedule(s)",
                 f"  memorySize:       {settings.memory_size} MB",
                 f"  timeout:          {settings.timeout} s",

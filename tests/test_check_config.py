@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from localdev.check_config import main
+from localdev.check_config import StackConfig, check_program, load_config, main
+from tests.pulumi_harness import deploy_program_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,10 @@ def test_make_check_config_passes_the_real_dev_stack() -> None:
     assert result.stdout.splitlines() == [
         "Pulumi.dev.yaml: OK, as `pulumi preview` would read it for project healthcheck",
         "  targets:          4 (example.com, aws-status, python.org, httpbin-ok)",
+        (
+            "  TARGETS:          in the function's environment (1672 of 4096 bytes): an invoke with no 'targets' "
+            "checks them all"
+        ),
         "  schedule:         rate(5 minutes), 1 schedule(s)",
         "  memorySize:       512 MB",
         "  timeout:          120 s",
@@ -327,6 +332,43 @@ def test_values_the_cli_accepts_pass(copy: Path, capsys: pytest.CaptureFixture[s
     status, out, err = run(copy, capsys)
     assert (status, err) == (0, "")
     assert shown in out.splitlines() or any(shown in line for line in out.splitlines()), out
+
+
+def test_it_says_when_the_targets_are_too_many_for_the_functions_environment(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Preview only logs this as info; without TARGETS, an invoke with no 'targets' has nothing to check.
+    many = "".join(f"    - name: site-{n}\n      url: https://site-{n}.example.com/health\n" for n in range(60))
+    Edit("Pulumi.dev.yaml", FIRST_TARGET, FIRST_TARGET + many).apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, err) == (0, "")
+    [line] = [line for line in out.splitlines() if line.startswith("  TARGETS:")]
+    assert re.fullmatch(
+        r"  TARGETS:          not in the function's environment \(it would take \d+ of 4096 bytes\): each "
+        r"schedule's event carries them, so a manual invoke must pass them: --payload '\{\"targets\": \[\.\.\.\]\}'",
+        line,
+    ), line
+
+
+def _with_more_targets(copy: Path, text: str, count: int) -> StackConfig:
+    many = "".join(f"    - name: site-{n}\n      url: https://site-{n}.example.com/\n" for n in range(count))
+    (copy / "Pulumi.dev.yaml").write_text(text.replace(FIRST_TARGET, FIRST_TARGET + many), encoding="utf-8")
+    return load_config(copy, "dev")
+
+
+def _said_to_fit(stack: StackConfig) -> bool:
+    return check_program(stack).targets_environment().startswith("in the function's environment")
+
+
+def test_the_targets_line_says_what_the_deployed_function_gets(copy: Path) -> None:
+    """At the edge of the 4 KB, check-config's verdict is the program's: the last count that fits, and one more."""
+    text = (copy / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    count = next(n for n in range(20, 80) if not _said_to_fit(_with_more_targets(copy, text, n)))
+    for extra, fits in ((count - 1, True), (count, False)):
+        stack = _with_more_targets(copy, text, extra)
+        function = deploy_program_config(stack.config).one("aws:lambda/function:Function")
+        assert ("TARGETS" in function.inputs["environment"]["variables"]) is fits
+        assert _said_to_fit(stack) is fits
 
 
 def test_a_schedule_without_a_stopped_alarm_is_a_warning_as_at_preview(
