@@ -13,7 +13,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import pulumi
+try:
+    from pulumi import RunError as _PreviewError
+except ModuleNotFoundError:  # `make run` and `make serve` apply these checks without the Pulumi SDK
+
+    class _PreviewError(Exception):  # type: ignore[no-redef]
+        """Stands in for ``pulumi.RunError`` where the SDK is not installed."""
+
 
 from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
@@ -38,6 +44,8 @@ __all__ = [
     "SettingsError",
     "StackSettings",
     "check_schedule",
+    "check_window_targets",
+    "checked_json",
     "unknown_key_warnings",
 ]
 
@@ -110,7 +118,7 @@ WRITE_RESERVE_S = 10
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
 
-class SettingsError(HealthcheckError, pulumi.RunError, ValueError):
+class SettingsError(HealthcheckError, _PreviewError, ValueError):
     """A stack config value that cannot be deployed; the message names the key.
 
     A ``pulumi.RunError``, so `pulumi preview` prints the message alone rather
@@ -250,7 +258,7 @@ def _check_connectivity(url: str | None) -> str | None:
         raise SettingsError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
 
 
-def _checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
+def checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
     """``value`` as the function will read it, refused at preview with the key's name if the function would."""
     if value is None:
         return None
@@ -312,7 +320,7 @@ def _check_status_environment(settings: StackSettings) -> None:
         )
 
 
-def _check_window_targets(maintenance: object, names: set[str]) -> None:
+def check_window_targets(maintenance: object, names: set[str]) -> None:
     """A window naming no configured target would silently cover nothing, and alerts would go out during it."""
     if maintenance is None:
         return
@@ -430,8 +438,8 @@ class StackSettings:
             per_target_metrics=per_target_metrics if per_target_metrics is not None else defaults.per_target_metrics,
             alert_emails=emails,
             alert_subscriptions=subscriptions,
-            alerting=_checked_json("alerting", alerting, parse_policy),
-            maintenance=_checked_json("maintenance", maintenance, parse_windows),
+            alerting=checked_json("alerting", alerting, parse_policy),
+            maintenance=checked_json("maintenance", maintenance, parse_windows),
             secrets_kms_key_arn=secrets_kms_key_arn,
             status_page=status_page if status_page is not None else defaults.status_page,
             status_page_show_urls=bool(status_page_show_urls),
@@ -447,7 +455,7 @@ class StackSettings:
                 f"healthcheck:logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, "
                 f"got {settings.log_retention_days!r}"
             )
-        _check_window_targets(maintenance, {target.name for target in checked})
+        check_window_targets(maintenance, {target.name for target in checked})
         if settings.status_page != "off":
             if not settings.status_page_show_urls:
                 _refuse_url_names(checked)

@@ -4,27 +4,25 @@ The stack file is read as `pulumi preview` and `make check-config` read it
 (localdev.pulumi_workspace: yaml.v2's scalars, namespaces, Pulumi.yaml's
 defaults, typed keys, encrypted values), so ``start: 12:30`` means the same
 here as there. The keys the function reads (targets, alerting, maintenance,
-connectivityCheck) are then checked as infra/settings.py's
-``StackSettings.from_values`` checks them, with the function's own parsers and
-the same messages. That module needs the Pulumi SDK, which `make run` does not
-install, so the checks are repeated here; tests/test_localdev_run.py holds
-both to the same messages.
+connectivityCheck) are then checked with infra/settings.py's own checks, as
+``StackSettings.from_values`` applies them (that module needs no Pulumi SDK,
+which `make run` does not install); tests/test_localdev_run.py holds both to
+the same messages.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
 from healthcheck.exceptions import HealthcheckError
-from healthcheck.maintenance import MaintenanceWindowError, parse_windows
-from healthcheck.policy import PolicyValueError, parse_policy
+from healthcheck.maintenance import parse_windows
+from healthcheck.policy import parse_policy
 from healthcheck.targets import check_config_url, require_valid
-from healthcheck.text import show
+from infra.settings import SettingsError, check_window_targets, checked_json
 from localdev.pulumi_workspace import (
     PulumiConfigError,
     apply_project_config,
@@ -37,8 +35,6 @@ from localdev.pulumi_workspace import (
 __all__ = ["ROOT", "FunctionConfig", "StackError", "load_stack", "url_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
-# infra/settings.py's MAX_JSON_SETTING: alerting and maintenance share the function's 4 KB environment.
-MAX_JSON_SETTING = 1024
 # The targets' messages name their field; for connectivityCheck the key is the field.
 _URL_FIELD = "'url' "
 
@@ -79,35 +75,6 @@ def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _checked_json(key: str, value: object, parse: Callable[[object], object]) -> str | None:
-    """infra's _checked_json: the function's parser, then the size the environment allows."""
-    if value is None:
-        return None
-    try:
-        parse(value)
-    except (PolicyValueError, MaintenanceWindowError) as exc:
-        raise StackError(f"healthcheck:{key}: {exc}") from exc
-    text = _compact(value)
-    if len(text) > MAX_JSON_SETTING:
-        raise StackError(f"healthcheck:{key} is {len(text)} characters as JSON; at most {MAX_JSON_SETTING} fit")
-    return text
-
-
-def _check_window_targets(maintenance: object, names: set[str]) -> None:
-    """infra's _check_window_targets: a window naming no target would cover nothing."""
-    if maintenance is None:
-        return
-    for index, window in enumerate(parse_windows(maintenance).windows):
-        unknown = sorted((window.targets or frozenset()) - names)
-        if unknown:
-            hints = [difflib.get_close_matches(name, sorted(names), n=1) for name in unknown]
-            hint = "; ".join(f"did you mean {show(h[0])}?" for h in hints if h)
-            raise StackError(
-                f"healthcheck:maintenance[{index}]: 'targets' names {', '.join(map(show, unknown))}, "
-                f"which no target is called{': ' + hint if hint else ''}"
-            )
-
-
 def _object(config: Mapping[str, str], key: str) -> object:
     """pulumi.Config.get_object: the value's JSON, with the SDK's message when it is not JSON."""
     text = config.get(key)
@@ -141,10 +108,16 @@ def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
         ("alerting", ENV_ALERTING, alerting, parse_policy),
         ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
     ):
-        text = _checked_json(key, value, parse)
+        try:
+            text = checked_json(key, value, parse)
+        except SettingsError as exc:
+            raise StackError(str(exc)) from exc
         if text is not None:
             environ[name] = text
-    _check_window_targets(maintenance, {target.name for target in targets})
+    try:
+        check_window_targets(maintenance, {target.name for target in targets})
+    except SettingsError as exc:
+        raise StackError(str(exc)) from exc
     return FunctionConfig(
         targets=[target.to_json() for target in targets],
         environ=environ,

@@ -259,3 +259,13 @@ def test_an_empty_target_list_is_refused_as_preview_refuses_it(tmp_path: Path, m
     with pytest.raises(SystemExit) as exited:
         main(["--stack", "local"])
     assert exited.value.code == "error: healthcheck:targets is empty: give at least one {url: ...}"
+
+
+def test_the_local_tools_need_no_pulumi_sdk(repo_root: Path) -> None:
+    # `make run` installs requirements-local.txt only: the stack's checks (infra.settings) must import without it.
+    code = "import sys; sys.modules['pulumi'] = None; import localdev.run, localdev.serve, localdev.report"
+    env = {**os.environ, "PYTHONPATH": f"{repo_root / 'image'}{os.pathsep}{repo_root}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
