@@ -43,9 +43,11 @@ __all__ = [
     "LOG_RETENTION_DAYS",
     "SettingsError",
     "StackSettings",
+    "check_connectivity",
     "check_schedule",
     "check_window_targets",
     "checked_json",
+    "checked_targets",
     "unknown_key_warnings",
 ]
 
@@ -248,7 +250,18 @@ def _check_range(key: str, value: int, low: int, high: int) -> int:
 _URL_FIELD = "'url' "
 
 
-def _check_connectivity(url: str | None) -> str | None:
+def checked_targets(raw: object) -> tuple[Target, ...]:
+    """The targets by the function's own model, and at least one."""
+    try:
+        checked = require_valid(raw, source="healthcheck:targets")
+    except HealthcheckError as exc:
+        raise SettingsError(str(exc)) from exc
+    if not checked:
+        raise SettingsError("healthcheck:targets is empty: give at least one {url: ...}")
+    return tuple(checked)
+
+
+def check_connectivity(url: str | None) -> str | None:
     """A URL by the targets' own rules; empty (Pulumi.yaml's default) means no canary."""
     if url is None or url == "":
         return None
@@ -395,12 +408,7 @@ class StackSettings:
     ) -> StackSettings:
         """Validate raw config values (None means the default)."""
         defaults = cls(targets=())
-        try:
-            checked = require_valid(targets, source="healthcheck:targets")
-        except HealthcheckError as exc:
-            raise SettingsError(str(exc)) from exc
-        if not checked:
-            raise SettingsError("healthcheck:targets is empty: give at least one {url: ...}")
+        checked = checked_targets(targets)
         try:
             emails, subscriptions = check_emails(alert_emails), check_subscriptions(alert_subscriptions)
         except HealthcheckError as exc:
@@ -434,7 +442,7 @@ class StackSettings:
                 1,
                 MAX_RETENTION_DAYS,
             ),
-            connectivity_check=_check_connectivity(connectivity_check),
+            connectivity_check=check_connectivity(connectivity_check),
             per_target_metrics=per_target_metrics if per_target_metrics is not None else defaults.per_target_metrics,
             alert_emails=emails,
             alert_subscriptions=subscriptions,

@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
-from healthcheck.exceptions import HealthcheckError
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import parse_policy
-from healthcheck.targets import check_config_url, require_valid
-from infra.settings import SettingsError, check_window_targets, checked_json
+from infra.settings import SettingsError, check_connectivity, check_window_targets, checked_json, checked_targets
 from localdev.pulumi_workspace import (
     PulumiConfigError,
     apply_project_config,
@@ -35,8 +33,6 @@ from localdev.pulumi_workspace import (
 __all__ = ["ROOT", "FunctionConfig", "StackError", "load_stack", "url_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
-# The targets' messages name their field; for connectivityCheck the key is the field.
-_URL_FIELD = "'url' "
 
 
 class StackError(ValueError):
@@ -71,10 +67,6 @@ def url_config(url: str) -> FunctionConfig:
     return FunctionConfig(targets=[{"url": url}])
 
 
-def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _object(config: Mapping[str, str], key: str) -> object:
     """pulumi.Config.get_object: the value's JSON, with the SDK's message when it is not JSON."""
     text = config.get(key)
@@ -89,32 +81,21 @@ def _object(config: Mapping[str, str], key: str) -> object:
 def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
     """The function's settings from the program's config strings, refused as `pulumi preview` refuses them."""
     raw_targets = _object(config, f"{project}:targets")
-    try:
-        targets = require_valid(raw_targets, source="healthcheck:targets")
-    except HealthcheckError as exc:
-        raise StackError(str(exc)) from exc
-    if not targets:
-        raise StackError("healthcheck:targets is empty: give at least one {url: ...}")
-    environ: dict[str, str] = {}
-    canary = config.get(f"{project}:connectivityCheck")
-    if canary:  # "" is Pulumi.yaml's default: no canary
-        try:
-            environ[ENV_CONNECTIVITY_CHECK] = check_config_url(canary)
-        except HealthcheckError as exc:
-            raise StackError(f"healthcheck:connectivityCheck {str(exc).removeprefix(_URL_FIELD)}") from exc
     alerting = _object(config, f"{project}:alerting")
     maintenance = _object(config, f"{project}:maintenance")
-    for key, name, value, parse in (
-        ("alerting", ENV_ALERTING, alerting, parse_policy),
-        ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
-    ):
-        try:
-            text = checked_json(key, value, parse)
-        except SettingsError as exc:
-            raise StackError(str(exc)) from exc
-        if text is not None:
-            environ[name] = text
+    environ: dict[str, str] = {}
     try:
+        targets = checked_targets(raw_targets)
+        canary = check_connectivity(config.get(f"{project}:connectivityCheck"))
+        if canary is not None:
+            environ[ENV_CONNECTIVITY_CHECK] = canary
+        for key, name, value, parse in (
+            ("alerting", ENV_ALERTING, alerting, parse_policy),
+            ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
+        ):
+            text = checked_json(key, value, parse)
+            if text is not None:
+                environ[name] = text
         check_window_targets(maintenance, {target.name for target in targets})
     except SettingsError as exc:
         raise StackError(str(exc)) from exc
