@@ -43,9 +43,12 @@ def configure(url: str | None, stack: str) -> FunctionConfig:
     if url:
         return url_config(url)
     try:
-        return load_stack(stack)
+        config = load_stack(stack)
     except StackError as exc:
         raise SystemExit(f"error: {exc}") from None
+    for warning in config.warnings:  # as check-config and preview say them: a misspelt key is otherwise ignored
+        print(f"warning: {warning}", file=sys.stderr)
+    return config
 
 
 def secrets_note(config: FunctionConfig) -> str | None:

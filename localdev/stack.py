@@ -12,6 +12,7 @@ the same messages.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,14 @@ from pathlib import Path
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import parse_policy
-from infra.settings import SettingsError, check_connectivity, check_window_targets, checked_json, checked_targets
+from infra.settings import (
+    SettingsError,
+    check_connectivity,
+    check_window_targets,
+    checked_json,
+    checked_targets,
+    unknown_key_warnings,
+)
 from localdev.pulumi_workspace import (
     PulumiConfigError,
     apply_project_config,
@@ -49,6 +57,8 @@ class FunctionConfig:
     """ALERTING, MAINTENANCE and CONNECTIVITY_CHECK, as infra's StackSettings.environment() sets them."""
     alerting: object = None
     secret_refs: int = 0
+    warnings: tuple[str, ...] = ()
+    """What preview warns of: keys of the project's namespace that nothing reads (a misspelt one)."""
 
     def environment(self) -> dict[str, str]:
         """Every variable the function gets from the stack, TARGETS included."""
@@ -118,4 +128,5 @@ def load_stack(stack: str, root: Path | None = None) -> FunctionConfig:
         config, _ = program_config(apply_project_config(stack, project, load_stack_config(project, path)), project.name)
     except PulumiConfigError as exc:
         raise StackError(str(exc).rstrip()) from exc
-    return function_config(config, project.name)
+    checked = function_config(config, project.name)
+    return dataclasses.replace(checked, warnings=tuple(unknown_key_warnings(config, namespace=project.name)))
