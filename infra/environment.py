@@ -34,7 +34,7 @@ __all__ = [
     "LAMBDA_ENV_LIMIT_BYTES",
     "MAX_TABLE_NAME",
     "MAX_TOPIC_ARN",
-    "fits",
+    "function_environment_size",
     "measured_size",
     "status_environment",
     "status_environment_size",
@@ -55,8 +55,19 @@ def measured_size(variables: Mapping[str, str]) -> int:
     return len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def fits(variables: Mapping[str, str]) -> bool:
-    return measured_size(variables) <= LAMBDA_ENV_LIMIT_BYTES
+def function_environment_size(config_variables: Mapping[str, str], targets_json: str) -> int:
+    """Bytes of the monitor function's variables with TARGETS, every table name and the topic ARN at their longest."""
+    longest = "t" * MAX_TABLE_NAME
+    return measured_size(
+        {
+            ENV_TABLE_NAME: longest,
+            ENV_STATE_TABLE_NAME: longest,
+            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
+            ENV_ROLLUP_TABLE_NAME: longest,
+            **config_variables,
+            ENV_TARGETS: targets_json,
+        }
+    )
 
 
 def status_environment(

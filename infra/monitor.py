@@ -12,13 +12,7 @@ from healthcheck.rollup_store import DAY_KEY
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
 from .alarms import AlarmSpec, alarm_specs
-from .environment import (
-    ENV_ALERT_TOPIC_ARN,
-    ENV_STATE_TABLE_NAME,
-    MAX_TABLE_NAME,
-    MAX_TOPIC_ARN,
-    fits,
-)
+from .environment import ENV_ALERT_TOPIC_ARN, ENV_STATE_TABLE_NAME, LAMBDA_ENV_LIMIT_BYTES, function_environment_size
 from .policies import (
     assume_role_policy,
     function_policy,
@@ -140,15 +134,8 @@ class Monitor(pulumi.ComponentResource):
             **settings.environment(),
         }
         # Counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
-        longest = {
-            ENV_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            ENV_STATE_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
-            ENV_ROLLUP_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            **settings.environment(),
-        }
         targets_env = settings.targets_json()
-        if fits({**longest, ENV_TARGETS: targets_env}):
+        if function_environment_size(settings.environment(), targets_env) <= LAMBDA_ENV_LIMIT_BYTES:
             # Lets a legacy "Scheduled Event" or a manual invoke without targets work too.
             variables[ENV_TARGETS] = targets_env
         else:

@@ -27,22 +27,12 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime.config import _SECRET_KEYS, CONFIG
 
-from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "image") not in sys.path:
     sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
 
 from infra.alarms import alarm_specs  # noqa: E402 - needs the path above
-from infra.environment import (  # noqa: E402
-    ENV_ALERT_TOPIC_ARN,
-    ENV_STATE_TABLE_NAME,
-    LAMBDA_ENV_LIMIT_BYTES,
-    MAX_TABLE_NAME,
-    MAX_TOPIC_ARN,
-    fits,
-    measured_size,
-)
+from infra.environment import LAMBDA_ENV_LIMIT_BYTES, function_environment_size  # noqa: E402
 from infra.schedules import chunk_targets  # noqa: E402
 from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
 from infra.stack import read_settings  # noqa: E402
@@ -75,16 +65,9 @@ class CheckedStack:
 
         Preview only logs this as info; it decides what a manual invoke without targets does.
         """
-        longest = {
-            ENV_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            ENV_STATE_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
-            ENV_ROLLUP_TABLE_NAME: "t" * MAX_TABLE_NAME,
-            **self.settings.environment(),
-        }
-        variables = {**longest, ENV_TARGETS: self.settings.targets_json()}
-        size = f"{measured_size(variables)} of {LAMBDA_ENV_LIMIT_BYTES} bytes"
-        if fits(variables):
+        measured = function_environment_size(self.settings.environment(), self.settings.targets_json())
+        size = f"{measured} of {LAMBDA_ENV_LIMIT_BYTES} bytes"
+        if measured <= LAMBDA_ENV_LIMIT_BYTES:
             return f"in the function's environment ({size}): an invoke with no 'targets' checks them all"
         return (
             f"not in the function's environment (it would take {size}): each schedule's event carries them, "

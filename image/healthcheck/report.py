@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .event import format_timestamp
 from .exceptions import ConfigError
 from .history import read_checks, read_states
 from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
@@ -32,7 +33,7 @@ from .progress import Progress
 from .report_format import FORMATS, ReportData, TargetReport, render
 from .state import TargetState
 from .targets import parse_targets
-from .uptime import figures, iso, replay, sparkline
+from .uptime import figures, replay, sparkline
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -90,8 +91,8 @@ def build_report(
     page_size: int | None = None,
 ) -> ReportData:
     """Every target's figures for the ``period`` up to ``now``; ``only`` limits it to those names."""
-    end = iso(now)
-    start = iso(now - PERIODS[period])
+    end = format_timestamp(now)
+    start = format_timestamp(now - PERIODS[period])
     states: dict[str, TargetState] = read_states(client, state_table) if state_table else {}
     names = list(only) or list(dict.fromkeys([*stack.names, *sorted(states)]))
     if not names:

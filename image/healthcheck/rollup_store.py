@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .event import format_timestamp
 from .retrying import error_code, retry_until
 from .rollups import HourSummary, summarise
 from .text import clip
@@ -198,9 +199,9 @@ class RollupStore:
             "ExpressionAttributeNames": {"#id": "Id", "#ts": "Timestamp"},
             "ExpressionAttributeValues": {
                 ":id": {"S": name},
-                ":start": {"S": _iso(start)},
+                ":start": {"S": format_timestamp(start)},
                 # Timestamps are second-precision ISO strings: the last second before ``end``.
-                ":end": {"S": _iso(end - timedelta(seconds=1))},
+                ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
             },
             **({"Limit": limit} if limit is not None else {}),
             **({"ScanIndexForward": False} if newest_first else {}),
@@ -343,7 +344,3 @@ def _read_hour(day: str, attribute: str, value: Any) -> HourSummary | None:
     except (KeyError, TypeError, ValueError):
         log.warning("rollup %s %s unreadable, skipped: %s", day, attribute, clip(repr(value), 200))
         return None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

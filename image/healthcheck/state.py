@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
+from .event import format_timestamp
 from .policy import AlertPolicy
 from .probe import CheckResult
 
@@ -49,10 +50,6 @@ SAME_CERT_WITHIN: Final = timedelta(days=2)
 def parse_time(timestamp: str) -> datetime:
     """An event time (``2026-11-27T18:00:00Z``) as an aware datetime."""
     return datetime.fromisoformat(timestamp)
-
-
-def _format_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +185,12 @@ def _check_certificate(
     alert = Alert("CERTIFICATE", result.name, result.url, "", "", cert_days_left=days)
     if state.cert_warned is None or renewal:
         # A certificate not warned of yet: a first shortfall, or a renewal that runs short in turn.
-        return dataclasses.replace(state, cert_warned=level, cert_expiry=_format_time(expiry)), [alert]
+        return dataclasses.replace(state, cert_warned=level, cert_expiry=format_timestamp(expiry)), [alert]
     if level >= state.cert_warned:
         return state, []
     # The same certificate (or an older one still served) crossed a lower threshold.
-    return dataclasses.replace(state, cert_warned=level, cert_expiry=state.cert_expiry or _format_time(expiry)), [alert]
+    known = state.cert_expiry or format_timestamp(expiry)
+    return dataclasses.replace(state, cert_warned=level, cert_expiry=known), [alert]
 
 
 def _coalesce(pending: tuple[Alert, ...], new: list[Alert]) -> tuple[Alert, ...]:

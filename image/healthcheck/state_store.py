@@ -99,9 +99,8 @@ def to_item(name: str, state: TargetState) -> dict[str, AttributeValueTypeDef]:
     ):
         if text is not None:
             item[key] = {"S": text}
-    for key, number in (("CertWarned", state.cert_warned),):
-        if number is not None:
-            item[key] = {"N": str(number)}
+    if state.cert_warned is not None:
+        item["CertWarned"] = {"N": str(state.cert_warned)}
     if state.pending:
         # One string: read back whole, and compared whole by every later write.
         item["Pending"] = {"S": pending_text(state.pending)}

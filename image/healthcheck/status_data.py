@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+from .event import format_timestamp
 from .public_reasons import public_reason
 from .rollup_store import RollupStore, hour_of, hour_summaries
 from .rollups import HourSummary, merge, percentile, summarise, uptime
@@ -107,10 +108,6 @@ def _camel_key(key: str) -> str:
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, now: datetime) -> list[Incident]:
     """Runs of consecutive hours with a counted failure, newest first; an end is never later than ``now``."""
     incidents: list[Incident] = []
@@ -124,7 +121,12 @@ def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, no
             if start is None or previous is None or hour - previous > timedelta(hours=1):
                 if start is not None and previous is not None:
                     incidents.append(
-                        Incident(_iso(start), _iso(min(previous + timedelta(hours=1), now)), failed, reason)
+                        Incident(
+                            format_timestamp(start),
+                            format_timestamp(min(previous + timedelta(hours=1), now)),
+                            failed,
+                            reason,
+                        )
                     )
                 start, failed, reason = hour, 0, None
             failed += summary.failed
@@ -135,7 +137,12 @@ def _incidents(hours: Mapping[datetime, HourSummary], down_since: str | None, no
     if start is not None and previous is not None:
         ongoing = down_since is not None
         incidents.append(
-            Incident(_iso(start), None if ongoing else _iso(min(previous + timedelta(hours=1), now)), failed, reason)
+            Incident(
+                format_timestamp(start),
+                None if ongoing else format_timestamp(min(previous + timedelta(hours=1), now)),
+                failed,
+                reason,
+            )
         )
     return list(reversed(incidents))[:MAX_INCIDENTS]
 
@@ -195,7 +202,7 @@ def build(
     now: datetime,
 ) -> StatusData:
     return StatusData(
-        generated_at=_iso(now),
+        generated_at=format_timestamp(now),
         targets=[target_status(name, url, hours.get(name, {}), states.get(name), now) for name, url in targets],
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
 from .history import Check
@@ -19,7 +18,7 @@ from .policy import AlertPolicy
 from .probe import CheckResult
 from .state import TargetState, next_state, parse_time
 
-__all__ = ["Figures", "Incident", "figures", "iso", "percentile", "replay", "sparkline"]
+__all__ = ["Figures", "Incident", "figures", "percentile", "replay", "sparkline"]
 
 BLOCKS: Final = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH: Final = 24
@@ -171,8 +170,3 @@ def sparkline(checks: Sequence[Check], start: str, end: str, width: int = SPARK_
         " " if value is None else BLOCKS[0 if high == low else round((value - low) / (high - low) * top)]
         for value in medians
     )
-
-
-def iso(moment: datetime) -> str:
-    """An aware datetime in the records' format (``2026-11-27T18:00:00Z``)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
