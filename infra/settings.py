@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ except ModuleNotFoundError:  # `make run` and `make serve` apply these checks wi
         """Stands in for ``pulumi.RunError`` where the SDK is not installed."""
 
 
+from healthcheck import budget
 from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.maintenance import MaintenanceWindowError, parse_windows
@@ -36,6 +36,7 @@ from .environment import (
     LAMBDA_ENV_LIMIT_BYTES,
     status_environment_size,
 )
+from .schedules import chunk_targets
 from .subscriptions import Subscription, check_emails, check_subscriptions
 
 __all__ = [
@@ -114,8 +115,6 @@ _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 _CRON_SYNTAX = "cron(minutes hours day-of-month month day-of-week year)"
 # alerting and maintenance travel in the function's environment (4 KB in all).
 MAX_JSON_SETTING = 1024
-# The handler keeps up to 10 s of the Lambda timeout for writing records.
-WRITE_RESERVE_S = 10
 # A key's ARN, not an alias's: IAM matches kms:Decrypt against the key itself.
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
 
@@ -348,6 +347,31 @@ def check_window_targets(maintenance: object, names: set[str]) -> None:
             )
 
 
+def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -> None:
+    """Refuse a timeout at which a run could cut its slowest target short, so a hung one would never be DOWN.
+
+    Each schedule's run checks its own share of the targets and reads only their secrets.
+    """
+    needed, slowest, reads = 0, 0.0, 0
+    for chunk in chunk_targets(targets):
+        chunk_slowest, chunk_reads = max(target.timeout for target in chunk), budget.secret_reads(chunk)
+        chunk_needed = budget.minimum_timeout(chunk_slowest, canary=canary, secret_reads=chunk_reads)
+        if chunk_needed > needed:
+            needed, slowest, reads = chunk_needed, chunk_slowest, chunk_reads
+    if timeout >= needed:
+        return
+    spent = [f"{budget.CANARY_TIMEOUT_S:g} s for the connectivity check"] if canary else []
+    if reads:
+        spent.append(f"{reads} secret read(s) at {budget.SECRET_READ_S:g} s each")
+    spent.append(f"{budget.MAX_WRITE_RESERVE_S:g} s to write records")
+    too_long = f" (Lambda allows 900: shorten the targets' timeouts{' or use fewer secrets' if reads else ''})"
+    raise SettingsError(
+        f"healthcheck:timeout {timeout} s leaves no room for the slowest target ({slowest:g} s) plus "
+        f"{', '.join(spent[:-1])}{' and ' if len(spent) > 1 else ''}{spent[-1]}: "
+        f"raise it to at least {needed}{too_long if needed > 900 else ''}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -468,13 +492,7 @@ class StackSettings:
             if not settings.status_page_show_urls:
                 _refuse_url_names(checked)
             _check_status_environment(settings)
-        slowest = max(target.timeout for target in checked)
-        if settings.timeout < slowest + WRITE_RESERVE_S:
-            raise SettingsError(
-                f"healthcheck:timeout {settings.timeout} s leaves no room for the slowest target "
-                f"({slowest:g} s) plus {WRITE_RESERVE_S} s to write records: raise it to at least "
-                f"{math.ceil(slowest) + WRITE_RESERVE_S}"
-            )
+        _check_timeout(settings.timeout, settings.targets, canary=settings.connectivity_check is not None)
         return settings
 
     def targets_json(self) -> str:

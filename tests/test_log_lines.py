@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from healthcheck.handler import Deadlines
+from healthcheck.budget import Deadlines
 from healthcheck.log_lines import Report, Summary
 from healthcheck.probe import CheckResult
 from healthcheck.targets import InvalidTarget

@@ -225,3 +225,33 @@ def test_the_probes_own_timeout_in_a_cut_short_check_is_inconclusive_too() -> No
     [result] = run_checks([target], _OwnTimeoutProbe(), run_deadline=time.monotonic() + 5)
     assert (result.inconclusive, result.duration_ms) == (True, 7)
     assert (result.error or "").startswith("not checked in full: the invocation ran out of time after")
+
+
+@pytest.mark.parametrize(
+    ("timeout", "run_left", "cut_short"),
+    [
+        (10, 30, False),
+        (10, 9.7, False),
+        (10, 9.3, True),
+        (2, 1.95, False),
+        (2, 1.6, True),
+    ],
+    ids=[
+        "own-timeout",
+        "all-but-0.3-s-of-10-is-the-whole-time",
+        "0.7-s-short-of-10-is-cut-short-though-under-a-tenth",
+        "all-but-0.05-s-of-2-is-the-whole-time",
+        "0.4-s-short-of-2-is-cut-short-though-under-half-a-second",
+    ],
+)
+def test_only_a_check_given_materially_less_than_its_timeout_is_cut_short(
+    timeout: float, run_left: float, cut_short: bool
+) -> None:
+    # At the smallest Lambda timeout preview accepts, the run's deadline lands a hair before the
+    # slowest target's: that check had its whole time, and a target that hangs must go DOWN.
+    # "Materially": more than a tenth of the timeout, or more than half a second.
+    target = Target("hung", "http://hung.example/", timeout=timeout)
+    [result] = run_checks([target], _OwnTimeoutProbe(), run_deadline=time.monotonic() + run_left)
+    assert result.inconclusive is cut_short
+    expected = "not checked in full: the invocation ran out of time after " if cut_short else "timed out after "
+    assert (result.error or "").startswith(expected), result.error

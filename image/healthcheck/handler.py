@@ -13,7 +13,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -21,6 +20,7 @@ import boto3
 
 from . import metrics
 from .alerting import AlertingOutcome, track
+from .budget import CANARY_TIMEOUT_S, Deadlines
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
@@ -44,15 +44,6 @@ __all__ = ["check_and_record", "handler"]
 
 log = logging.getLogger(__name__)
 
-# Time kept back from the Lambda timeout for writing records after the checks.
-MAX_WRITE_RESERVE_S = 10.0
-# Time kept back after the writes, so the handler raises its own error (and
-# Lambda retries the event) before Lambda ends the invocation for it.
-MAX_FINISH_MARGIN_S = 1.0
-# Without a Lambda context (a local run) the run has this long.
-LOCAL_RUN_BUDGET_S = 900.0
-# The connectivity canary runs before the checks, so it is kept short.
-CANARY_TIMEOUT_S: Final = 5.0
 CANARY_NAME: Final = "connectivity check"
 # An event further ahead of the function's clock than this (a manual invoke
 # with a mistyped "time") would set LastEvent in the future and freeze every
@@ -64,24 +55,6 @@ class LambdaContext(Protocol):
     aws_request_id: str
 
     def get_remaining_time_in_millis(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    """Monotonic times: checks end by ``checks``, and every write by ``writes``."""
-
-    checks: float
-    writes: float
-
-    @classmethod
-    def for_invocation(cls, context: LambdaContext | None, start: float) -> Deadlines:
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        remaining_s = float(remaining()) / 1000 if remaining is not None else LOCAL_RUN_BUDGET_S
-        end = start + remaining_s
-        return cls(
-            checks=end - min(MAX_WRITE_RESERVE_S, remaining_s / 4),
-            writes=end - min(MAX_FINISH_MARGIN_S, remaining_s / 20),
-        )
 
 
 def _canary_passes(url: str | None, probe: Probe, deadline: float) -> bool:

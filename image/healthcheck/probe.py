@@ -97,9 +97,11 @@ class CheckResult:
 def timed_out(target: Target, limit_s: float, duration_ms: int, *, cut_short: bool = False) -> CheckResult:
     """A check that ran out of time: the target's fault, unless the run's own deadline cut it short.
 
-    ``cut_short``: the check had less than its timeout, because it started late
-    in the run (queued behind others, or after slow secret reads). Running out
-    of that is ours, so the result is inconclusive and never counts against the target.
+    ``cut_short``: the check had materially less than its timeout, because it
+    started late in the run (queued behind others, or after slow secret reads).
+    Running out of that is ours, so the result is inconclusive and never counts
+    against the target. A check that had all but a sliver of its timeout is not
+    cut short (the runner decides): its ``limit_s`` is what it had.
     """
     error = (
         f"not checked in full: the invocation ran out of time after {limit_s:.3g} s "

@@ -26,6 +26,12 @@ __all__ = ["OnResult", "run_checks"]
 log = logging.getLogger(__name__)
 
 WATCHDOG_GRACE_S = 0.5
+# A check given all but a sliver of its timeout had its whole timeout: at the smallest
+# Lambda timeout preview accepts, the run's check deadline lands a few milliseconds short
+# of the slowest target's, and a target that hangs must still be DOWN, not inconclusive.
+# A sliver is at most a tenth of the timeout, and never more than half a second.
+FULL_TIME_SHARE = 0.9
+MAX_SHORTFALL_S = 0.5
 NOT_CHECKED = "not checked: the invocation ran out of time before this check could finish"
 
 
@@ -64,6 +70,11 @@ def _not_checked(target: Target) -> CheckResult:
     return CheckResult(target.name, redact_url(target.url), False, 0, error=NOT_CHECKED, inconclusive=True)
 
 
+def _whole_time(timeout: float) -> float:
+    """The least time a check may get and still count as having had its whole ``timeout``."""
+    return max(timeout * FULL_TIME_SHARE, timeout - MAX_SHORTFALL_S)
+
+
 def _check(
     slot: _Slot, probe: Probe, watchdog: Watchdog, run_deadline: float, secrets: Mapping[SecretRef, str]
 ) -> None:
@@ -73,8 +84,8 @@ def _check(
         slot.offer(_not_checked(target))
         return
     deadline = min(started + target.timeout, run_deadline)
-    # The run's deadline, not the target's timeout, ends this check: running out is ours.
-    cut_short = run_deadline < started + target.timeout
+    # The run's deadline ends this check materially before the target's timeout: running out is ours.
+    cut_short = deadline - started < _whole_time(target.timeout)
     cancel = Cancel()
 
     def expire() -> None:
