@@ -49,6 +49,14 @@ CANARY_NAME: Final = "connectivity check"
 # with a mistyped "time") would set LastEvent in the future and freeze every
 # target's state until then, so it moves no state.
 MAX_EVENT_AHEAD: Final = timedelta(minutes=15)
+# An event further behind than this is no retry but a stale or sample time (the
+# repo's 2015 event made a target "DOWN since 2015"), so it moves no state either.
+# A retried event must still count: Scheduler retries delivery for up to 15
+# minutes after the scheduled time (the schedule's retry policy, maximum event
+# age 900 s), then Lambda keeps it in its asynchronous queue, retries included,
+# for up to 15 minutes more (the function's event invoke config, 900 s). So a
+# legitimate run starts at most 30 minutes late; an hour leaves that doubled.
+MAX_EVENT_BEHIND: Final = timedelta(hours=1)
 
 
 class LambdaContext(Protocol):
@@ -193,11 +201,12 @@ def check_and_record(
     # Records first: whatever happens to state and alerts, the records are already stored.
     outcome: AlertingOutcome | None = None
     ahead = parse_time(invocation.timestamp) - now
-    if state_store is not None and ahead > MAX_EVENT_AHEAD:
+    if state_store is not None and not -MAX_EVENT_BEHIND <= ahead <= MAX_EVENT_AHEAD:
         log.warning(
-            "event time %s is %s ahead of the function's clock (%s): checks recorded, no state moved, no alert sent",
+            "event time %s is %s %s the function's clock (%s): checks recorded, no state moved, no alert sent",
             invocation.timestamp,
-            ahead,
+            timedelta(seconds=round(abs(ahead).total_seconds())),
+            "ahead of" if ahead > MAX_EVENT_AHEAD else "behind",
             format_timestamp(now),
         )
     elif state_store is not None:
