@@ -5,6 +5,11 @@ through the real handler, then reads the records back from the table, shows
 each target's state, and prints the alerts it would have sent (no topic is
 configured locally). ``--runs N`` runs N cycles a minute apart (event time),
 so a failing target can reach its failure threshold.
+
+The event times end now, as the schedule's would, so maintenance windows and
+the state's "since" read as they will deployed. ``--event FILE`` invokes with
+that event and its own time instead: the repo's sample (2015) is recorded, but
+moves no state, as a deployed function treats an event that old.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from healthcheck.config import Settings
+from healthcheck.event import format_timestamp
 from healthcheck.status import page_html
 from localdev.dynamodb import (
     create_results_table,
@@ -36,6 +42,19 @@ from localdev.stack import ROOT, FunctionConfig, StackError, load_stack, url_con
 TABLE_NAME = "healthcheck-local"
 STATE_TABLE_NAME = "healthcheck-local-state"
 ROLLUP_TABLE_NAME = "healthcheck-local-rollups"
+SAMPLE_EVENT = ROOT / "events" / "eventbridge.json"
+
+
+def event_times(runs: int, first: datetime | None) -> list[str]:
+    """``runs`` event times a minute apart: from ``first`` on, or ending now (whole seconds, as Scheduler sends)."""
+    if first is None:
+        first = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=runs - 1)
+    return [format_timestamp(first + timedelta(minutes=run)) for run in range(runs)]
+
+
+def _event_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # UTC, as the function reads it
 
 
 def configure(url: str | None, stack: str) -> FunctionConfig:
@@ -132,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--event",
         type=Path,
-        default=ROOT / "events" / "eventbridge.json",
-        help="the event to invoke with (its time keys the records)",
+        help="invoke with this event and its own time (e.g. events/eventbridge.json); default: that event, "
+        "at the current time",
     )
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
     parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
@@ -145,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
 
     config = configure(args.url, args.stack)
-    event = json.loads(args.event.read_text())
-    first = datetime.fromisoformat(event["time"])
+    event = json.loads((args.event or SAMPLE_EVENT).read_text())
+    times = event_times(args.runs, _event_time(event["time"]) if args.event else None)
     alerts: list[dict[str, Any]] = []
     with embedded_dynamodb() as endpoint:
         use_endpoint(endpoint)
@@ -167,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if note:
             print(note)
         print(f"checking {len(config.targets)} target(s), embedded DynamoDB at {endpoint}\n")
-        for run in range(args.runs):
-            moment = (first + timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for moment in times:
             logged = io.StringIO()
             with contextlib.redirect_stdout(logged):
                 summary = handler({**event, "time": moment}, None)

@@ -9,10 +9,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from healthcheck.event import format_timestamp
 from tests.servers import FaultServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +55,14 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
 def test_runs_show_the_state_and_print_the_alert_it_would_have_sent(http_server: FaultServer, tmp_path: Path) -> None:
     url = f"{http_server.base_url}/status/503"
     page = tmp_path / "status.html"
+    before = datetime.now(UTC).replace(microsecond=0)
     result = run_local("--runs", "3", "--url", url, "--status-html", str(page))
     lines = result.stdout.splitlines()
-    assert f"{url}: DOWN (since 2015-10-08T16:53:06Z)" in lines
+    # Event times a minute apart ending now, as the schedule's: DOWN since the first of the three.
+    [summary] = [json.loads(line.removeprefix("summary: ")) for line in lines if line.startswith("summary: ")]
+    last = datetime.fromisoformat(summary["timestamp"])
+    assert before <= last <= datetime.now(UTC)
+    assert f"{url}: DOWN (since {format_timestamp(last - timedelta(minutes=2))})" in lines
     assert f"=== DOWN: {url} ===" in lines
     assert "1 target is DOWN:" in lines
     assert lines[-1] == f"status page: {page}"  # after the alerts: the last thing it says
@@ -179,10 +186,37 @@ def test_the_stack_file_is_read_as_preview_reads_it(
         f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/status/503'}}\n"
         "  healthcheck:maintenance:\n    - start: 16:30\n      duration: 1h\n"
     )
-    result = run_stack(name, "--status-html", str(tmp_path / "s.html"))
+    result = run_stack(name, "--event", "events/eventbridge.json", "--status-html", str(tmp_path / "s.html"))
     assert result.returncode == 0, result.stderr
     [row] = [line for line in result.stdout.splitlines() if line.startswith("api ")]
     assert "  no (maintenance)  " in row  # the event's 16:53 is inside the window: the failure moves no state
+
+
+def test_a_window_set_for_now_applies_as_deployed(
+    http_server: FaultServer, stack_in_root: Callable[[str], str], tmp_path: Path
+) -> None:
+    # Found by a user: `make run` checked at the sample event's 2015 time, so a window open now was ignored.
+    opened = datetime.now(UTC) - timedelta(minutes=5)
+    name = stack_in_root(
+        f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/status/503'}}\n"
+        f"  healthcheck:maintenance:\n    - start: '{opened:%H:%M}'\n      duration: 1h\n"
+    )
+    result = run_stack(name, "--status-html", str(tmp_path / "s.html"))
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("api ")]
+    assert "  no (maintenance)  " in row
+
+
+def test_the_sample_event_is_recorded_at_its_own_time_but_moves_no_state(
+    http_server: FaultServer, tmp_path: Path
+) -> None:
+    url = f"{http_server.base_url}/status/503"
+    result = run_local("--event", "events/eventbridge.json", "--url", url, "--status-html", str(tmp_path / "s.html"))
+    lines = result.stdout.splitlines()
+    assert "1 record(s) written to healthcheck-local at 2015-10-08T16:53:06Z" in lines
+    assert f"{url}: UP" in lines  # no state: as deployed, an event that old is no retry of a scheduled run
+    assert "event time 2015-10-08T16:53:06Z is " in result.stderr
+    assert "behind the function's clock" in result.stderr
 
 
 def test_a_misspelt_key_is_warned_of_as_check_config_warns(
