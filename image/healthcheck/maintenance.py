@@ -32,6 +32,29 @@ class MaintenanceWindowError(ValueError):
     """A window that cannot be understood; the message names the window and the field."""
 
 
+def _opening(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) the wall-clock time ``wall`` comes in ``zone``.
+
+    A time the clocks skip (02:30 when they spring forward from 02:00 to 03:00)
+    never comes: the window opens at the first instant after the gap (03:00),
+    not as far past it as the time was into it (03:30, Python's fold=0 reading).
+    """
+    before = wall.replace(tzinfo=zone).astimezone(UTC)  # read with the offset before any gap
+    if before.astimezone(zone).replace(tzinfo=None) == wall:
+        return before
+    # In a gap: the jump lies between the time read with the offset after it and with the one before.
+    after = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    jumped = before.astimezone(zone).utcoffset()
+    low, high = int(after.timestamp()), int(before.timestamp())  # offsets change on whole seconds
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == jumped:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class MaintenanceWindow:
     start: time
@@ -53,7 +76,7 @@ class MaintenanceWindow:
             day = local.date() - timedelta(days=days_back)
             if day.weekday() not in self.every:
                 continue
-            opens = datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
+            opens = _opening(datetime.combine(day, self.start), zone)
             if opens <= moment < opens + self.duration:
                 return True
         return False
@@ -68,6 +91,15 @@ class Schedule:
 
 
 NO_WINDOWS: Final = Schedule()
+
+
+def _hint(start: object) -> str:
+    """YAML 1.1 (PyYAML, and so some tools) reads an unquoted 02:00 as base-60 120: say so, and what to write."""
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < 24 * 60:
+        return ""
+    hours, minutes = divmod(start, 60)
+    meant = f"{hours:02d}:{minutes:02d}"
+    return f' (a number: YAML 1.1 reads an unquoted {meant} as {start}; quote it, "{meant}")'
 
 
 def _duration(where: str, value: object) -> timedelta:
@@ -91,7 +123,7 @@ def _window(where: str, raw: object) -> MaintenanceWindow:
     start = raw.get("start")
     match = _START.match(start) if isinstance(start, str) else None
     if match is None:
-        raise MaintenanceWindowError(f"{where}: 'start' must be \"HH:MM\" (24-hour), got {show(start)}")
+        raise MaintenanceWindowError(f"{where}: 'start' must be \"HH:MM\" (24-hour), got {show(start)}{_hint(start)}")
     zone = raw.get("timezone", "UTC")
     try:
         if not isinstance(zone, str):
