@@ -66,6 +66,7 @@ def test_down_after_the_threshold_with_one_message(monitor: Monitor, http_server
         "url": f"{http_server.base_url}/status/503",
         "reasons": entry["reasons"],
         "eventTime": at(2),
+        "sentTime": at(2),  # the function's clock when it published (the harness runs it at the event time)
     }
     assert "503" in entry["reasons"][0]  # the check's own reason (the expectation's wording is probe.py's)
     monitor.run(at(3), api(http_server, False))

@@ -23,11 +23,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .alerts import Message, build_messages
+from .event import format_timestamp
 from .exceptions import AlertsNotSentError, StateNotSavedError
 from .notify import Notifier
 from .policy import AlertPolicy
@@ -106,10 +108,12 @@ def track(
     deadline: float,
     show: Callable[[Message], None],
     run_id: str,
+    now: datetime,
 ) -> AlertingOutcome:
     """Apply this run's results; ``show`` gets each message when there is no topic to publish to.
 
     ``run_id`` names this run's claims (the Lambda request id); they expire at ``deadline``.
+    ``now`` is the function's clock: alerts say how long ago things happened from it.
     """
     outcome = AlertingOutcome()
     checked = [result for result in results if result.name in targets]
@@ -141,7 +145,7 @@ def track(
             owned.discard(name)  # another invocation moved it: its alerts are that run's to send
 
     claimed = _claim(outcome, store, owned, run_id, deadline)
-    sent = _publish(outcome, claimed, notifier, deadline, show)
+    sent = _publish(outcome, claimed, notifier, deadline, show, format_timestamp(now))
     _clear(outcome, store, claimed, sent, run_id, deadline)
     return outcome
 
@@ -176,6 +180,7 @@ def _publish(
     notifier: Notifier | None,
     deadline: float,
     show: Callable[[Message], None],
+    sent_at: str,
 ) -> set[Alert]:
     """Publish the claimed alerts in event-time order; the alerts sent.
 
@@ -184,7 +189,7 @@ def _publish(
     """
     sent: set[Alert] = set()
     blocked: set[str] = set()
-    for message in build_messages([alert for state in claimed.values() for alert in state.pending]):
+    for message in build_messages([alert for state in claimed.values() for alert in state.pending], sent_at=sent_at):
         names = {alert.target for alert in message.alerts}
         if names & blocked:
             log.warning("%s is held back behind an unsent earlier alert; it stays pending", message.subject)
