@@ -245,7 +245,7 @@ def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_s
     store = monitor.state_store
     assert store is not None
     monitor.run(at(0), targets)
-    assert store.calls == {"BatchGetItem": 2, "GetItem": 0, "UpdateItem": 0}  # 150 keys: two batches of at most 100
+    assert store.calls == {"BatchGetItem": 2, "UpdateItem": 0}  # 150 keys: two batches of at most 100
     assert monitor.notifiers[-1].calls == 0
 
 
