@@ -480,7 +480,9 @@ class StateStore:
                 return True
             current = refused.found
             if current.state.claimed_by != run_id:
-                return False
+                # Either the claim expired and was taken, or an earlier attempt of this
+                # clear landed and only its answer was lost: then nothing it dropped is pending.
+                return current.state.claimed_by is None and not set(done) & set(current.state.pending)
         log.warning(
             "clearing the alerts of %s met %d state writes in a row; its sent alerts may be sent again",
             clip(name, 200),
