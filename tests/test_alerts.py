@@ -220,3 +220,22 @@ def test_a_resent_alert_says_so_in_every_form() -> None:
     assert message.text.count("resent:") == 1  # web's alert is new
     entries = json.loads(json.loads(message.structured)["sqs"])["targets"]
     assert [entry.get("resent") for entry in entries] == [True, None]
+
+
+@pytest.mark.parametrize(
+    ("alert", "chat_id"),
+    [
+        (Alert("CERTIFICATE", "api", "https://api/", T3, T3, cert_days_left=9), "healthcheck-certificate-" + T3),
+        (Alert("STILL DOWN", "api", "https://api/", T3, T0, ("status 503",)), "healthcheck-still-down-" + T3),
+        (down("api"), "healthcheck-down-" + T3),
+    ],
+    ids=["certificate", "reminder", "down"],
+)
+def test_each_form_names_the_event_that_raised_it(alert: Alert, chat_id: str) -> None:
+    [message] = build_messages([alert], sent_at="2026-11-27T18:09:00Z")
+    document = json.loads(message.structured)
+    chat = json.loads(document["https"])
+    assert (chat["id"], chat["metadata"]) == (chat_id, {"summary": message.subject, "eventType": alert.kind})
+    [entry] = json.loads(document["sqs"])["targets"]
+    assert (entry["eventTime"], entry["since"], entry["state"]) == (T3, alert.since, "DOWN" if alert.reasons else "UP")
+    assert message.text.endswith(f"-- healthcheck, event {T3}")
