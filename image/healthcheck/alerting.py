@@ -1,15 +1,17 @@
 """After the records: move each target's state, store the alerts that implies, claim, publish and clear them.
 
-Order is what makes alerts never lost and never doubled: an alert is written
-as pending in the same conditional write as the transition that raised it,
-claimed by this run in a second conditional write, published only under that
-claim, and cleared (with the claim released) only after the publish. Two
-overlapping runs (a double delivery, or the next minute's run while this
-one's SNS publish is slow) cannot both claim a target's pending alerts, so
-only one sends them. A failed publish releases the claim and leaves the
-alert pending for the next run; a run that dies mid-publish leaves a claim
-that expires at its write deadline. A write refused because another
-invocation got there first announces nothing.
+Order is what makes alerts never lost and at most once doubled: an alert is
+written as pending in the same conditional write as the transition that
+raised it, claimed by this run in a second conditional write, published only
+under that claim, and cleared (with the claim released) only after the
+publish. Two overlapping runs (a double delivery, or the next minute's run
+while this one's SNS publish is slow) cannot both claim a target's pending
+alerts, so only one sends them. A publish SNS refused releases the claim and
+leaves the alert pending for the next run; one SNS did not answer leaves it
+pending as "maybe sent", for the next run to send once more, marked as
+resent, and then never again. A run that dies mid-publish leaves a claim that
+expires at its write deadline. A write refused because another invocation
+applied this event or a later one announces nothing.
 
 Writes per target with something to send: its transition (when it moved),
 the claim, and the clear; none in the steady state.
