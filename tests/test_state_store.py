@@ -11,7 +11,7 @@ import pytest
 
 from healthcheck.exceptions import StateNotSavedError
 from healthcheck.state import Alert, TargetState
-from healthcheck.state_store import NO_ITEM, Refused, StateStore, Stored, Version
+from healthcheck.state_store import NO_ITEM, Refused, StateStore, Stored, Version, read_item
 from localdev.dynamodb import create_state_table
 
 if TYPE_CHECKING:
@@ -121,3 +121,22 @@ def test_a_clear_without_the_claim_changes_nothing(store: StateStore) -> None:
     assert not store.clear("api", read, {DOWN}, set(), "run-a", deadline())
     [loaded] = store.load(["api"], deadline()).values()
     assert (loaded.pending, loaded.claimed_by) == ((DOWN,), "run-b")
+
+
+@pytest.mark.parametrize(
+    ("item", "attribute"),
+    [
+        ({"Id": "api", "State": {"S": "DOWN"}}, "Since"),
+        ({"Id": {"S": "api"}, "State": 5}, "State"),
+        ({"Id": {"S": "api"}, "Pending": {"L": []}}, "Pending"),
+        ({"Id": {"S": "api"}, "Pending": {"S": "[5]"}}, "Pending"),
+        ({"Id": {"S": "api"}, "Failures": {"N": "1e3"}, "StreakStart": {"S": T0}}, "Failures"),
+        ({"Id": {"S": "api"}, "Pending": {"S": '[{"kind": "DOWN", "maybeSent": "yes"}]'}}, "Pending"),
+    ],
+    ids=["id-not-an-attribute", "state-not-an-attribute", "pending-a-list", "alert-not-an-object", "exponent", "flag"],
+)
+def test_an_item_of_any_shape_is_read_as_no_state_with_its_raw_version(item: dict[str, object], attribute: str) -> None:
+    # An answer of an odd shape (or an edit by hand) never raises: the target is treated as having no state.
+    found = read_item(item)
+    assert (found.state, found.malformed) == (TargetState(), attribute)
+    assert found.version == Version(True, item.get("LastEvent"), item.get("Pending"))  # type: ignore[arg-type]

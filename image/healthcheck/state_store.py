@@ -271,7 +271,7 @@ def _pending(item: Mapping[str, Any]) -> tuple[Alert, ...]:
 
 def from_item(item: Mapping[str, Any]) -> TargetState:
     """The state an item holds; MalformedStateError (naming the attribute) when it holds none this code can use."""
-    name = str(item.get("Id", {}).get("S", "?"))
+    name = _name(item)
     parsers: dict[str, Callable[[], object]] = {
         "State": lambda: _string(item, "State") or "UP",
         "Failures": lambda: _count(item, "Failures") or 0,
@@ -329,8 +329,13 @@ def read_item(item: Mapping[str, Any]) -> Stored:
         return Stored(from_item(item), version)
     except MalformedStateError as exc:
         log.warning("%s; treated as a target with no state until the next write replaces it", exc)
-        claim = _claim(str(item.get("Id", {}).get("S", "?")), item)
+        claim = _claim(_name(item), item)
         return Stored(TargetState(**claim), version, malformed=exc.attribute)
+
+
+def _name(item: Mapping[str, Any]) -> str:
+    key = item.get("Id")
+    return str(key.get("S", "?")) if isinstance(key, Mapping) else "?"
 
 
 def _unclaimed(state: TargetState) -> TargetState:
