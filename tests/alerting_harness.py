@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,17 @@ def aws_client(service: str, endpoint: str) -> Any:
         aws_secret_access_key="local",
         config=CLIENT_CONFIG,
     )
+
+
+class Context:
+    """Lambda's context as the handler reads it: the request id and the time left."""
+
+    def __init__(self, budget_s: float, request_id: str) -> None:
+        self.aws_request_id = request_id
+        self._ends = time.monotonic() + budget_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +101,13 @@ class Monitor:
         probe: Probe | None = None,
         now: datetime | None = None,
         secrets: SecretResolver | None = None,
+        budget_s: float | None = None,
+        request_id: str | None = None,
     ) -> HealthcheckError | None:
-        """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any."""
+        """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any.
+
+        ``budget_s``: the invocation's time, as Lambda's context gives it (a local run's 900 s without it).
+        """
         notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
         self.notifiers.append(notifier)
         settings = Settings(
@@ -103,10 +120,11 @@ class Monitor:
             connectivity_check=self.connectivity_check,
             per_target_metrics=self.per_target_metrics,
         )
+        context = Context(budget_s, request_id or f"run-{next(_numbers)}") if budget_s else None
         try:
             check_and_record(
                 {"time": at},
-                None,
+                context,
                 settings=settings,
                 probe=probe or self.probe,
                 store=ResultStore(self.dynamodb, self.results_table),
@@ -130,6 +148,10 @@ class Monitor:
                 envelope = json.loads(message["Body"])
                 received.append(Alert(envelope["Subject"], json.loads(envelope["Message"])))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def put_state(self, item: dict[str, Any]) -> None:
+        """An item written as a user would in the console (the README tells them how)."""
+        self.dynamodb.put_item(TableName=self.state_table, Item=item)
 
     def state(self, name: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(TableName=self.state_table, Key={"Id": {"S": name}}, ConsistentRead=True)

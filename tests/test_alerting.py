@@ -66,6 +66,7 @@ def test_down_after_the_threshold_with_one_message(monitor: Monitor, http_server
         "url": f"{http_server.base_url}/status/503",
         "reasons": entry["reasons"],
         "eventTime": at(2),
+        "sentTime": at(2),  # the function's clock when it published (the harness runs it at the event time)
     }
     assert "503" in entry["reasons"][0]  # the check's own reason (the expectation's wording is probe.py's)
     monitor.run(at(3), api(http_server, False))
@@ -228,7 +229,8 @@ def test_a_certificate_warning_once_per_threshold(monitor: Monitor, ca: trustme.
         monitor.run(at(0), targets, probe=probe)
         [warning] = monitor.alerts()
         assert warning.subject == "CERTIFICATE: api expires in 9 days"
-        assert warning.body["targets"][0]["certDaysLeft"] == 9
+        [entry] = warning.body["targets"]
+        assert (entry["certDaysLeft"], entry["eventTime"], entry["since"]) == (9, at(0), at(0))
         monitor.run(at(1), targets, probe=probe)
         assert monitor.alerts() == []  # the 14-day threshold is warned of once
     with expiring_in(ca, 6) as six_days:
@@ -244,7 +246,7 @@ def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_s
     store = monitor.state_store
     assert store is not None
     monitor.run(at(0), targets)
-    assert store.calls == {"BatchGetItem": 2, "GetItem": 0, "UpdateItem": 0}  # 150 keys: two batches of at most 100
+    assert store.calls == {"BatchGetItem": 2, "UpdateItem": 0}  # 150 keys: two batches of at most 100
     assert monitor.notifiers[-1].calls == 0
 
 
@@ -483,4 +485,30 @@ def test_a_secrets_service_out_of_reach_is_inconclusive(monitor: Monitor, http_s
     assert record["Error"]["S"] == "secret /healthcheck/token not readable: EndpointConnectionError"
     assert record["Inconclusive"] == {"BOOL": True}
     assert monitor.state("api") is None
+    assert monitor.alerts() == []
+
+
+def test_a_refused_message_holds_back_only_its_own_targets(monitor: Monitor, http_server: FaultServer) -> None:
+    monitor.alerting = AlertPolicy(failure_threshold=1, success_threshold=1)
+    ok, failing = f"{http_server.base_url}/ok", f"{http_server.base_url}/status/503"
+
+    def targets(db: str, others: str) -> list[object]:
+        return [{"name": "db", "url": db}, {"name": "api", "url": others}, {"name": "web", "url": others}]
+
+    monitor.run(at(0), targets(failing, ok))
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: db"]
+    monitor.run(at(1), targets(ok, ok), topic_arn=monitor.topic_arn + "-deleted")  # db's RECOVERED waits
+    sns = monitor.sns
+    monitor.sns = RefusesFirstPublish(sns)  # refuses RECOVERED: db, the earliest
+    assert isinstance(monitor.run(at(2), targets(ok, failing)), AlertsNotSentError)
+    [alert] = monitor.alerts()  # api and web are not held back behind db
+    assert (alert.subject, [entry["target"] for entry in alert.body["targets"]]) == (
+        "DOWN: api and 1 more",
+        ["api", "web"],
+    )
+    monitor.sns = sns
+    assert monitor.run(at(3), targets(ok, failing)) is None
+    [late] = monitor.alerts()
+    assert (late.subject, late.body["targets"][0]["eventTime"]) == ("RECOVERED: db", at(1))
+    assert monitor.run(at(4), targets(ok, failing)) is None
     assert monitor.alerts() == []

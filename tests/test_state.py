@@ -174,3 +174,56 @@ def test_a_long_flapping_outage_keeps_the_first_down_and_the_last_word() -> None
     assert transitions[0] == ("DOWN", minute(0))
     assert transitions[-1] == ("RECOVERED", minute(99))
     assert all(kind == ("DOWN", "RECOVERED")[index % 2] for index, (kind, _) in enumerate(transitions))
+
+
+def test_one_certificate_read_every_hour_is_warned_of_once_per_threshold_only() -> None:
+    # Its expiry is fixed: the reading's whole days left fall by one a day (rounded down).
+    expires = datetime(2026, 12, 7, 18, 30, tzinfo=UTC)
+    readings = []
+    for hour in range(0, 10 * 24, 1):
+        moment = datetime(2026, 11, 27, 18, tzinfo=UTC) + timedelta(hours=hour)
+        readings.append((hour * 60, cert((expires - moment).days)))
+    sent = run(TargetState(), readings)
+    assert [days for _kind, _since, days in sent.alerts] == [10, 7, 3, 1]
+    assert sent.writes == 4  # a warning is the only write
+
+
+def test_an_older_certificate_served_again_is_not_a_new_one() -> None:
+    # Warned of at 7 days; a backend still serving one that expires 3 days earlier (4 left: the same
+    # threshold) is no renewal: only a certificate that expires later is a new one.
+    sent = run(TargetState(), [(0, cert(7)), (1, cert(4)), (2, cert(7)), (3, cert(4))])
+    assert [days for _kind, _since, days in sent.alerts] == [7]
+
+
+def test_a_certificate_warning_is_kept_when_a_reminder_beside_it_is_dropped() -> None:
+    down = Alert("DOWN", "api", "u", T0, T0, ("status 503",))
+    state = TargetState("DOWN", T0, last_event=T0, reminded_at=T0, pending=(down,))
+    failing = dataclasses.replace(FAIL, cert_days_left=9)
+    new = next_state(state, failing, AlertPolicy(remind_every_minutes=5), 14, minute(5))
+    assert new is not None
+    assert [(alert.kind, alert.at, alert.since) for alert in new.pending] == [
+        ("DOWN", T0, T0),
+        ("CERTIFICATE", minute(5), minute(5)),  # its event time, for eventTime and the chat id
+    ]
+
+
+SEVEN = tuple(f"failure {n}" for n in range(7))
+
+
+@pytest.mark.parametrize(
+    ("state", "policy", "kind"),
+    [
+        (TargetState(failures=2, streak_start=T0, last_event=T0), POLICY, "DOWN"),
+        (TargetState("DOWN", T0, last_event=T0, reminded_at=T0), AlertPolicy(remind_every_minutes=5), "STILL DOWN"),
+    ],
+    ids=["down", "reminder"],
+)
+def test_an_alert_lists_every_reason_up_to_five(state: TargetState, policy: AlertPolicy, kind: str) -> None:
+    failing = dataclasses.replace(FAIL, failures=SEVEN)
+    new = next_state(state, failing, policy, 14, minute(5))
+    assert new is not None
+    [alert] = new.pending
+    assert (alert.kind, alert.reasons) == (kind, SEVEN[:5])
+    error_only = dataclasses.replace(FAIL, failures=(), error="connection refused")
+    [alert] = (next_state(state, error_only, policy, 14, minute(5)) or state).pending
+    assert alert.reasons == ("connection refused",)

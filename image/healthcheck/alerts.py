@@ -30,6 +30,11 @@ MAX_SUBJECT: Final = 100  # SNS's limit, ASCII only
 MAX_LISTED: Final = 25
 MAX_SHOWN_BYTES: Final = 300
 MAX_MESSAGE_BYTES: Final = 250 * 1024
+# An alert sent this long after the event that raised it says when that was
+# (a run's own checks take seconds; an SNS outage or a held claim takes longer).
+SHOW_RAISED_AFTER_S: Final = 120
+# After each backtick in the chat form: no run of backticks is left that could close its code fence.
+FENCE_BREAK: Final = "\u200b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,11 @@ def _url(alert: Alert) -> str:
     return _shown(redact_url(alert.url))
 
 
-def _block(alert: Alert) -> list[str]:
+def _seconds_between(start: str, end: str) -> int:
+    return int((parse_time(end) - parse_time(start)).total_seconds())
+
+
+def _block(alert: Alert, sent_at: str) -> list[str]:
     lines = [_shown(alert.target), f"  url:      {_url(alert)}"]
     if alert.kind == "RECOVERED":
         # Down from the first failure to the first success (``at`` is when the success threshold was met).
@@ -110,10 +119,16 @@ def _block(alert: Alert) -> list[str]:
         days = alert.cert_days_left if alert.cert_days_left is not None else 0
         lines.append(f"  certificate expires in {_days(days)}" if days >= 0 else "  certificate has expired")
     else:
-        down_for = format_duration(int((parse_time(alert.at) - parse_time(alert.since)).total_seconds()))
+        # From the first failure to now, when it is sent: an alert held back an hour is an hour older.
+        down_for = format_duration(max(0, _seconds_between(alert.since, sent_at)))
         lines.append(f"  since:    {_when(alert.since)} ({down_for} ago)")
         for index, reason in enumerate(alert.reasons):
             lines.append(f"  {'reasons:' if index == 0 else '        '}  {_shown(reason)}")
+    late = _seconds_between(alert.at, sent_at)
+    if late >= SHOW_RAISED_AFTER_S:
+        lines.append(f"  raised:   {_when(alert.at)} (sent {format_duration(late)} later)")
+    if alert.maybe_sent:
+        lines.append("  resent:   SNS did not answer the first attempt, which may have been delivered")
     return lines
 
 
@@ -125,19 +140,19 @@ HEADINGS: Final[dict[AlertKind, tuple[str, str]]] = {
 }
 
 
-def _text(kind: AlertKind, alerts: Sequence[Alert], listed: int) -> str:
+def _text(kind: AlertKind, alerts: Sequence[Alert], listed: int, sent_at: str) -> str:
     count = len(alerts)
     one, many = HEADINGS[kind]
     lines = [(one if count == 1 else many.format(count)) + ":", ""]
     for alert in alerts[:listed]:
-        lines += [*_block(alert), ""]
+        lines += [*_block(alert, sent_at), ""]
     if count > listed:
         lines += [f"... and {count - listed} more (see the results table).", ""]
     lines.append(f"-- healthcheck, event {alerts[-1].at}")
     return "\n".join(lines)
 
 
-def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int) -> dict[str, object]:
+def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int, sent_at: str) -> dict[str, object]:
     def entry(alert: Alert) -> dict[str, object]:
         form: dict[str, object] = {
             "target": _shown(alert.target),
@@ -146,11 +161,14 @@ def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int) -> dict[str,
             "url": _url(alert),
             "reasons": [_shown(reason) for reason in alert.reasons],
             "eventTime": alert.at,
+            "sentTime": sent_at,
         }
         if alert.down_for_s is not None:
             form["downForSeconds"] = alert.down_for_s
         if alert.cert_days_left is not None:
             form["certDaysLeft"] = alert.cert_days_left
+        if alert.maybe_sent:
+            form["resent"] = True
         return form
 
     return {"kind": kind, "targets": [entry(alert) for alert in alerts[:listed]], "more": max(0, len(alerts) - listed)}
@@ -161,21 +179,27 @@ def _chat(kind: AlertKind, title: str, text: str, alerts: Sequence[Alert]) -> di
         "version": "1.0",
         "source": "custom",
         "id": f"healthcheck-{kind.replace(' ', '-').lower()}-{alerts[-1].at}",
-        "content": {"textType": "client-markdown", "title": title, "description": f"```\n{text}\n```"},
+        # Server text quoted in a reason must not end the fence and post its own markdown or links.
+        "content": {
+            "textType": "client-markdown",
+            "title": title,
+            "description": "```\n" + text.replace("`", "`" + FENCE_BREAK) + "\n```",
+        },
         "metadata": {"summary": title, "eventType": kind},
     }
 
 
-def _message(kind: AlertKind, alerts: Sequence[Alert]) -> Message:
+def _message(kind: AlertKind, alerts: Sequence[Alert], sent_at: str) -> Message:
     title = subject(kind, alerts)
     listed = MAX_LISTED
     while True:
-        text = _text(kind, alerts, listed)
+        text = _text(kind, alerts, listed, sent_at)
+        machine = json.dumps(_machine(kind, alerts, listed, sent_at), ensure_ascii=False)
         document = {
             "default": text,
             "email": text,
-            "sqs": json.dumps(_machine(kind, alerts, listed), ensure_ascii=False),
-            "lambda": json.dumps(_machine(kind, alerts, listed), ensure_ascii=False),
+            "sqs": machine,
+            "lambda": machine,
             "https": json.dumps(_chat(kind, title, text, alerts), ensure_ascii=False),
         }
         structured = json.dumps(document, ensure_ascii=False)
@@ -184,8 +208,11 @@ def _message(kind: AlertKind, alerts: Sequence[Alert]) -> Message:
         listed //= 2
 
 
-def build_messages(alerts: Sequence[Alert]) -> list[Message]:
+def build_messages(alerts: Sequence[Alert], *, sent_at: str) -> list[Message]:
     """Digest messages in event-time order: one per kind, unless one target's alerts need more.
+
+    ``sent_at`` (an event-time string: now, as they are published) is what
+    "ago" is measured from; an alert sent well after it was raised says when that was.
 
     A target's alerts go out in the order they happened, each in a later
     message than the one before, so its last message matches its state
@@ -207,4 +234,4 @@ def build_messages(alerts: Sequence[Alert]) -> list[Message]:
             index = len(groups) - 1
         groups[index][1].append(alert)
         last_group[alert.target] = index
-    return [_message(kind, matching) for kind, matching in groups]
+    return [_message(kind, matching, sent_at) for kind, matching in groups]

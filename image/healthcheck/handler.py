@@ -220,6 +220,7 @@ def check_and_record(
             deadline=deadlines.writes,
             show=report.alert,
             run_id=getattr(context, "aws_request_id", None) or uuid.uuid4().hex,
+            now=now,
         )
     if rollups is not None:
         # After the records: at most one write per target per hour, never a failure of the run.

@@ -1,7 +1,9 @@
-"""One AWS call, retried with jittered, capped backoff until a deadline (state reads/writes, SNS publishes).
+"""One AWS call, retried with jittered, capped backoff until a deadline (state and rollup reads and writes).
 
 Clients are built with one attempt per call (``store.CLIENT_CONFIG``), so the
 invocation's deadline, not botocore's attempt count, decides when to give up.
+Only calls that are safe to repeat come here (reads, conditional writes): an
+SNS publish is not (see notify.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Final, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-__all__ = ["RETRYABLE_CODES", "error_code", "retry_until", "retryable"]
+from .text import clip
+
+__all__ = ["RETRYABLE_CODES", "UnreadableResponseError", "call_aws", "error_code", "retry_until", "retryable"]
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +46,49 @@ BASE_DELAY_S: Final = 0.05
 MAX_DELAY_S: Final = 2.0
 
 
+class UnreadableResponseError(BotoCoreError):
+    """An answer botocore could not turn into a response: garbled, cut off, or of the wrong shape.
+
+    botocore raises its ``ResponseParserError`` for these, or, for JSON of an
+    unexpected shape, a plain ``AttributeError``, ``TypeError`` or
+    ``UnicodeDecodeError``: none of them a ``BotoCoreError``. Raised as one, it
+    is handled wherever a failed AWS call is.
+    """
+
+    fmt = "the answer to {what} could not be read: {error}"
+
+
+def call_aws(call: Callable[[], T], what: str) -> T:
+    """``call()``, one AWS request, with any failure to read its answer raised as UnreadableResponseError."""
+    try:
+        return call()
+    except (ClientError, BotoCoreError):
+        raise
+    except Exception as exc:  # whatever botocore raises on bytes off the network is the call's failure
+        raise UnreadableResponseError(what=what, error=f"{type(exc).__name__}: {clip(str(exc), 300)}") from exc
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def retryable(exc: ClientError | BotoCoreError) -> bool:
-    """A throttle, a 5xx, or a lost, refused or timed-out connection: worth another attempt."""
+    """A throttle, a 5xx, a lost, refused or timed-out connection, or an answer garbled: worth another attempt."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(exc) in RETRYABLE_CODES or status >= 500
-    return isinstance(exc, BotoConnectionError | HTTPClientError)
+    return isinstance(exc, BotoConnectionError | HTTPClientError | UnreadableResponseError)
 
 
 def retry_until(call: Callable[[], T], deadline: float, what: str, sleep: Callable[[float], None] = time.sleep) -> T:
-    """``call()``, retried while it fails for a passing reason and time remains; re-raises the last error."""
+    """``call()``, retried while it fails for a passing reason and time remains; re-raises the last error.
+
+    Every failure of the call is a ClientError or a BotoCoreError (see UnreadableResponseError).
+    """
     attempt = 0
     while True:
         try:
-            return call()
+            return call_aws(call, what)
         except (ClientError, BotoCoreError) as exc:
             if not retryable(exc):
                 raise

@@ -65,6 +65,8 @@ class Alert:
     down_for_s: int | None = None
     """RECOVERED: from the first failure to the first success."""
     cert_days_left: int | None = None
+    maybe_sent: bool = False
+    """A publish of it got no answer (SNS may have delivered it): sent once more, marked as resent, then dropped."""
 
 
 @dataclass(frozen=True, slots=True)
