@@ -327,7 +327,8 @@ def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
 
 def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: str, rollups: RollupStore) -> None:
     """Only an incident's first hour keeps its reason: the page shows no other, and every byte is read per view."""
-    from healthcheck.status_data import build
+    from healthcheck.state import TargetState
+    from healthcheck.status_data import ShownTarget, TargetReads, build
 
     start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
     deadline = time.monotonic() + 60
@@ -345,5 +346,14 @@ def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: st
     hours = hour_summaries(rollups.days("x", "2026-11-28", "2026-11-28", deadline))
     assert [hours[start + timedelta(hours=h)].first_reason for h in range(3)] == ["status 503 not in [2xx]", None, None]
     assert [hours[start + timedelta(hours=h)].failed for h in range(3)] == [12, 12, 12]
-    [incident] = build([("x", None)], {"x": hours}, {}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
-    assert (incident.start, incident.failed, incident.reason) == ("2026-11-28T01:00:00Z", 36, "status 503 not in [2xx]")
+    # An outage whose DOWN was never recorded as an incident (it began before this version) takes its first
+    # hour's reason: the state's DOWN since says when it began.
+    reads = TargetReads(summarised=hours, state=TargetState("DOWN", since="2026-11-28T01:00:00Z"))
+    [incident] = (
+        build([ShownTarget("x", "x")], {"x": reads}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
+    )
+    assert (incident.start, incident.ongoing, incident.reason) == (
+        "2026-11-28T01:00:00Z",
+        True,
+        "status 503 not in [2xx]",
+    )

@@ -32,7 +32,7 @@ from .exceptions import AlertsNotSentError, StateNotSavedError
 from .notify import Notifier
 from .policy import AlertPolicy
 from .probe import CheckResult
-from .state import Alert, TargetState, next_state
+from .state import TRANSITIONS, Alert, TargetState, next_state
 from .state_store import StateStore
 from .targets import Target
 
@@ -51,6 +51,8 @@ class AlertingOutcome:
     sent: list[Message] = field(default_factory=list)
     unsent: list[Message] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    transitions: list[Alert] = field(default_factory=list)
+    """The DOWN and RECOVERED alerts this run's state writes raised: the status page's incidents."""
 
     def failure(self) -> AlertsNotSentError | StateNotSavedError | None:
         """What to raise at the end of the run: only unsent alerts, or any state fault."""
@@ -137,6 +139,7 @@ def track(
         elif saved:
             outcome.written += 1
             outcome.states[name] = new
+            outcome.transitions += [alert for alert in new.pending if alert.kind in TRANSITIONS and alert.at == at]
         else:
             owned.discard(name)  # another invocation moved it: its alerts are that run's to send
 
