@@ -387,7 +387,7 @@ def test_a_first_day_is_drawn_and_an_incident_reads_to_the_minute() -> None:
     when = '<time datetime="{0}" title="{0}">{1}</time>'.format
     assert (
         f"<li>{when('2026-11-28T02:10:00Z', '28 Nov 2026 02:10 UTC')} to "
-        f"{when('2026-11-28T02:13:00Z', '02:13 UTC')} (3 min): connection refused</li>"
+        f'{when("2026-11-28T02:13:00Z", "02:13 UTC")} <span class="nb">(3 min)</span>: connection refused</li>'
     ) in html
     assert f"since {when('2026-11-28T02:13:00Z', '28 Nov 2026 02:13 UTC')}" in html
     assert f"Updated {when('2026-11-28T02:19:13Z', '28 Nov 2026 02:19 UTC')}." in html

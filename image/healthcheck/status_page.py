@@ -47,7 +47,7 @@ STYLE: Final = "".join(
         "dl.uptime{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;margin:.5rem 0}",
         "dl.uptime dt{font-size:.8rem;color:#57606a}",
         "dl.uptime dd{margin:0;font-weight:600}svg text{font-size:11px;fill:#57606a}figure{margin:1rem 0}",
-        "p.note{font-size:.9rem;color:#57606a}",
+        "p.note{font-size:.9rem;color:#57606a}.nb{white-space:nowrap}",
     ]
 )
 
@@ -173,11 +173,17 @@ def _chart(target: TargetStatus) -> str:
 def _incident(incident: Incident) -> str:
     reason = f": {escape(incident.reason)}" if incident.reason else ""
     if incident.ongoing:
-        so_far = f", {duration_text(incident.duration_s)} so far" if incident.duration_s is not None else ""
+        so_far = (
+            f', <span class="nb">{duration_text(incident.duration_s)} so far</span>'
+            if incident.duration_s is not None
+            else ""
+        )
         return f"<li><strong>Ongoing</strong> since {_when(incident.start)}{so_far}{reason}</li>"
     if incident.end is None:
         return f"<li>{_when(incident.start)} to a time not recorded{reason}</li>"
-    lasted = f" ({duration_text(incident.duration_s)})" if incident.duration_s is not None else ""
+    lasted = (
+        f' <span class="nb">({duration_text(incident.duration_s)})</span>' if incident.duration_s is not None else ""
+    )
     return f"<li>{_when(incident.start)} to {_when(incident.end, day_of=incident.start)}{lasted}{reason}</li>"
 
 
