@@ -13,7 +13,7 @@ import pytest
 from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
 from healthcheck.probe import CheckResult, Probe
-from healthcheck.rollup_store import RollupStore, closed_hours, hour_summaries
+from healthcheck.rollup_store import RollupStore, StoredIncident, closed_hours, hour_summaries
 from healthcheck.rollups import HourSummary, merge, percentile, summarise, uptime
 from healthcheck.store import ResultStore, to_item
 from localdev.dynamodb import create_rollup_table
@@ -357,3 +357,36 @@ def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: st
         True,
         "status 503 not in [2xx]",
     )
+
+
+def test_transitions_are_recorded_as_incidents_once_each(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """DOWN writes the incident with its first reason, RECOVERED its end; a retried event writes the same item."""
+    from healthcheck.state import Alert
+
+    down = Alert("DOWN", "api", "u", "2026-11-28T02:12:00Z", "2026-11-28T02:10:00Z", ("status 503 not in [2xx]",))
+    recovered = Alert("RECOVERED", "api", "u", "2026-11-28T02:14:00Z", "2026-11-28T02:10:00Z", down_for_s=180)
+    reminder = Alert("STILL DOWN", "api", "u", "2026-11-28T02:13:00Z", "2026-11-28T02:10:00Z")
+    deadline = time.monotonic() + 60
+    assert rollups.record_transitions([down, reminder], deadline) == 1
+    assert rollups.record_transitions([recovered, recovered], deadline) == 2
+    first, last = datetime(2026, 8, 30, tzinfo=UTC), datetime(2026, 11, 28, 3, tzinfo=UTC)
+    assert rollups.incidents("api", first, last, deadline, limit=10) == [
+        StoredIncident("2026-11-28T02:10:00Z", "2026-11-28T02:13:00Z", "status 503 not in [2xx]")
+    ]
+    # Its own item, outside every day's range: the day items read as they were.
+    assert rollups.days("api", "2026-11-28", "2026-11-28", deadline) == []
+    [item] = dynamodb.scan(TableName=rollups.table_name)["Items"]
+    assert item["ExpiresAt"]["N"] == str(int(datetime(2027, 3, 8, 2, 10, tzinfo=UTC).timestamp()))  # + 100 days
+
+
+def test_an_incident_that_cannot_be_recorded_costs_the_run_nothing(
+    dynamodb: DynamoDBClient, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from healthcheck.state import Alert
+
+    broken = RollupStore(dynamodb, "no-such-table", table)
+    down = Alert("DOWN", "api", "u", "2026-11-28T02:12:00Z", "2026-11-28T02:10:00Z", ("refused",))
+    assert broken.record_transitions([down], time.monotonic() + 5) == 0
+    assert "an incident was not recorded for the status page" in caplog.text

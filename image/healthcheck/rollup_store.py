@@ -233,11 +233,10 @@ class RollupStore:
         deadline: float,
         *,
         limit: int | None = None,
-        newest_first: bool = False,
     ) -> tuple[list[dict[str, Any]], bool]:
         """Records of ``name`` with ``start <= Timestamp < end``: all of them, or one page of at most ``limit``.
 
-        Returns them in the order asked, and whether they are all there are in the range.
+        Returns them in time order, and whether they are all there are in the range.
         """
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
@@ -251,7 +250,6 @@ class RollupStore:
                 ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
             },
             **({"Limit": limit} if limit is not None else {}),
-            **({"ScanIndexForward": False} if newest_first else {}),
         }
         while True:
 
