@@ -9,18 +9,25 @@ raw records, which the page summarises itself, as it does before a flush.
   failures, that day's uptime 252/288 = 87.50%. Its state is UP again.
 - ``docs``: five days ago, 03:00-04:00, every check failed inside a maintenance
   window: not counted, so 100% every day; its state is UP.
+
+States and incidents come as the monitor makes them: every check is replayed
+through ``next_state`` with the default policy (DOWN at the 3rd failure, UP at
+the 2nd success), the final state stored, and each DOWN and RECOVERED alert
+recorded by ``RollupStore.record_transitions``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from healthcheck.policy import DEFAULT_POLICY
 from healthcheck.probe import CheckResult
+from healthcheck.rollup_store import RollupStore
 from healthcheck.rollups import summarise
-from healthcheck.state import TargetState
+from healthcheck.state import TRANSITIONS, Alert, TargetState, next_state
 from healthcheck.state_store import to_item as state_item
 from healthcheck.store import ResultStore, to_item
 
@@ -70,14 +77,21 @@ def seed(client: DynamoDBClient, results_table: str, rollup_table: str, state_ta
         maintenance_hour=today - timedelta(days=5) + timedelta(hours=3),
     )
     raw: list[dict[str, Any]] = []
+    transitions: list[Alert] = []
     for name in NAMES:
         days: dict[str, dict[str, Any]] = {}
+        state = TargetState()
         hour = seeded.first_hour
         while hour <= current:
             results = _results(name, hour, seeded)
             # The current hour's checks so far only; the page reads them raw.
             count = len(results) if hour < current else now.minute // 5 + 1
             items = [to_item(result, _stamp(hour, index)) for index, result in enumerate(results[:count])]
+            for index, result in enumerate(results[:count]):
+                moved = next_state(state, result, DEFAULT_POLICY, 0, _stamp(hour, index))
+                if moved is not None:
+                    transitions += [alert for alert in moved.pending if alert.kind in TRANSITIONS]
+                    state = replace(moved, pending=())  # sent, as a run clears them
             if hour >= current - timedelta(hours=1):
                 raw += items
             else:
@@ -87,11 +101,9 @@ def seed(client: DynamoDBClient, results_table: str, rollup_table: str, state_ta
             hour += timedelta(hours=1)
         for item in days.values():
             client.put_item(TableName=rollup_table, Item=item)
-        # UP since the first check, or for web since it recovered (at the defaults, its 2nd success: 13:05).
-        since = seeded.incident_start + timedelta(hours=3, minutes=5) if name == "web" else seeded.first_hour
-        client.put_item(
-            TableName=state_table,
-            Item=state_item(name, TargetState(state="UP", since=since.strftime("%Y-%m-%dT%H:%M:%SZ"))),
-        )
-    ResultStore(client, results_table).write(raw, time.monotonic() + 60)
+        if state != TargetState():
+            client.put_item(TableName=state_table, Item=state_item(name, state))
+    deadline = time.monotonic() + 60
+    ResultStore(client, results_table).write(raw, deadline)
+    RollupStore(client, rollup_table, results_table).record_transitions(transitions, deadline)
     return seeded

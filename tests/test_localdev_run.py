@@ -48,7 +48,7 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
     # It ends with the status page, its figures read back from the records just written.
     assert lines[-1] == f"status page: {page}"
     html = page.read_text()
-    assert f'<h2 id="t-0">{url} <span class="state state-UP">UP</span>' in html
+    assert f'<h2 id="t-0">{url}</h2><p><span class="state state-UP">UP</span>' in html
     assert "<dt>24h</dt><dd>100.00%</dd>" in html
 
 

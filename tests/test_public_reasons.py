@@ -13,7 +13,9 @@ import pytest
 import healthcheck.status
 from healthcheck.probe import CheckResult
 from healthcheck.public_reasons import HIDDEN, public_reason
+from healthcheck.rollup_store import RollupStore
 from healthcheck.rollups import summarise
+from healthcheck.state import Alert
 from healthcheck.store import ResultStore, to_item
 from localdev.dynamodb import create_results_table, create_rollup_table
 from localdev.function_url import function_url_event
@@ -82,7 +84,10 @@ SECRET_TEXT = "planted-body-text"
 
 @pytest.fixture
 def status_env(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Two targets that failed this hour and yesterday, with reasons that name a host and body text."""
+    """Two targets that failed this hour and yesterday, with reasons that name a host and body text.
+
+    Each failure took its target DOWN (web recovered): the monitor recorded those transitions, as it does.
+    """
     number = next(_numbers)
     results, rollups = f"reasons-results-{number}", f"reasons-rollups-{number}"
     create_results_table(dynamodb_endpoint, results)
@@ -103,6 +108,15 @@ def status_env(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Itera
             "Day": {"S": day},
             "H06": summarise([to_item(failed, yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"))]).to_attribute(),
         },
+    )
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    RollupStore(client, rollups, results).record_transitions(
+        [
+            Alert("DOWN", "db", "u", now.strftime(stamp), now.strftime(stamp), (raw.error or "",)),
+            Alert("DOWN", "web", "u", yesterday.strftime(stamp), yesterday.strftime(stamp), (failed.error or "",)),
+            Alert("RECOVERED", "web", "u", yesterday.strftime(stamp), yesterday.strftime(stamp), down_for_s=300),
+        ],
+        time.monotonic() + 30,
     )
     for key, value in {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import json
+import unicodedata
 from contextlib import redirect_stdout
 from datetime import timedelta
 from pathlib import Path
@@ -36,21 +37,17 @@ API = "api"
 
 
 def api_history() -> list[tuple[str, CheckResult]]:
-    """20 checks of `api`, 12:00 to 12:19, one a minute.
+    """30 checks of `api`, 12:00 to 12:29, one a minute, made so that no two figures coincide.
 
     12:02 one failure (503, 900 ms): below the failure threshold of 3, so no incident.
     12:05-12:07 maintenance, 12:08 inconclusive: left out of uptime.
     12:10-12:13 four timeouts: DOWN from 12:10 (first failure of the streak) ...
     12:14, 12:15 successes: ... UP again from 12:14 (first success of the streak of 2).
+    The other 21 succeed: 100 ms at 12:00, 10 ms more each, and 1500 ms at 12:29.
     """
     history: dict[int, CheckResult] = {
-        0: ok(API, 100),
-        1: ok(API, 110),
         2: failed(API, 900, 503, "status 503 not in [2xx]"),
-        3: ok(API, 120),
-        4: ok(API, 130),
         8: CheckResult(API, "https://example.test/", False, 3000, error="no network", inconclusive=True),
-        9: ok(API, 140),
         10: failed(API, 10000, error="timed out after 10 s"),
         11: failed(API, 10000),
         12: failed(API, 10000),
@@ -60,8 +57,10 @@ def api_history() -> list[tuple[str, CheckResult]]:
         history[minute] = CheckResult(API, "https://example.test/", False, 5000, 500, "500", maintenance=True)
     # Inconclusive inside maintenance: counted once, as maintenance.
     history[7] = dataclasses.replace(history[7], inconclusive=True)
-    for minute, ms in zip(range(14, 20), (150, 160, 170, 180, 190, 200), strict=True):
-        history[minute] = ok(API, ms)
+    passing = [minute for minute in range(29) if minute not in history]
+    for index, minute in enumerate(passing):
+        history[minute] = ok(API, 100 + 10 * index)
+    history[29] = ok(API, 1500)
     return [(at(minute), result) for minute, result in sorted(history.items())]
 
 
@@ -98,13 +97,13 @@ def test_percentiles_are_nearest_rank(values: list[int], p: float, expected: int
 def test_figures_leave_maintenance_and_inconclusive_out_and_count_them(dynamodb: DynamoDBClient, table: str) -> None:
     seed(dynamodb, table, api_history())
     [api] = report_json(dynamodb, table)["targets"]
-    # 20 checks; 3 maintenance + 1 inconclusive left out: 16 counted, 5 failed (12:02, 12:10-12:13).
-    assert api["checks"] == 20
-    assert (api["maintenance"], api["inconclusive"], api["counted"], api["failures"]) == (3, 1, 16, 5)
-    assert api["uptimePct"] == 68.75  # 11 / 16
-    # Responses among counted checks: 11 successes (100..200 ms) and the 503 (900 ms); timeouts have no status.
-    # Nearest rank of 12 values: p50 = 6th = 150, p95 = 12th (ceil 11.4) = 900, p99 = 12th = 900.
-    assert (api["p50Ms"], api["p95Ms"], api["p99Ms"]) == (150, 900, 900)
+    # 30 checks; 3 maintenance + 1 inconclusive left out: 26 counted, 5 failed (12:02, 12:10-12:13).
+    assert api["checks"] == 30
+    assert (api["maintenance"], api["inconclusive"], api["counted"], api["failures"]) == (3, 1, 26, 5)
+    assert api["uptimePct"] == 80.7692  # 21 / 26
+    # Responses among counted checks: 21 successes (100..290 ms and 1500) and the 503 (900 ms); timeouts have
+    # no status. Nearest rank of 22 values: p50 = 11th = 200, p95 = 21st (ceil 20.9) = 900, p99 = 22nd = 1500.
+    assert (api["p50Ms"], api["p95Ms"], api["p99Ms"]) == (200, 900, 1500)
     assert api["lastFailureAt"] == at(13)
     assert api["lastFailureReasons"] == ["connection refused"]
 
@@ -216,8 +215,8 @@ def test_many_small_pages_give_the_same_figures(dynamodb: DynamoDBClient, table:
     seed(dynamodb, table, api_history())
     pages: list[int] = []
     read_checks(dynamodb, table, API, at(0), at(30), on_page=pages.append, page_size=3)
-    assert sum(pages) == 20
-    assert len(pages) >= 7  # 20 items, 3 a page
+    assert sum(pages) == 30
+    assert len(pages) >= 10  # 30 items, 3 a page
     whole = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)))
     paged = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)), page_size=3)
     assert paged == whole
@@ -248,13 +247,13 @@ def test_table_format_shows_each_figure(dynamodb: DynamoDBClient, table: str) ->
         "api",
         "UP",
         at(14),
-        "68.75%",
-        "20",
+        "80.77%",
+        "30",
         "5",
         "3 maint, 1 inconcl",
-        "150 ms",
+        "200 ms",
         "900 ms",
-        "900 ms",
+        "1500 ms",
     ]
     assert f"  api at {at(13)}: connection refused" in lines
     incidents = lines.index("incidents (DOWN periods):")
@@ -269,11 +268,11 @@ def test_csv_format_has_one_row_per_target(dynamodb: DynamoDBClient, table: str)
     [row] = list(csv.DictReader(io.StringIO(text)))
     assert row["name"] == API
     assert (row["uptimePct"], row["checks"], row["failures"], row["p50Ms"], row["p99Ms"]) == (
-        "68.75",
-        "20",
+        "80.7692",
+        "30",
         "5",
-        "150",
-        "900",
+        "200",
+        "1500",
     )
     assert row["lastFailureReasons"] == "connection refused"
 
@@ -486,3 +485,118 @@ def test_a_misspelt_target_is_named_with_the_close_one(
     seed(dynamodb, table, [(at(0), ok("old", 100))])
     code, text = run(["--table", table, "--since", "1h", "--format", "json", "--target", "old"], dynamodb)
     assert (code, [target["name"] for target in json.loads(text)["targets"]]) == (0, ["old"])
+
+
+def test_an_outage_that_began_in_the_window_and_goes_on_is_an_ongoing_incident(
+    dynamodb: DynamoDBClient, table: str
+) -> None:
+    # Passing until 12:19, failing from 12:20 to the window's end (12:29): DOWN at 12:22, never back up.
+    history = [(at(minute), ok(API, 100)) for minute in range(20)]
+    history += [(at(minute), failed(API, 0, error="connection refused")) for minute in range(20, 30)]
+    seed(dynamodb, table, history)
+    data = report_json(dynamodb, table)
+    assert data["incidents"] == [
+        {
+            "target": API,
+            "start": at(20),
+            "end": None,
+            "durationS": 600,  # to the report's end, 12:30
+            "ongoing": True,
+            "firstReason": "connection refused",
+        }
+    ]
+    assert (data["targets"][0]["state"], data["targets"][0]["since"]) == ("DOWN", at(20))
+
+
+@pytest.mark.parametrize("left_out", ["maintenance", "inconclusive"])
+def test_failures_left_out_of_uptime_make_no_incident(dynamodb: DynamoDBClient, table: str, left_out: str) -> None:
+    """Ten failures in a row, each in a maintenance window or the monitor's own fault: no failure, no incident."""
+    history = [(at(minute), ok(API, 100)) for minute in range(5)]
+    history += [
+        (
+            at(minute),
+            CheckResult(
+                API,
+                "https://example.test/",
+                False,
+                0,
+                error="connection refused",
+                maintenance=left_out == "maintenance",
+                inconclusive=left_out == "inconclusive",
+            ),
+        )
+        for minute in range(5, 15)
+    ]
+    history += [(at(minute), ok(API, 100)) for minute in range(15, 20)]
+    seed(dynamodb, table, history)
+    data = report_json(dynamodb, table)
+    [api] = data["targets"]
+    assert (api["failures"], api["counted"], api["uptimePct"]) == (0, 10, 100.0)
+    assert data["incidents"] == []
+    assert (api["state"], api["since"]) == ("UP", None)
+
+
+def test_percentiles_of_many_responses_are_each_their_own_rank(dynamodb: DynamoDBClient, table: str) -> None:
+    """73 responses of 1..73 ms, in no order. Nearest rank: p50 the 37th (36.5 up), p95 the 70th (69.35 up),
+    p99 the 73rd (72.27 up); rounding to the nearest rank instead would give 36, 69 and 72."""
+    latencies = [(index * 31) % 73 + 1 for index in range(73)]  # 31 and 73 share no factor: each once
+    assert sorted(latencies) == list(range(1, 74))
+    # Two a minute from 11:30 (the window's start) to 12:06.
+    seed(dynamodb, table, [(at(index // 2 - 30, index % 2 * 30), ok(API, ms)) for index, ms in enumerate(latencies)])
+    [api] = report_json(dynamodb, table)["targets"]
+    assert (api["checks"], api["p50Ms"], api["p95Ms"], api["p99Ms"]) == (73, 37, 70, 73)
+
+
+# Characters a stored name or reason could use to drive or fool the reader's terminal.
+UNSAFE = {
+    "escape-sequence": "\x1b]0;owned\x07",
+    "c1-csi": "\x9b2J",
+    "delete": "\x7f",
+    "bidi-override": "\u202e",
+    "bidi-isolate": "\u2066",
+    "zero-width": "\u200b",
+    "line-separator": "\u2028",
+    "beyond-the-bmp": "\U000e0041",  # a tag character, invisible
+}
+
+
+def _shown_raw(text: str, unsafe: str) -> list[str]:
+    return [char for char in set(unsafe) if unicodedata.category(char)[0] in "CZ" and char != " " and char in text]
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv", "json"])
+@pytest.mark.parametrize("unsafe", list(UNSAFE.values()), ids=list(UNSAFE))
+def test_no_output_writes_a_character_that_drives_a_terminal(
+    dynamodb: DynamoDBClient, table: str, unsafe: str, output_format: str
+) -> None:
+    name = f"pay{unsafe}gnp.exe"
+    reason = f"status 503{unsafe} not in [2xx]"
+    seed(dynamodb, table, [(at(minute), failed(name, 5, 503, reason)) for minute in range(4)])
+    code, text = run(["--table", table, "--since", "1h", "--format", output_format], dynamodb, StackInfo((name,)))
+    assert code == 0
+    assert _shown_raw(text, unsafe) == []
+    if output_format == "json":
+        # Exact data: the characters are escaped, not lost.
+        data = json.loads(text)
+        assert data["targets"][0]["name"] == name
+        assert data["incidents"][0]["firstReason"] == reason
+    else:
+        assert "pay\ufffd" in text
+
+
+@pytest.mark.parametrize("unsafe", list(UNSAFE.values()), ids=list(UNSAFE))
+def test_the_reports_messages_on_stderr_carry_no_such_character(
+    capsys: pytest.CaptureFixture[str], dynamodb: DynamoDBClient, table: str, unsafe: str
+) -> None:
+    known = (f"pay{unsafe}gnp.exe", f"web{unsafe}")
+    # A name close to none of them: the hint lists the targets.
+    assert main(["--table", table, "--target", "zzzz"], client=dynamodb, now=NOW, stack=StackInfo(known)) == 2
+    error = capsys.readouterr().err
+    assert "no target named 'zzzz'" in error
+    assert _shown_raw(error, unsafe) == []
+    # One close to a name: the hint names it.
+    assert main(["--table", table, "--target", "pay"], client=dynamodb, now=NOW, stack=StackInfo(known)) == 2
+    assert _shown_raw(capsys.readouterr().err, unsafe) == []
+    # Nothing names the targets: the name asked for is said to have no records.
+    assert main(["--table", table, "--target", known[1]], client=dynamodb, now=NOW) == 0
+    assert _shown_raw(capsys.readouterr().err, unsafe) == []

@@ -13,7 +13,7 @@ import pytest
 from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
 from healthcheck.probe import CheckResult, Probe
-from healthcheck.rollup_store import RollupStore, closed_hours, hour_summaries
+from healthcheck.rollup_store import RollupStore, StoredIncident, closed_hours, hour_summaries
 from healthcheck.rollups import HourSummary, merge, percentile, summarise, uptime
 from healthcheck.store import ResultStore, to_item
 from localdev.dynamodb import create_rollup_table
@@ -327,7 +327,8 @@ def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
 
 def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: str, rollups: RollupStore) -> None:
     """Only an incident's first hour keeps its reason: the page shows no other, and every byte is read per view."""
-    from healthcheck.status_data import build
+    from healthcheck.state import TargetState
+    from healthcheck.status_data import ShownTarget, TargetReads, build
 
     start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
     deadline = time.monotonic() + 60
@@ -345,5 +346,47 @@ def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: st
     hours = hour_summaries(rollups.days("x", "2026-11-28", "2026-11-28", deadline))
     assert [hours[start + timedelta(hours=h)].first_reason for h in range(3)] == ["status 503 not in [2xx]", None, None]
     assert [hours[start + timedelta(hours=h)].failed for h in range(3)] == [12, 12, 12]
-    [incident] = build([("x", None)], {"x": hours}, {}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
-    assert (incident.start, incident.failed, incident.reason) == ("2026-11-28T01:00:00Z", 36, "status 503 not in [2xx]")
+    # An outage whose DOWN was never recorded as an incident (it began before this version) takes its first
+    # hour's reason: the state's DOWN since says when it began.
+    reads = TargetReads(summarised=hours, state=TargetState("DOWN", since="2026-11-28T01:00:00Z"))
+    [incident] = (
+        build([ShownTarget("x", "x")], {"x": reads}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
+    )
+    assert (incident.start, incident.ongoing, incident.reason) == (
+        "2026-11-28T01:00:00Z",
+        True,
+        "status 503 not in [2xx]",
+    )
+
+
+def test_transitions_are_recorded_as_incidents_once_each(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """DOWN writes the incident with its first reason, RECOVERED its end; a retried event writes the same item."""
+    from healthcheck.state import Alert
+
+    down = Alert("DOWN", "api", "u", "2026-11-28T02:12:00Z", "2026-11-28T02:10:00Z", ("status 503 not in [2xx]",))
+    recovered = Alert("RECOVERED", "api", "u", "2026-11-28T02:14:00Z", "2026-11-28T02:10:00Z", down_for_s=180)
+    reminder = Alert("STILL DOWN", "api", "u", "2026-11-28T02:13:00Z", "2026-11-28T02:10:00Z")
+    deadline = time.monotonic() + 60
+    assert rollups.record_transitions([down, reminder], deadline) == 1
+    assert rollups.record_transitions([recovered, recovered], deadline) == 2
+    first, last = datetime(2026, 8, 30, tzinfo=UTC), datetime(2026, 11, 28, 3, tzinfo=UTC)
+    assert rollups.incidents("api", first, last, deadline, limit=10) == [
+        StoredIncident("2026-11-28T02:10:00Z", "2026-11-28T02:13:00Z", "status 503 not in [2xx]")
+    ]
+    # Its own item, outside every day's range: the day items read as they were.
+    assert rollups.days("api", "2026-11-28", "2026-11-28", deadline) == []
+    [item] = dynamodb.scan(TableName=rollups.table_name)["Items"]
+    assert item["ExpiresAt"]["N"] == str(int(datetime(2027, 3, 8, 2, 10, tzinfo=UTC).timestamp()))  # + 100 days
+
+
+def test_an_incident_that_cannot_be_recorded_costs_the_run_nothing(
+    dynamodb: DynamoDBClient, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from healthcheck.state import Alert
+
+    broken = RollupStore(dynamodb, "no-such-table", table)
+    down = Alert("DOWN", "api", "u", "2026-11-28T02:12:00Z", "2026-11-28T02:10:00Z", ("refused",))
+    assert broken.record_transitions([down], time.monotonic() + 5) == 0
+    assert "an incident was not recorded for the status page" in caplog.text

@@ -36,7 +36,7 @@ from .exceptions import AlertsNotSentError, StateNotSavedError
 from .notify import Notifier
 from .policy import AlertPolicy
 from .probe import CheckResult
-from .state import Alert, TargetState, next_state
+from .state import TRANSITIONS, Alert, TargetState, next_state
 from .state_store import ABSENT, Refused, StateStore, Stored
 from .targets import Target
 
@@ -58,6 +58,8 @@ class AlertingOutcome:
     sent: list[Message] = field(default_factory=list)
     unsent: list[Message] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    transitions: list[Alert] = field(default_factory=list)
+    """The DOWN and RECOVERED alerts this run's state writes raised: the status page's incidents."""
 
     def failure(self) -> AlertsNotSentError | StateNotSavedError | None:
         """What to raise at the end of the run: only unsent alerts, or any state fault."""
@@ -200,6 +202,8 @@ def track(
         outcome.states[name] = items[name].state
         if written:
             outcome.written += 1
+            new = items[name].state
+            outcome.transitions += [alert for alert in new.pending if alert.kind in TRANSITIONS and alert.at == at]
         elif written is False:
             owned.discard(name)  # another invocation moved it: its alerts are that run's to send
 

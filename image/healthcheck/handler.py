@@ -226,6 +226,7 @@ def check_and_record(
         # After the records: at most one write per target per hour, never a failure of the run.
         # Never past the function's own clock: an event stamped ahead would close hours still to come.
         rollups.flush([result.name for result in results], min(parse_time(invocation.timestamp), now), deadlines.writes)
+        rollups.record_transitions(outcome.transitions if outcome is not None else (), deadlines.writes)
     report.metrics(
         metrics.documents(
             results,

@@ -30,7 +30,7 @@ from .exceptions import ConfigError
 from .history import read_checks, read_states
 from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
 from .progress import Progress
-from .report_format import FORMATS, ReportData, TargetReport, render
+from .report_format import FORMATS, ReportData, TargetReport, render, terminal_text
 from .state import TargetState
 from .targets import parse_targets
 from .uptime import figures, replay, sparkline
@@ -216,23 +216,27 @@ def main(
             only=args.target,
         )
     except ConfigError as exc:
-        print(f"healthcheck report: {exc}", file=sys.stderr)
+        _error(str(exc))  # it may name targets from the stack, the state table or the records
         return 2
     except (ClientError, BotoCoreError) as exc:  # no credentials, no such table, no access: one line, no traceback
         region_name = getattr(getattr(client, "meta", None), "region_name", None)
         where = f"region {region_name}" if region_name else "no region set: pass --region"
-        print(f"healthcheck report: reading from DynamoDB failed ({where}): {exc}", file=sys.stderr)
+        _error(f"reading from DynamoDB failed ({where}): {exc}")
         return 1
     print(render(data, args.output_format))
     for target in data.targets:
         if not target.figures.checks:
             # Without the stack's targets or a state table a typo can't be told apart; say so beside the empty row.
-            print(
-                f"healthcheck report: no records of {target.name!r} in the last {data.period}: "
-                "a misspelt name, a target added since, or a monitor that has not run",
-                file=sys.stderr,
+            _error(
+                f"no records of {target.name!r} in the last {data.period}: "
+                "a misspelt name, a target added since, or a monitor that has not run"
             )
     return 0
+
+
+def _error(message: str) -> None:
+    """One line on stderr, with nothing in it that could drive the terminal."""
+    print(f"healthcheck report: {terminal_text(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

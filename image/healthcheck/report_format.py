@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -13,17 +14,50 @@ from typing import Final
 from .text import clip, percent
 from .uptime import Figures, Incident
 
-__all__ = ["FORMATS", "ReportData", "TargetReport", "render"]
+__all__ = ["FORMATS", "ReportData", "TargetReport", "json_text", "render", "terminal_text"]
 
 FORMATS: Final = ("table", "json", "csv")
 REASON_CHARS: Final = 300  # a reason shown in a terminal; the record keeps up to 1 KB
-# Control characters (ESC above all) in a stored name or reason could drive the reader's terminal.
-_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+# What a stored name or reason could use to drive or fool the reader's terminal: controls (C0, DEL and
+# C1: ESC starts a sequence, and so does CSI, U+009B, on its own), format characters (bidi overrides and
+# isolates show "pay\u202egnp.exe" as "payexe.png"; zero-width ones hide text), line and paragraph
+# separators, and lone surrogates.
+UNSAFE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_NOT_PRINTABLE_ASCII: Final = re.compile(r"[^\x20-\x7e]")
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in UNSAFE_CATEGORIES
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with each character that could drive or fool a terminal shown as U+FFFD."""
+    return _NOT_PRINTABLE_ASCII.sub(lambda match: "\ufffd" if _unsafe(match[0]) else match[0], text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+
+
+def json_text(value: object) -> str:
+    """``value`` as indented JSON, exact, with every such character escaped (``\\u202e``), so none reaches a terminal.
+
+    They can only stand inside strings, where an escape means the same character: ``json.dumps``
+    escapes the C0 controls there itself, so a raw newline is the indentation's own.
+    """
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _NOT_PRINTABLE_ASCII.sub(
+        lambda match: _json_escape(match[0]) if match[0] != "\n" and _unsafe(match[0]) else match[0], text
+    )
 
 
 def _safe(text: str, max_bytes: int = REASON_CHARS) -> str:
-    """``text`` for a terminal: bounded, each control character shown as U+FFFD."""
-    return _CONTROL.sub("\ufffd", clip(text, max_bytes))
+    """``text`` for a terminal: bounded, each unsafe character shown as U+FFFD."""
+    return terminal_text(clip(text, max_bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +135,19 @@ def _incident_json(incident: Incident, end: str) -> dict[str, object]:
 
 
 def render_json(data: ReportData) -> str:
-    return json.dumps(
+    return json_text(
         {
             "period": data.period,
             "start": data.start,
             "end": data.end,
             "targets": [_target_json(target) for target in data.targets],
             "incidents": [_incident_json(incident, data.end) for incident in data.incidents],
-        },
-        indent=2,
-        ensure_ascii=False,
+        }
     )
 
 
 def render_csv(data: ReportData) -> str:
-    """One row per target (JSON also lists the incidents)."""
+    """One row per target (JSON also lists the incidents); text a terminal could act on shows as U+FFFD."""
     out = io.StringIO()
     fields = [key for key in _target_json(data.targets[0]) if key != "sparkline"] if data.targets else ["name"]
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
@@ -133,9 +165,9 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula, quoted with a leading "'"; numbers as they are."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    return "'" + terminal_text(value) if value.startswith(_FORMULA_STARTS) else terminal_text(value)
 
 
 def render_table(data: ReportData) -> str:
@@ -182,7 +214,8 @@ def render_table(data: ReportData) -> str:
         "",
         "uptime leaves out maintenance and inconclusive checks; p50/p95/p99: nearest-rank, over responses",
     ]
-    return "\n".join(lines)
+    # Every cell, the state table's and the records' text included (a Since or Timestamp written by hand).
+    return "\n".join(terminal_text(line) for line in lines)
 
 
 def render(data: ReportData, output_format: str) -> str:

@@ -25,6 +25,13 @@ retried event rewrites nothing, and an hour a failed run skipped is caught up
 by the next. An hour that continues a failing hour keeps no reason of its own
 (the page names an incident by its first hour's). An hour is closed ``GRACE``
 after it ends, so late and retried deliveries of its events land first.
+
+Incidents: each DOWN and RECOVERED transition the monitor's state makes (the
+alerts' own times) is written to an item of its own, ``Day`` =
+``I<start>`` (``I2026-11-27T10:00:00Z``, outside any day's range), with
+the first reason and, once recovered, ``End``: one ``UpdateItem`` per
+transition, so a retried event writes the same item again. A page reads a
+target's latest ``MAX_INCIDENTS`` with one ``Query``.
 """
 
 from __future__ import annotations
@@ -33,20 +40,32 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .event import format_timestamp
+from .item_size import item_bytes, page_bytes
 from .retrying import error_code, retry_until
-from .rollups import HourSummary, summarise
+from .rollups import MAX_REASON_BYTES, HourSummary, summarise
+from .state import Alert, parse_time
 from .text import clip
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["CATCH_UP_HOURS", "GRACE", "RollupStore", "closed_hours", "hour_key", "hour_of"]
+__all__ = [
+    "CATCH_UP_HOURS",
+    "GRACE",
+    "BoundedRead",
+    "RollupStore",
+    "StoredIncident",
+    "closed_hours",
+    "hour_key",
+    "hour_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +86,34 @@ LOOK_BACK_DAYS: Final = (7, KEEP_DAYS)
 # Only rollups stalled for hours reach it; the rest is caught up by the following runs.
 MAX_RECORDS: Final = 1000
 GET_BATCH_SIZE: Final = 100
+# A bounded read asks for one record first (a record is at most about 26 KB, see store.py), then for as
+# many as its budget holds at the largest record seen so far, at most PAGE_GROWTH times the page before.
+FIRST_PAGE: Final = 1
+PAGE_GROWTH: Final = 32
+INCIDENT_PREFIX: Final = "I"
+
+
+@dataclass(frozen=True, slots=True)
+class BoundedRead:
+    """Records read newest first within a budget of bytes."""
+
+    items: list[dict[str, Any]]
+    billed_bytes: int
+    """What DynamoDB bills for the pages read (each rounded up to 4 KB)."""
+    largest_bytes: int
+    """The largest record read."""
+    complete: bool
+    """Every record of the range was read."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIncident:
+    """A DOWN period as the state's transitions recorded it: start and end are the alerts' own times."""
+
+    start: str
+    end: str | None
+    """None: not recovered (or its recovery was not recorded)."""
+    reason: str | None
 
 
 def hour_key(hour: datetime) -> tuple[str, str]:
@@ -186,11 +233,10 @@ class RollupStore:
         deadline: float,
         *,
         limit: int | None = None,
-        newest_first: bool = False,
     ) -> tuple[list[dict[str, Any]], bool]:
         """Records of ``name`` with ``start <= Timestamp < end``: all of them, or one page of at most ``limit``.
 
-        Returns them in the order asked, and whether they are all there are in the range.
+        Returns them in time order, and whether they are all there are in the range.
         """
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
@@ -204,7 +250,6 @@ class RollupStore:
                 ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
             },
             **({"Limit": limit} if limit is not None else {}),
-            **({"ScanIndexForward": False} if newest_first else {}),
         }
         while True:
 
@@ -220,6 +265,116 @@ class RollupStore:
             if limit is not None:
                 return items, False
             kwargs = {**kwargs, "ExclusiveStartKey": last}
+
+    def newest_records(
+        self, name: str, start: datetime, end: datetime, deadline: float, *, max_bytes: int
+    ) -> BoundedRead:
+        """Records of ``name`` with ``start <= Timestamp < end``, newest first, until ``max_bytes`` are billed.
+
+        A page asks only for as many records as the rest of the budget holds at the
+        largest record read so far, so a run of large records (a failure with 30
+        unmet expectations is 3-20 KB) stops the read at the budget, not at 1 MB.
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self.results_table,
+            "KeyConditionExpression": "#id = :id AND #ts BETWEEN :start AND :end",
+            "ExpressionAttributeNames": {"#id": "Id", "#ts": "Timestamp"},
+            "ExpressionAttributeValues": {
+                ":id": {"S": name},
+                ":start": {"S": format_timestamp(start)},
+                ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
+            },
+            "ScanIndexForward": False,
+            "Limit": FIRST_PAGE,
+        }
+        items: list[dict[str, Any]] = []
+        billed = largest = 0
+        while True:
+
+            def query(kwargs: dict[str, Any] = kwargs) -> Any:
+                self.calls["Query"] += 1
+                return self._client.query(**kwargs)
+
+            response = retry_until(query, deadline, f"reading the records of {name}")
+            page = response.get("Items", [])
+            items += page
+            billed += page_bytes(page)
+            largest = max([largest, *(item_bytes(item) for item in page)])
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return BoundedRead(items, billed, largest, True)
+            # The budget left is whole 4 KB blocks, so records that fit it fit once rounded up, too.
+            fits = (max_bytes - billed) // max(largest, 1)
+            if fits < 1:
+                return BoundedRead(items, billed, largest, False)
+            kwargs = {**kwargs, "ExclusiveStartKey": last, "Limit": min(fits, kwargs["Limit"] * PAGE_GROWTH)}
+
+    def record_transitions(self, transitions: Iterable[Alert], deadline: float) -> int:
+        """Write each DOWN and RECOVERED alert's incident item; returns the writes made.
+
+        A failure is logged, never raised: the page then lacks that incident, the run loses nothing.
+        """
+        written = 0
+        try:
+            for alert in transitions:
+                if alert.kind in ("DOWN", "RECOVERED"):
+                    self._write_transition(alert, deadline)
+                    written += 1
+        except (ClientError, BotoCoreError, TimeoutError) as exc:
+            log.warning("an incident was not recorded for the status page: %s", exc)
+        return written
+
+    def _write_transition(self, alert: Alert, deadline: float) -> None:
+        start = parse_time(alert.since)
+        names = {"#x": "ExpiresAt"}
+        values: dict[str, Any] = {":x": {"N": str(int((start + timedelta(days=KEEP_DAYS)).timestamp()))}}
+        sets = ["#x = :x"]
+        if alert.kind == "RECOVERED":
+            end = start + timedelta(seconds=alert.down_for_s or 0)
+            names["#e"], values[":e"] = "End", {"S": format_timestamp(end)}
+            sets.append("#e = :e")
+        elif alert.reasons:
+            names["#r"], values[":r"] = "Reason", {"S": clip(alert.reasons[0], MAX_REASON_BYTES)}
+            sets.append("#r = :r")
+
+        def update() -> object:
+            self.calls["UpdateItem"] += 1
+            return self._client.update_item(
+                TableName=self.table_name,
+                Key={HASH_KEY: {"S": alert.target}, DAY_KEY: {"S": INCIDENT_PREFIX + alert.since}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+        retry_until(update, deadline, f"recording an incident of {alert.target}")
+
+    def incidents(
+        self, name: str, first: datetime, last: datetime, deadline: float, *, limit: int
+    ) -> list[StoredIncident]:
+        """The latest ``limit`` incidents of ``name`` that began from ``first`` to ``last``, newest first (one page)."""
+
+        def query() -> Any:
+            self.calls["Query"] += 1
+            return self._client.query(
+                TableName=self.table_name,
+                KeyConditionExpression="#id = :id AND #day BETWEEN :first AND :last",
+                ExpressionAttributeNames={"#id": HASH_KEY, "#day": DAY_KEY},
+                ExpressionAttributeValues={
+                    ":id": {"S": name},
+                    ":first": {"S": INCIDENT_PREFIX + format_timestamp(first)},
+                    ":last": {"S": INCIDENT_PREFIX + format_timestamp(last)},
+                },
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+
+        found: list[StoredIncident] = []
+        for item in retry_until(query, deadline, f"reading the incidents of {name}").get("Items", []):
+            incident = _incident(item)
+            if incident is not None:
+                found.append(incident)
+        return found
 
     def flush(self, names: Sequence[str], now: datetime, deadline: float) -> int:
         """Summarise every closed hour holding checks that is not summarised yet; returns the summaries written.
@@ -335,6 +490,21 @@ def hour_summaries(items: Iterable[dict[str, Any]]) -> dict[datetime, HourSummar
                 if summary is not None:  # one bad hour costs that hour, never the page: it shows as no data
                     hours[day + timedelta(hours=int(attribute[1:]))] = summary
     return hours
+
+
+def _incident(item: dict[str, Any]) -> StoredIncident | None:
+    """An incident item read back; None (logged) when it is not one the monitor wrote."""
+    try:
+        start = str(item[DAY_KEY]["S"]).removeprefix(INCIDENT_PREFIX)
+        end = item.get("End", {}).get("S")
+        for moment in (start, end):
+            if moment is not None and parse_time(str(moment)).tzinfo is None:
+                raise ValueError(f"not an event time: {moment!r}")
+    except (KeyError, TypeError, ValueError):
+        log.warning("incident item unreadable, skipped: %s", clip(repr(item.get(DAY_KEY)), 200))
+        return None
+    reason = item.get("Reason", {}).get("S")
+    return StoredIncident(start, str(end) if end is not None else None, str(reason) if reason is not None else None)
 
 
 def _read_hour(day: str, attribute: str, value: Any) -> HourSummary | None:

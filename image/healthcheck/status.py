@@ -33,7 +33,7 @@ from .config import Settings
 from .exceptions import ConfigError, HealthcheckError
 from .rollup_store import RollupStore
 from .state_store import StateStore
-from .status_data import PERIODS, StatusData, load, without_details
+from .status_data import PERIODS, ShownTarget, StatusData, load, without_details
 from .status_page import badge, render
 from .store import CLIENT_CONFIG
 from .targets import parse_targets, redact_url
@@ -64,21 +64,38 @@ def _public_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
 
 
-def targets_shown(settings: Settings) -> list[tuple[str, str | None]]:
-    """(name, URL or None) of each configured target, in the configured order.
+def targets_shown(settings: Settings) -> list[ShownTarget]:
+    """Each configured target as the page shows it, in the configured order.
 
     With URLs hidden the stack lists names alone, so that more targets fit
     Lambda's 4 KB environment; target objects, as the monitor reads them, work too.
+    A target without a name of its own is named by its URL, query, fragment and
+    user token included: the page calls it by its public URL instead (or, with
+    URLs hidden, by its place in the list), and reads its records by the real name.
     """
-    shown: dict[str, str | None] = {}
-    for entry in settings.targets or []:
+    shown: dict[str, ShownTarget] = {}
+    taken: set[str] = set()
+    for index, entry in enumerate(settings.targets or [], start=1):
         if isinstance(entry, str):
-            if entry:
-                shown.setdefault(entry, None)
+            if entry and entry not in shown:
+                shown[entry] = ShownTarget(entry, entry)
+                taken.add(entry)
             continue
         for target in parse_targets([entry]).valid:
-            shown.setdefault(target.name, _public_url(target.url) if settings.status_show_urls else None)
-    return list(shown.items())
+            if target.name in shown:
+                continue
+            public = _public_url(target.url)
+            name = target.name
+            if name == redact_url(target.url):
+                name = public if settings.status_show_urls else f"target {index}"
+            # Two URLs that differ only in their query would show as one name: the badge route needs them apart.
+            unique, number = name, 1
+            while unique in taken:
+                number += 1
+                unique = f"{name} ({number})"
+            taken.add(unique)
+            shown[target.name] = ShownTarget(target.name, unique, public if settings.status_show_urls else None)
+    return list(shown.values())
 
 
 def _shown(settings: Settings, data: StatusData) -> StatusData:
@@ -135,7 +152,7 @@ def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) 
             return _error(400, f"period must be one of {', '.join(PERIODS)}", head)
         for target in data(name).targets:
             if target.name == name:
-                svg = badge(f"uptime {period}", target.uptime[period])
+                svg = badge(f"uptime {period}", target.uptime[period], target.maintenance[period])
                 return _response(200, svg, "image/svg+xml", BADGE_CACHE_SECONDS, head)
         return _error(404, f"no target named {clip(name, 200)!r}", head)
     return _error(404, "not found: try /, /?format=json or /badge/<target>.svg", head)
@@ -164,7 +181,7 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
         shown = targets_shown(settings)
 
         def data(only: str | None) -> StatusData:
-            targets = [target for target in shown if only is None or target[0] == only]
+            targets = [target for target in shown if only is None or target.name == only]
             now, deadline = datetime.now(UTC), time.monotonic() + READ_BUDGET_S
             return _shown(settings, load(targets, rollups, state, now, deadline))
 
