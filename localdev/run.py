@@ -39,16 +39,13 @@ ROLLUP_TABLE_NAME = "healthcheck-local-rollups"
 
 
 def configure(url: str | None, stack: str) -> FunctionConfig:
-    """What the function runs with: one --url as given, or the stack's config; a bad stack is one line, exit 1."""
+    """What the function runs with: one --url, or the stack's config; a bad stack: a line per mistake, exit 1."""
     if url:
         return url_config(url)
     try:
-        config = load_stack(stack)
+        return load_stack(stack)
     except StackError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    for warning in config.warnings:  # as check-config and preview say them: a misspelt key is otherwise ignored
-        print(f"warning: {warning}", file=sys.stderr)
-    return config
+        raise SystemExit("\n".join(f"error: {message}" for message in exc.messages)) from None
 
 
 def secrets_note(config: FunctionConfig) -> str | None:

@@ -185,18 +185,22 @@ def test_the_stack_file_is_read_as_preview_reads_it(
     assert "  no (maintenance)  " in row  # the event's 16:53 is inside the window: the failure moves no state
 
 
-def test_a_misspelt_key_is_warned_of_as_check_config_warns(
-    http_server: FaultServer, stack_in_root: Callable[[str], str], tmp_path: Path
+def test_a_misspelt_key_is_refused_as_check_config_refuses_it_with_every_other_mistake(
+    stack_in_root: Callable[[str], str],
 ) -> None:
     name = stack_in_root(
-        f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/ok'}}\n"
+        "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
         "  healthcheck:alertng:\n    failureThreshold: 1\n"
+        "  healthcheck:maintenance:\n    - {start: '25:00', duration: 1h}\n"
+        "  healthcheck:connectivityCheck: ftp://canary.example.net/\n"
     )
-    result = run_stack(name, "--status-html", str(tmp_path / "s.html"))
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[0] == (
-        "warning: healthcheck:alertng is not a setting of this project and is ignored; did you mean 'alerting'?"
-    )
+    result = run_stack(name)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "error: healthcheck:alertng is not a setting of this project; did you mean 'alerting'?",
+        "error: healthcheck:connectivityCheck 'ftp://canary.example.net/' must start with http:// or https://",
+        "error: healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '25:00'",
+    ]
 
 
 def test_a_bad_stack_value_is_one_line_naming_its_key(stack_in_root: Callable[[str], str]) -> None:
