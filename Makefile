@@ -35,9 +35,10 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 
 ## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
 ##      VERBOSE=1 also prints the JSON line logged for each check; RUNS=3 runs 3 cycles a minute apart,
-##      then shows each target's state and the alerts it would have sent)
+##      then shows each target's state and the alerts it would have sent; the stack's secret references
+##      read local-secrets.yaml, or SECRETS=<file>)
 run: $(LOCAL_STAMP)
-	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)')
+	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)') $(if $(SECRETS),--secrets '$(SECRETS)')
 
 ## report: the uptime report on the embedded DynamoDB: RUNS real check cycles first (default 20, a minute
 ##         apart), then `python -m healthcheck.report` over them (SINCE=1h, FORMAT=table|json|csv; URL= as for run)

@@ -21,6 +21,7 @@ from pathlib import Path
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import parse_policy
+from healthcheck.request_spec import SecretRef
 from healthcheck.targets import Target
 from infra.settings import (
     Mistakes,
@@ -115,7 +116,8 @@ class FunctionConfig:
     environ: dict[str, str] = field(default_factory=dict)
     """ALERTING, MAINTENANCE and CONNECTIVITY_CHECK, as infra's StackSettings.environment() sets them."""
     alerting: object = None
-    secret_refs: int = 0
+    secret_refs: tuple[SecretRef, ...] = ()
+    """Every secret the targets reference, once each."""
 
     def environment(self) -> dict[str, str]:
         """Every variable the function gets from the stack, TARGETS included."""
@@ -173,7 +175,7 @@ def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
         targets=[target.to_json() for target in targets],
         environ=environ,
         alerting=alerting,
-        secret_refs=len({ref for target in targets for ref in target.request.secret_refs}),
+        secret_refs=tuple(sorted({ref for target in targets for ref in target.request.secret_refs}, key=str)),
     )
 
 
