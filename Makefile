@@ -88,6 +88,9 @@ bench: $(LOCAL_STAMP)
 MUTATE_DIR := .mutate
 MUTATE_COPY := infra tests localdev events Dockerfile .dockerignore Pulumi.yaml Pulumi.dev.yaml __main__.py \
 	pyproject.toml Makefile requirements.txt requirements-local.txt requirements-dev.txt
+MUTATE_SUMMARY := awk -F': ' '$$2 != "not checked" { sub(/^ +/, "", $$1); split($$1, part, "."); \
+	module = part[1] "." part[2]; run[module]++; if ($$2 == "killed" || $$2 == "timeout") killed[module]++ } \
+	END { for (m in run) printf "    %s: %d/%d killed = %.1f%%\n", m, killed[m], run[m], 100 * killed[m] / run[m] }'
 mutate: $(STAMP)
 	mkdir -p $(MUTATE_DIR)
 	find $(MUTATE_DIR) -mindepth 1 -maxdepth 1 ! -name mutants -exec rm -rf {} +
@@ -95,7 +98,11 @@ mutate: $(STAMP)
 	cp -a image/healthcheck $(MUTATE_DIR)/healthcheck
 	mkdir -p $(MUTATE_DIR)/image && cp -a image/requirements.txt $(MUTATE_DIR)/image/
 	cd $(MUTATE_DIR) && env -u PYTHONPATH $(abspath $(BIN))/mutmut run $(foreach name,$(MUTANTS),'$(name)')
-	cd $(MUTATE_DIR) && env -u PYTHONPATH $(abspath $(BIN))/mutmut results
+	cd $(MUTATE_DIR) && env -u PYTHONPATH $(abspath $(BIN))/mutmut results --all true >results.txt
+	@echo "Not killed (mutmut show <name> shows the change):"
+	@grep -v -e ': killed$$' -e ': timeout$$' -e ': not checked$$' $(MUTATE_DIR)/results.txt || echo "    none"
+	@echo "Per module, of its mutants that have run (mutmut's timeouts count as killed):"
+	@$(MUTATE_SUMMARY) $(MUTATE_DIR)/results.txt | sort
 
 ## clean: remove .venv, the tools' caches and .mutate
 clean:

@@ -131,3 +131,9 @@ def test_make_mutate_passes_each_mutant_pattern_unexpanded() -> None:
     plan = _mutate_plan("MUTANTS=healthcheck.policy.* healthcheck.maintenance.x_parse__mutmut_1")
     [run] = [line for line in plan if "mutmut run" in line]
     assert run.endswith("mutmut run 'healthcheck.policy.*' 'healthcheck.maintenance.x_parse__mutmut_1'")
+
+
+def test_the_readme_states_no_hand_typed_test_count() -> None:
+    # A count typed into the README goes stale with the next test; pytest's own last line is always right.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not re.findall(r"\b\d[\d,]*\s+tests\b", readme)
