@@ -7,10 +7,12 @@ error a user sees at preview is the one the function would have logged.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 try:
     from pulumi import RunError as _PreviewError
@@ -42,6 +44,7 @@ from .subscriptions import Subscription, check_emails, check_subscriptions
 __all__ = [
     "CONFIG_KEYS",
     "LOG_RETENTION_DAYS",
+    "Mistakes",
     "SettingsError",
     "StackSettings",
     "check_connectivity",
@@ -49,7 +52,7 @@ __all__ = [
     "check_window_targets",
     "checked_json",
     "checked_targets",
-    "unknown_key_warnings",
+    "unknown_key_errors",
 ]
 
 # Every key the program reads, in the project's namespace (``healthcheck:<key>``).
@@ -120,11 +123,68 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z
 
 
 class SettingsError(HealthcheckError, _PreviewError, ValueError):
-    """A stack config value that cannot be deployed; the message names the key.
+    """Stack config values that cannot be deployed: one message per mistake, each naming its key.
 
     A ``pulumi.RunError``, so `pulumi preview` prints the message alone rather
-    than the program's traceback.
+    than the program's traceback: one line per mistake, all of them at once.
     """
+
+    def __init__(self, message: str, *more: str) -> None:
+        super().__init__("\n".join((message, *more)))
+        self.messages: tuple[str, ...] = (message, *more)
+
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+class Mistakes:
+    """Every mistake in a config, so that one run of preview or check-config names them all.
+
+    A check that fails gives a fallback value instead, so the checks after it
+    still run; the settings built from fallbacks are never returned.
+    """
+
+    def __init__(self, messages: Iterable[str] = ()) -> None:
+        self.messages: list[str] = list(messages)
+
+    def raise_any(self) -> None:
+        """Raise one SettingsError naming every mistake noted, if there is one."""
+        if self.messages:
+            raise SettingsError(*self.messages)
+
+    def value(self, fallback: _T, check: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """``check(...)``'s value, or ``fallback`` once its SettingsError is noted."""
+        try:
+            return check(*args, **kwargs)
+        except SettingsError as exc:
+            self.messages.extend(exc.messages)
+            return fallback
+
+    def run(self, check: Callable[_P, object], /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        """``check(...)``, its SettingsError noted."""
+        self.value(None, check, *args, **kwargs)
+
+
+_S = TypeVar("_S")
+
+
+def _naming_every_mistake(
+    build: Callable[Concatenate[type[_S], Mistakes, _P], _S],
+) -> Callable[Concatenate[type[_S], _P], _S]:
+    """``build`` with a fresh collector: it raises the mistakes it noted, and any it raised itself after them."""
+
+    @functools.wraps(build)
+    def checked(cls: type[_S], /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
+        mistakes = Mistakes()
+        try:
+            built = build(cls, mistakes, *args, **kwargs)
+        except SettingsError as exc:
+            raise SettingsError(*mistakes.messages, *exc.messages) from exc
+        mistakes.raise_any()
+        return built
+
+    return checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,22 +281,23 @@ def check_schedule(expression: str) -> str:
     raise SettingsError(f"healthcheck:schedule {expression!r} must be 'rate(N minutes|hours|days)' or '{_CRON_SYNTAX}'")
 
 
-def unknown_key_warnings(keys: Iterable[str], namespace: str = "healthcheck") -> list[str]:
-    """One warning per key in the project's namespace that the program does not read.
+def unknown_key_errors(keys: Iterable[str], namespace: str = "healthcheck") -> list[str]:
+    """One error per key in the project's namespace that the program does not read.
 
     The CLI passes any ``healthcheck:<key>`` through, so a misspelt
-    ``healthcheck:timout`` would otherwise be ignored without a word.
+    ``healthcheck:alertEmail`` would deploy a stack that alerts nobody:
+    refused, naming the key it most likely means.
     """
     by_lower = {key.lower(): key for key in CONFIG_KEYS}
-    warnings = []
+    errors = []
     for key in sorted(keys):
         prefix, _, name = key.partition(":")
         if prefix != namespace or name in CONFIG_KEYS:
             continue
         close = difflib.get_close_matches(name.lower(), by_lower, n=1)
         hint = f"did you mean '{by_lower[close[0]]}'?" if close else f"the settings are {', '.join(CONFIG_KEYS)}"
-        warnings.append(f"{key} is not a setting of this project and is ignored; {hint}")
-    return warnings
+        errors.append(f"{key} is not a setting of this project; {hint}")
+    return errors
 
 
 def _check_range(key: str, value: int, low: int, high: int) -> int:
@@ -372,6 +433,49 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
     )
 
 
+def _recipients(check: Callable[[object], tuple[Subscription, ...]], raw: object) -> tuple[Subscription, ...]:
+    try:
+        return check(raw)
+    except HealthcheckError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _check_log_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise SettingsError(
+            f"healthcheck:logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, got {days!r}"
+        )
+    return days
+
+
+def _check_kms_key_arn(arn: str | None) -> str | None:
+    if arn is not None and not _KMS_KEY_ARN.match(arn):
+        raise SettingsError(
+            "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
+            f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {arn!r}"
+        )
+    return arn
+
+
+def _status_page_mode(mode: str | None) -> str:
+    if mode is None or mode == "false":  # an unquoted `off` in a stack file is YAML's false, and means just that
+        return "off"
+    if mode not in STATUS_PAGE_MODES:
+        quoted = " (unquoted on, yes or true are YAML's true: write public or iam)" if mode == "true" else ""
+        raise SettingsError(
+            f"healthcheck:statusPage must be one of {', '.join(STATUS_PAGE_MODES)}, got {mode!r}{quoted}"
+        )
+    return mode
+
+
+def _checked_maintenance(maintenance: object, names: set[str] | None) -> str | None:
+    """MAINTENANCE; and with the targets' ``names`` (None while the targets are a mistake), each window's targets."""
+    text = checked_json("maintenance", maintenance, parse_windows)
+    if names is not None:
+        check_window_targets(maintenance, names)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -410,8 +514,10 @@ class StackSettings:
         return [ref for target in self.targets for ref in target.request.secret_refs]
 
     @classmethod
+    @_naming_every_mistake
     def from_values(
         cls,
+        mistakes: Mistakes,
         *,
         targets: object,
         schedule: str | None = None,
@@ -430,68 +536,73 @@ class StackSettings:
         status_page_show_urls: bool | None = None,
         status_page_concurrency: int | None = None,
     ) -> StackSettings:
-        """Validate raw config values (None means the default)."""
+        """Validate raw config values (None means the default); the SettingsError names every mistake at once.
+
+        A check that needs another value (a window's targets, the timeout's
+        minimum) is skipped while that value is itself a mistake, so each
+        mistake is named once.
+        """
         defaults = cls(targets=())
-        checked = checked_targets(targets)
-        try:
-            emails, subscriptions = check_emails(alert_emails), check_subscriptions(alert_subscriptions)
-        except HealthcheckError as exc:
-            raise SettingsError(str(exc)) from exc
+        checked = mistakes.value((), checked_targets, targets)
         for target in checked:
-            _refuse_plain_credentials(target)
-        if secrets_kms_key_arn is not None and not _KMS_KEY_ARN.match(secrets_kms_key_arn):
-            raise SettingsError(
-                "healthcheck:secretsKmsKeyArn must be a KMS key's ARN "
-                f"(arn:aws:kms:<region>:<account>:key/<id>), not an alias, got {secrets_kms_key_arn!r}"
-            )
-        if status_page == "false":
-            status_page = "off"  # an unquoted `off` in a stack file is YAML's false, and means just that
-        if status_page is not None and status_page not in STATUS_PAGE_MODES:
-            quoted = " (unquoted on, yes or true are YAML's true: write public or iam)" if status_page == "true" else ""
-            raise SettingsError(
-                f"healthcheck:statusPage must be one of {', '.join(STATUS_PAGE_MODES)}, got {status_page!r}{quoted}"
-            )
+            mistakes.run(_refuse_plain_credentials, target)
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
+        chosen_timeout = mistakes.value(
+            None, _check_range, "timeout", timeout if timeout is not None else defaults.timeout, 1, 900
+        )
         settings = cls(
             targets=checked,
-            schedule=check_schedule(schedule if schedule is not None else defaults.schedule),
-            memory_size=_check_range(
-                "memorySize", memory_size if memory_size is not None else defaults.memory_size, 128, 10240
+            schedule=mistakes.value(
+                defaults.schedule, check_schedule, schedule if schedule is not None else defaults.schedule
             ),
-            timeout=_check_range("timeout", timeout if timeout is not None else defaults.timeout, 1, 900),
-            log_retention_days=log_retention_days if log_retention_days is not None else defaults.log_retention_days,
-            retention_days=_check_range(
+            memory_size=mistakes.value(
+                defaults.memory_size,
+                _check_range,
+                "memorySize",
+                memory_size if memory_size is not None else defaults.memory_size,
+                128,
+                10240,
+            ),
+            timeout=chosen_timeout if chosen_timeout is not None else defaults.timeout,
+            log_retention_days=mistakes.value(
+                defaults.log_retention_days,
+                _check_log_retention,
+                log_retention_days if log_retention_days is not None else defaults.log_retention_days,
+            ),
+            retention_days=mistakes.value(
+                defaults.retention_days,
+                _check_range,
                 "retentionDays",
                 retention_days if retention_days is not None else defaults.retention_days,
                 1,
                 MAX_RETENTION_DAYS,
             ),
-            connectivity_check=check_connectivity(connectivity_check),
+            connectivity_check=mistakes.value(None, check_connectivity, connectivity_check),
             per_target_metrics=per_target_metrics if per_target_metrics is not None else defaults.per_target_metrics,
-            alert_emails=emails,
-            alert_subscriptions=subscriptions,
-            alerting=checked_json("alerting", alerting, parse_policy),
-            maintenance=checked_json("maintenance", maintenance, parse_windows),
-            secrets_kms_key_arn=secrets_kms_key_arn,
-            status_page=status_page if status_page is not None else defaults.status_page,
+            alert_emails=mistakes.value((), _recipients, check_emails, alert_emails),
+            alert_subscriptions=mistakes.value((), _recipients, check_subscriptions, alert_subscriptions),
+            alerting=mistakes.value(None, checked_json, "alerting", alerting, parse_policy),
+            maintenance=mistakes.value(
+                None, _checked_maintenance, maintenance, {target.name for target in checked} if checked else None
+            ),
+            secrets_kms_key_arn=mistakes.value(None, _check_kms_key_arn, secrets_kms_key_arn),
+            status_page=mistakes.value("off", _status_page_mode, status_page),
             status_page_show_urls=bool(status_page_show_urls),
-            status_page_concurrency=_check_range(
+            status_page_concurrency=mistakes.value(
+                defaults.status_page_concurrency,
+                _check_range,
                 "statusPageConcurrency",
                 status_page_concurrency if status_page_concurrency is not None else defaults.status_page_concurrency,
                 0,
                 MAX_STATUS_PAGE_CONCURRENCY,
             ),
         )
-        if settings.log_retention_days not in LOG_RETENTION_DAYS:
-            raise SettingsError(
-                f"healthcheck:logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, "
-                f"got {settings.log_retention_days!r}"
-            )
-        check_window_targets(maintenance, {target.name for target in checked})
         if settings.status_page != "off":
             if not settings.status_page_show_urls:
-                _refuse_url_names(checked)
-            _check_status_environment(settings)
+                mistakes.run(_refuse_url_names, checked)
+            mistakes.run(_check_status_environment, settings)
+        if not checked or chosen_timeout is None:
+            return settings  # no minimum to hold the timeout to: the mistakes noted are raised instead
         _check_timeout(settings.timeout, settings.targets, canary=settings.connectivity_check is not None)
         return settings
 

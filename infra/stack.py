@@ -9,9 +9,9 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from .image import FunctionImage, FunctionImageArgs
 from .monitor import Monitor, MonitorArgs
-from .settings import SettingsError, StackSettings, unknown_key_warnings
+from .settings import SettingsError, StackSettings, unknown_key_errors
 
-__all__ = ["build_stack", "configured_keys", "read_settings", "warn_unknown_keys"]
+__all__ = ["build_stack", "configured_keys", "read_settings"]
 
 
 def configured_keys() -> set[str]:
@@ -24,16 +24,14 @@ def configured_keys() -> set[str]:
     return set(CONFIG.get()) | set(get_config_env())
 
 
-def warn_unknown_keys() -> None:
-    """Warn at `pulumi preview` about ``healthcheck:`` keys the program does not read (typos)."""
-    for warning in unknown_key_warnings(configured_keys(), namespace=pulumi.get_project()):
-        pulumi.log.warn(warning)
-
-
 def read_settings(config: pulumi.Config) -> StackSettings:
-    """Read every key once; a bad value stops `pulumi preview` with the key's name."""
+    """Read every key once; a bad value or a key the program does not read stops `pulumi preview`.
+
+    The SettingsError names every mistake at once, a misspelt key first.
+    """
+    unknown = unknown_key_errors(configured_keys(), namespace=config.name)
     try:
-        return StackSettings.from_values(
+        settings = StackSettings.from_values(
             targets=config.get_object("targets"),
             schedule=config.get("schedule"),
             memory_size=config.get_int("memorySize"),
@@ -51,12 +49,16 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             status_page_show_urls=config.get_bool("statusPageShowUrls"),
             status_page_concurrency=config.get_int("statusPageConcurrency"),
         )
+    except SettingsError as exc:
+        raise SettingsError(*unknown, *exc.messages) from exc
     except pulumi.ConfigTypeError as exc:
-        raise SettingsError(str(exc)) from exc
+        raise SettingsError(*unknown, str(exc)) from exc
+    if unknown:
+        raise SettingsError(*unknown)
+    return settings
 
 
 def build_stack(config: pulumi.Config, root: Path) -> Monitor:
-    warn_unknown_keys()
     settings = read_settings(config)
     image = FunctionImage("function", FunctionImageArgs(context=str(root), dockerfile=str(root / "Dockerfile")))
     monitor = Monitor("healthcheck", MonitorArgs(settings=settings, image_uri=image.image_uri))

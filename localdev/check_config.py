@@ -10,7 +10,10 @@ In preview's order, and with its messages:
    ``pulumi.Config`` holding the config exactly as the language host hands it
    over, so a bad target or schedule reads as preview prints it.
 
-A ``healthcheck:`` key the program does not read is a warning, as at preview.
+A ``healthcheck:`` key the program does not read is refused, as at preview.
+Unlike preview, whose CLI half stops at its first mistake, every mistake is
+named in one run: a value the CLI refuses is left out, and the program checks
+the rest (its messages about a key the CLI already refused are not repeated).
 No Pulumi CLI, backend, AWS account or Docker is needed.
 """
 
@@ -34,18 +37,12 @@ if str(ROOT / "image") not in sys.path:
 from infra.alarms import alarm_specs  # noqa: E402 - needs the path above
 from infra.environment import LAMBDA_ENV_LIMIT_BYTES, function_environment_size  # noqa: E402
 from infra.schedules import chunk_targets  # noqa: E402
-from infra.settings import SettingsError, StackSettings, unknown_key_warnings  # noqa: E402
+from infra.settings import SettingsError, StackSettings  # noqa: E402
 from infra.stack import read_settings  # noqa: E402
-from localdev.pulumi_workspace import (  # noqa: E402
-    PulumiConfigError,
-    apply_project_config,
-    load_project,
-    load_stack_config,
-    program_config,
-    stack_file,
-)
+from localdev.pulumi_workspace import PulumiConfigError, load_project, stack_file  # noqa: E402
+from localdev.stack import StackConfig, StackError, load_config  # noqa: E402
 
-__all__ = ["CheckedStack", "StackConfig", "check_program", "load_config", "main"]
+__all__ = ["CheckedStack", "StackConfig", "check_program", "check_stack", "load_config", "main"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,36 +121,22 @@ def _program_config(config: dict[str, str]) -> Iterator[None]:
         pulumi.runtime.set_all_config(saved, saved_secrets)
 
 
-@dataclass(frozen=True, slots=True)
-class StackConfig:
-    """What preview's CLI half hands the program: the project's name and one string per key."""
-
-    project: str
-    stack_file: Path
-    config: dict[str, str]
-    unchecked: tuple[str, ...] = ()
-    """Encrypted keys of other namespaces, left out: the program never reads them."""
-
-    def warnings(self) -> list[str]:
-        notes = [f"{key} is encrypted and not checked offline" for key in self.unchecked]
-        return notes + unknown_key_warnings(self.config, namespace=self.project)
-
-
-def load_config(root: Path, stack: str) -> StackConfig:
-    """Steps 1 and 2, the CLI's: raise PulumiConfigError with its message."""
-    project = load_project(root / "Pulumi.yaml")
-    path = stack_file(root, project, stack)
-    config, unchecked = program_config(
-        apply_project_config(stack, project, load_stack_config(project, path)), project.name
-    )
-    return StackConfig(project.name, path, config, tuple(unchecked))
-
-
 def check_program(stack: StackConfig) -> CheckedStack:
-    """Step 3, the program's: raise SettingsError with its message."""
+    """Step 3, the program's: raise SettingsError naming each of its mistakes (a misspelt key first)."""
     with _program_config(stack.config):
         settings = read_settings(pulumi.Config(stack.project))
     return CheckedStack(stack.project, stack.stack_file, settings, len(chunk_targets(settings.targets)))
+
+
+def check_stack(stack: StackConfig) -> CheckedStack:
+    """The CLI's half and the program's together: StackError naming every mistake of both, each once."""
+    try:
+        checked = check_program(stack)
+    except SettingsError as exc:
+        raise StackError(*stack.with_program_mistakes(exc.messages)) from exc
+    if stack.mistakes:
+        raise StackError(*stack.mistakes)
+    return checked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,9 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         stack = load_config(args.root, args.stack)
         for warning in stack.warnings():
             print(f"warning: {warning}", file=sys.stderr)
-        checked = check_program(stack)
-    except (PulumiConfigError, SettingsError) as exc:
+        checked = check_stack(stack)
+    except PulumiConfigError as exc:
         print(f"error: {str(exc).rstrip()}", file=sys.stderr)
+        return 1
+    except StackError as exc:
+        for message in exc.messages:
+            print(f"error: {message.rstrip()}", file=sys.stderr)
         return 1
     for warning in checked.warnings():
         print(f"warning: {warning}", file=sys.stderr)

@@ -7,13 +7,21 @@ import os
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from healthcheck.store import HASH_KEY, RANGE_KEY
 
-__all__ = ["LOCAL_AWS_ENV", "create_results_table", "create_state_table", "embedded_dynamodb", "use_endpoint"]
+__all__ = [
+    "LOCAL_AWS_ENV",
+    "create_results_table",
+    "create_state_table",
+    "embedded_dynamodb",
+    "local_client",
+    "use_endpoint",
+]
 
 # Dummy credentials and a region: boto3 needs them, moto ignores them.
 LOCAL_AWS_ENV = {
@@ -51,15 +59,20 @@ def use_endpoint(endpoint: str, environ: MutableMapping[str, str] = os.environ) 
     environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
 
 
-def create_results_table(endpoint: str, table_name: str) -> None:
-    """The same key schema and billing mode as the deployed table (infra/table.py)."""
-    client = boto3.client(
-        "dynamodb",
+def local_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of the embedded server, with the dummy credentials and region (never real AWS)."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]  # boto3's stubs type each service name; any of them here
         endpoint_url=endpoint,
         region_name=LOCAL_AWS_ENV["AWS_REGION"],
         aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def create_results_table(endpoint: str, table_name: str) -> None:
+    """The same key schema and billing mode as the deployed table (infra/table.py)."""
+    client = local_client("dynamodb", endpoint)
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[
@@ -76,13 +89,7 @@ def create_results_table(endpoint: str, table_name: str) -> None:
 
 def create_state_table(endpoint: str, table_name: str) -> None:
     """The per-target state table: hash key ``Id`` only, on-demand, as deployed."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=LOCAL_AWS_ENV["AWS_REGION"],
-        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = local_client("dynamodb", endpoint)
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[{"AttributeName": HASH_KEY, "AttributeType": "S"}],
@@ -93,13 +100,7 @@ def create_state_table(endpoint: str, table_name: str) -> None:
 
 def create_rollup_table(endpoint: str, table_name: str) -> None:
     """The rollups table: ``Id`` (target) and ``Day`` (YYYY-MM-DD), on-demand, as deployed."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=LOCAL_AWS_ENV["AWS_REGION"],
-        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = local_client("dynamodb", endpoint)
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[

@@ -420,12 +420,25 @@ def _missing_error(stack: str, keys: list[str]) -> StackConfigError:
     return StackConfigError(f"validating stack config: Stack '{stack}' is missing configuration {noun} {listed}")
 
 
-def apply_project_config(stack: str, project: Project, config: Mapping[str, ConfigValue]) -> dict[str, ConfigValue]:
+def apply_project_config(
+    stack: str,
+    project: Project,
+    config: Mapping[str, ConfigValue],
+    errors: list[StackConfigError] | None = None,
+) -> dict[str, ConfigValue]:
     """ValidateStackConfigAndApplyProjectConfig: required keys, project defaults, then each typed value.
 
     Returns the stack's config with the defaults filled in; raises with the
-    message ``pulumi preview`` prints.
+    message ``pulumi preview`` prints. Given ``errors``, it goes on past a
+    mistake as the CLI does not: each is appended there, and a key whose value
+    is refused is left out of the config returned.
     """
+
+    def refuse(error: StackConfigError) -> None:
+        if errors is None:
+            raise error
+        errors.append(error)
+
     merged = dict(config)
     missing = []
     for key in sorted(project.config):
@@ -439,26 +452,29 @@ def apply_project_config(stack: str, project: Project, config: Mapping[str, Conf
             continue
         merged[full_key] = _default_value(declared.default if declared.default is not None else declared.value)
     if missing:
-        raise _missing_error(stack, missing)
+        refuse(_missing_error(stack, missing))
     for key in sorted(project.config):
         declared = project.config[key]
-        if declared.type is None:
-            continue
         full_key = _project_key(project.name, key)
+        if declared.type is None or full_key not in merged:
+            continue
         value = merged[full_key]
+        error = None
         if declared.secret and not value.secure:
-            raise StackConfigError(
+            error = StackConfigError(
                 f"validating stack config: Stack '{stack}' with configuration key '{key}' must be encrypted "
                 "as it's secret"
             )
-        if value.secure:
-            raise StackConfigError(f"{full_key} is encrypted: checking it needs the stack's secrets provider")
-        content = json.loads(value.text) if value.object else value.text
-        if not _valid_value(declared.type, declared.items, content):
-            raise StackConfigError(
+        elif value.secure:
+            error = StackConfigError(f"{full_key} is encrypted: checking it needs the stack's secrets provider")
+        elif not _valid_value(declared.type, declared.items, json.loads(value.text) if value.object else value.text):
+            error = StackConfigError(
                 f"validating stack config: Stack '{stack}' with configuration key '{key}' must be of type "
                 f"'{_type_name(declared.type, declared.items)}'"
             )
+        if error is not None:
+            refuse(error)
+            del merged[full_key]
     return merged
 
 

@@ -37,6 +37,7 @@ from localdev.dynamodb import (
     embedded_dynamodb,
     use_endpoint,
 )
+from localdev.local_secrets import DEFAULT_FILE, LocalSecrets, LocalSecretsError, describe, load_local_secrets, seed
 from localdev.stack import ROOT, FunctionConfig, StackError, load_stack, url_config
 
 TABLE_NAME = "healthcheck-local"
@@ -58,25 +59,33 @@ def _event_time(text: str) -> datetime:
 
 
 def configure(url: str | None, stack: str) -> FunctionConfig:
-    """What the function runs with: one --url as given, or the stack's config; a bad stack is one line, exit 1."""
+    """What the function runs with: one --url, or the stack's config; a bad stack: a line per mistake, exit 1."""
     if url:
         return url_config(url)
     try:
-        config = load_stack(stack)
+        return load_stack(stack)
     except StackError as exc:
+        raise SystemExit("\n".join(f"error: {message}" for message in exc.messages)) from None
+
+
+def local_secrets(path: Path) -> LocalSecrets:
+    """The values the embedded SSM and Secrets Manager hold (none without the file); a bad file: one line, exit 1."""
+    try:
+        return load_local_secrets(path, os.environ)
+    except LocalSecretsError as exc:
         raise SystemExit(f"error: {exc}") from None
-    for warning in config.warnings:  # as check-config and preview say them: a misspelt key is otherwise ignored
-        print(f"warning: {warning}", file=sys.stderr)
-    return config
 
 
-def secrets_note(config: FunctionConfig) -> str | None:
-    """Say up front why targets with secret references will fail: nothing local holds their values."""
+def secrets_note(config: FunctionConfig, held: LocalSecrets) -> str | None:
+    """Say up front where each secret reference is read from, and which targets will fail for want of one."""
     if not config.secret_refs:
         return None
-    return (
-        f"{config.secret_refs} secret reference(s): read from the embedded server, which holds none, so the "
-        "targets using them fail with ParameterNotFound or ResourceNotFoundException (AWS is never called)"
+    lines = describe(config.secret_refs, held)
+    return "\n".join(
+        (
+            f"{len(lines)} secret(s) referenced, read from the embedded SSM and Secrets Manager (AWS is never called):",
+            *lines,
+        )
     )
 
 
@@ -154,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         help="invoke with this event and its own time (e.g. events/eventbridge.json); default: that event, "
         "at the current time",
     )
+    parser.add_argument(
+        "--secrets",
+        type=Path,
+        default=ROOT / DEFAULT_FILE,
+        help=f"values for the stack's secret references, put in the embedded SSM and Secrets Manager; {DEFAULT_FILE}",
+    )
     parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
     parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
     parser.add_argument(
@@ -164,11 +179,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
 
     config = configure(args.url, args.stack)
+    held = local_secrets(args.secrets)
     event = json.loads((args.event or SAMPLE_EVENT).read_text())
     times = event_times(args.runs, _event_time(event["time"]) if args.event else None)
     alerts: list[dict[str, Any]] = []
     with embedded_dynamodb() as endpoint:
         use_endpoint(endpoint)
+        try:
+            seed(held, endpoint)
+        except LocalSecretsError as exc:
+            raise SystemExit(f"error: {exc}") from None
         create_results_table(endpoint, TABLE_NAME)
         create_state_table(endpoint, STATE_TABLE_NAME)
         create_rollup_table(endpoint, ROLLUP_TABLE_NAME)
@@ -182,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
-        note = secrets_note(config)
+        note = secrets_note(config, held)
         if note:
             print(note)
         print(f"checking {len(config.targets)} target(s), embedded DynamoDB at {endpoint}\n")

@@ -3,34 +3,38 @@
 The stack file is read as `pulumi preview` and `make check-config` read it
 (localdev.pulumi_workspace: yaml.v2's scalars, namespaces, Pulumi.yaml's
 defaults, typed keys, encrypted values), so ``start: 12:30`` means the same
-here as there. The keys the function reads (targets, alerting, maintenance,
-connectivityCheck) are then checked with infra/settings.py's own checks, as
+here as there. A key the program does not read is refused, as at preview, and
+the keys the function reads (targets, alerting, maintenance,
+connectivityCheck) are checked with infra/settings.py's own checks, as
 ``StackSettings.from_values`` applies them (that module needs no Pulumi SDK,
 which `make run` does not install); tests/test_localdev_run.py holds both to
-the same messages.
+the same messages. Every mistake is named at once, as check-config names them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
 from healthcheck.maintenance import parse_windows
 from healthcheck.policy import parse_policy
+from healthcheck.request_spec import SecretRef
+from healthcheck.targets import Target
 from infra.settings import (
+    Mistakes,
     SettingsError,
     check_connectivity,
     check_window_targets,
     checked_json,
     checked_targets,
-    unknown_key_warnings,
+    unknown_key_errors,
 )
 from localdev.pulumi_workspace import (
     PulumiConfigError,
+    StackConfigError,
     apply_project_config,
     load_project,
     load_stack_config,
@@ -38,13 +42,69 @@ from localdev.pulumi_workspace import (
     stack_file,
 )
 
-__all__ = ["ROOT", "FunctionConfig", "StackError", "load_stack", "url_config"]
+__all__ = ["ROOT", "FunctionConfig", "StackConfig", "StackError", "load_config", "load_stack", "url_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class StackError(ValueError):
-    """The stack's config would stop `pulumi preview`; the message is the one `make check-config` prints."""
+    """The stack's config would stop `pulumi preview`: one message per mistake, those `make check-config` prints."""
+
+    def __init__(self, message: str, *more: str) -> None:
+        super().__init__("\n".join((message, *more)))
+        self.messages: tuple[str, ...] = (message, *more)
+
+
+@dataclass(frozen=True, slots=True)
+class StackConfig:
+    """What preview's CLI half hands the program: the project's name and one string per key."""
+
+    project: str
+    stack_file: Path
+    config: dict[str, str]
+    unchecked: tuple[str, ...] = ()
+    """Encrypted keys of other namespaces, left out: the program never reads them."""
+    mistakes: tuple[str, ...] = ()
+    """What the CLI half refused; preview would stop at the first."""
+    refused: frozenset[str] = frozenset()
+    """The keys those mistakes left out of ``config`` (the program gets Pulumi.yaml's default or nothing)."""
+
+    def warnings(self) -> list[str]:
+        return [f"{key} is encrypted and not checked offline" for key in self.unchecked]
+
+    def with_program_mistakes(self, messages: Iterable[str]) -> list[str]:
+        """The CLI's mistakes, then the program's, less those about a key the CLI already refused.
+
+        Each program message starts with the key it names (``healthcheck:targets must be...``).
+        """
+        starts = tuple(f"{key}{mark}" for key in self.refused for mark in (" ", ":", "["))
+        return [*self.mistakes, *(message for message in messages if not message.startswith(starts))]
+
+
+def load_config(root: Path, stack: str) -> StackConfig:
+    """The CLI's half of preview: a project file or stack YAML it cannot read raises PulumiConfigError.
+
+    A value the CLI refuses is noted in ``mistakes`` and its key left out,
+    so that the program can still check the others.
+    """
+    project = load_project(root / "Pulumi.yaml")
+    path = stack_file(root, project, stack)
+    given = load_stack_config(project, path)
+    errors: list[StackConfigError] = []
+    merged = apply_project_config(stack, project, given, errors)
+    try:
+        config, unchecked = program_config(merged, project.name)
+    except StackConfigError as exc:  # an encrypted value of ours: nothing offline can read it
+        errors.append(exc)
+        merged = {key: value for key, value in merged.items() if not value.secure or not _in(project.name, key)}
+        config, unchecked = program_config(merged, project.name)
+    declared = {key if ":" in key else f"{project.name}:{key}" for key in project.config}
+    refused = frozenset((declared | set(given)) - set(merged))
+    return StackConfig(project.name, path, config, tuple(unchecked), tuple(map(str, errors)), refused)
+
+
+def _in(namespace: str, key: str) -> bool:
+    return key.split(":", 1)[0] == namespace
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +116,8 @@ class FunctionConfig:
     environ: dict[str, str] = field(default_factory=dict)
     """ALERTING, MAINTENANCE and CONNECTIVITY_CHECK, as infra's StackSettings.environment() sets them."""
     alerting: object = None
-    secret_refs: int = 0
-    warnings: tuple[str, ...] = ()
-    """What preview warns of: keys of the project's namespace that nothing reads (a misspelt one)."""
+    secret_refs: tuple[SecretRef, ...] = ()
+    """Every secret the targets reference, once each."""
 
     def environment(self) -> dict[str, str]:
         """Every variable the function gets from the stack, TARGETS included."""
@@ -85,48 +144,55 @@ def _object(config: Mapping[str, str], key: str) -> object:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise StackError(f"Configuration '{key}' value '{text}' is not a valid 'JSON object'") from exc
+        raise SettingsError(f"Configuration '{key}' value '{text}' is not a valid 'JSON object'") from exc
+
+
+def _targets(config: Mapping[str, str], key: str) -> tuple[Target, ...]:
+    return checked_targets(_object(config, key))
 
 
 def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
-    """The function's settings from the program's config strings, refused as `pulumi preview` refuses them."""
-    raw_targets = _object(config, f"{project}:targets")
-    alerting = _object(config, f"{project}:alerting")
-    maintenance = _object(config, f"{project}:maintenance")
+    """The function's settings from the program's config strings: SettingsError naming each mistake preview would."""
+    mistakes = Mistakes(unknown_key_errors(config, namespace=project))
+    targets = mistakes.value((), _targets, config, f"{project}:targets")
     environ: dict[str, str] = {}
-    try:
-        targets = checked_targets(raw_targets)
-        canary = check_connectivity(config.get(f"{project}:connectivityCheck"))
-        if canary is not None:
-            environ[ENV_CONNECTIVITY_CHECK] = canary
-        for key, name, value, parse in (
-            ("alerting", ENV_ALERTING, alerting, parse_policy),
-            ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
-        ):
-            text = checked_json(key, value, parse)
-            if text is not None:
-                environ[name] = text
-        check_window_targets(maintenance, {target.name for target in targets})
-    except SettingsError as exc:
-        raise StackError(str(exc)) from exc
+    canary = mistakes.value(None, check_connectivity, config.get(f"{project}:connectivityCheck"))
+    if canary is not None:
+        environ[ENV_CONNECTIVITY_CHECK] = canary
+    alerting = mistakes.value(None, _object, config, f"{project}:alerting")
+    maintenance = mistakes.value(None, _object, config, f"{project}:maintenance")
+    for key, name, value, parse in (
+        ("alerting", ENV_ALERTING, alerting, parse_policy),
+        ("maintenance", ENV_MAINTENANCE, maintenance, parse_windows),
+    ):
+        text = mistakes.value(None, checked_json, key, value, parse)
+        if text is not None:
+            environ[name] = text
+    if ENV_MAINTENANCE in environ and targets:  # windows and targets both valid: each window's targets exist
+        mistakes.run(check_window_targets, maintenance, {target.name for target in targets})
+    mistakes.raise_any()
     return FunctionConfig(
         targets=[target.to_json() for target in targets],
         environ=environ,
         alerting=alerting,
-        secret_refs=len({ref for target in targets for ref in target.request.secret_refs}),
+        secret_refs=tuple(sorted({ref for target in targets for ref in target.request.secret_refs}, key=str)),
     )
 
 
 def load_stack(stack: str, root: Path | None = None) -> FunctionConfig:
-    """``Pulumi.<stack>.yaml`` read and checked as `make check-config` does; StackError with its message."""
+    """``Pulumi.<stack>.yaml`` read and checked as `make check-config` does; StackError naming every mistake."""
     root = ROOT if root is None else root
     try:
-        project = load_project(root / "Pulumi.yaml")
-        path = stack_file(root, project, stack)
+        path = stack_file(root, load_project(root / "Pulumi.yaml"), stack)
         if not path.is_file():
             raise StackError(f"no {path.name} here: STACK= names a stack whose Pulumi.<stack>.yaml is in {path.parent}")
-        config, _ = program_config(apply_project_config(stack, project, load_stack_config(project, path)), project.name)
+        read = load_config(root, stack)
     except PulumiConfigError as exc:
         raise StackError(str(exc).rstrip()) from exc
-    checked = function_config(config, project.name)
-    return dataclasses.replace(checked, warnings=tuple(unknown_key_warnings(config, namespace=project.name)))
+    try:
+        checked = function_config(read.config, read.project)
+    except SettingsError as exc:
+        raise StackError(*read.with_program_mistakes(exc.messages)) from exc
+    if read.mistakes:
+        raise StackError(*read.mistakes)
+    return checked

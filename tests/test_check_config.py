@@ -385,12 +385,108 @@ def test_a_schedule_without_a_stopped_alarm_is_a_warning_as_at_preview(
     assert "  schedule:         cron(*/10 6-22 ? * MON-FRI *), 1 schedule(s)" in out.splitlines()
 
 
-def test_a_misspelt_key_is_a_warning_naming_the_right_one(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    stack_key("healthcheck:timout: 60").apply(copy)
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "healthcheck:alertEmail: [ops@example.com]",  # issue 14: "OK ... 0 email(s)", and nobody was alerted
+            "error: healthcheck:alertEmail is not a setting of this project; did you mean 'alertEmails'?",
+        ),
+        (
+            "healthcheck:timout: 60",
+            "error: healthcheck:timout is not a setting of this project; did you mean 'timeout'",
+        ),
+        ("alertng: {failureThreshold: 2}", "error: healthcheck:alertng is not a setting of this project; did you mean"),
+    ],
+    ids=["alertEmail", "timout", "bare-key"],
+)
+def test_a_misspelt_key_is_an_error_naming_the_right_one(
+    copy: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    stack_key(line).apply(copy)
     status, out, err = run(copy, capsys)
-    assert status == 0
-    assert err == "warning: healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"
-    assert "  timeout:          120 s" in out.splitlines()
+    assert (status, out) == (1, "")
+    [error] = err.splitlines()
+    assert error.startswith(message), error
+
+
+# One mistake of each kind, and the line that names it, in the order check-config prints them: what the
+# CLI refuses (a value of the wrong type), then what the program refuses (a misspelt key first).
+MISTAKES = [
+    (
+        stack_key("healthcheck:memorySize: lots"),
+        "error: validating stack config: Stack 'dev' with configuration key 'memorySize' must be of type 'integer'",
+    ),
+    (
+        stack_key("healthcheck:alertEmail: [ops@example.com]"),
+        "error: healthcheck:alertEmail is not a setting of this project; did you mean 'alertEmails'?",
+    ),
+    (
+        Edit("Pulumi.dev.yaml", "rate(5 minutes)", "rate(5 minute)"),
+        "error: healthcheck:schedule 'rate(5 minute)': write 'rate(1 minute)' or 'rate(5 minutes)'",
+    ),
+    (
+        stack_key("healthcheck:retentionDays: 0"),
+        "error: healthcheck:retentionDays must be a whole number from 1 to 36500, got 0",
+    ),
+    (
+        stack_key("healthcheck:maintenance:\n    - {start: '2am', duration: 1h}"),
+        "error: healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '2am'",
+    ),
+    (
+        stack_key("healthcheck:statusPage: everyone"),
+        "error: healthcheck:statusPage must be one of public, iam, off, got 'everyone'",
+    ),
+]
+
+
+def test_every_mistake_is_named_in_one_run(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 14: a file with 5 mistakes took 4 rounds, one error per run.
+    for edit, _ in MISTAKES:
+        edit.apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, out) == (1, "")
+    assert err.splitlines() == [message for _, message in MISTAKES]
+
+
+@pytest.mark.parametrize(
+    ("edits", "errors"),
+    [
+        (
+            [Edit("Pulumi.dev.yaml", "healthcheck:targets:", "healthcheck:target:")],
+            [
+                "error: validating stack config: Stack 'dev' is missing configuration value 'targets'",
+                "error: healthcheck:target is not a setting of this project; did you mean 'targets'?",
+            ],
+        ),
+        (
+            [stack_key("healthcheck:timeout: soon"), stack_key("healthcheck:memorySize: 64")],
+            [
+                (
+                    "error: validating stack config: Stack 'dev' with configuration key 'timeout' must be of type "
+                    "'integer'"
+                ),
+                "error: healthcheck:memorySize must be a whole number from 128 to 10240, got 64",
+            ],
+        ),
+        (
+            [stack_key("healthcheck:alerting:\n    secure: AAABAGh2"), stack_key("healthcheck:retentionDays: 0")],
+            [
+                "error: healthcheck:alerting: encrypted values need the stack's secrets provider",
+                "error: healthcheck:retentionDays must be a whole number from 1 to 36500, got 0",
+            ],
+        ),
+    ],
+    ids=["missing-targets-and-why", "a-type-and-a-range", "encrypted-and-a-range"],
+)
+def test_a_key_the_cli_refuses_is_named_once(
+    copy: Path, capsys: pytest.CaptureFixture[str], edits: list[Edit], errors: list[str]
+) -> None:
+    for edit in edits:
+        edit.apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, out) == (1, "")
+    assert err.splitlines() == errors
 
 
 def test_project_defaults_fill_what_the_stack_leaves_out(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -377,12 +377,14 @@ def test_the_dev_stack_as_the_cli_hands_it_over_deploys_with_pulumi_yamls_defaul
     assert stack.warnings == []
 
 
-def test_preview_warns_about_a_misspelt_key_and_names_the_right_one() -> None:
-    stack = deploy({"targets": TARGETS, "timout": 30})
-    assert stack.warnings == [
-        "healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"
-    ]
-    assert stack.one("aws:lambda/function:Function").inputs["timeout"] == 120
+def test_preview_refuses_a_misspelt_key_naming_the_right_one_with_every_other_mistake() -> None:
+    # Issue 14: alertEmail for alertEmails was a warning, and the deployed stack alerted nobody.
+    with pytest.raises(SettingsError) as caught:
+        deploy({"targets": TARGETS, "alertEmail": ["ops@example.com"], "memorySize": 64})
+    assert caught.value.messages == (
+        "healthcheck:alertEmail is not a setting of this project; did you mean 'alertEmails'?",
+        "healthcheck:memorySize must be a whole number from 128 to 10240, got 64",
+    )
 
 
 def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment() -> None:

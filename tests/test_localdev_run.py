@@ -15,15 +15,18 @@ from pathlib import Path
 import pytest
 
 from healthcheck.event import format_timestamp
+from tests.echo_server import echo_server
 from tests.servers import FaultServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Not the checkout's own local-secrets.yaml, whatever a developer keeps there.
+NO_SECRETS = ("--secrets", str(ROOT / "tests" / "no-such-local-secrets.yaml"))
 
 
 def run_local(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m localdev.run`` with the venv's python alone, as a user starts it; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "localdev.run", *args],
+        [sys.executable, "-m", "localdev.run", *NO_SECRETS, *args],
         cwd=ROOT,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
         capture_output=True,
@@ -168,7 +171,7 @@ def stack_in_root() -> Iterator[Callable[[str], str]]:
 
 def run_stack(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--stack", name, *args],
+        [sys.executable, "-m", "localdev.run", "--stack", name, *NO_SECRETS, *args],
         cwd=ROOT,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | (env or {}),
         capture_output=True,
@@ -219,18 +222,22 @@ def test_the_sample_event_is_recorded_at_its_own_time_but_moves_no_state(
     assert "behind the function's clock" in result.stderr
 
 
-def test_a_misspelt_key_is_warned_of_as_check_config_warns(
-    http_server: FaultServer, stack_in_root: Callable[[str], str], tmp_path: Path
+def test_a_misspelt_key_is_refused_as_check_config_refuses_it_with_every_other_mistake(
+    stack_in_root: Callable[[str], str],
 ) -> None:
     name = stack_in_root(
-        f"  healthcheck:targets:\n    - {{name: api, url: '{http_server.base_url}/ok'}}\n"
+        "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
         "  healthcheck:alertng:\n    failureThreshold: 1\n"
+        "  healthcheck:maintenance:\n    - {start: '25:00', duration: 1h}\n"
+        "  healthcheck:connectivityCheck: ftp://canary.example.net/\n"
     )
-    result = run_stack(name, "--status-html", str(tmp_path / "s.html"))
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[0] == (
-        "warning: healthcheck:alertng is not a setting of this project and is ignored; did you mean 'alerting'?"
-    )
+    result = run_stack(name)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "error: healthcheck:alertng is not a setting of this project; did you mean 'alerting'?",
+        "error: healthcheck:connectivityCheck 'ftp://canary.example.net/' must start with http:// or https://",
+        "error: healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '25:00'",
+    ]
 
 
 def test_a_bad_stack_value_is_one_line_naming_its_key(stack_in_root: Callable[[str], str]) -> None:
@@ -257,10 +264,96 @@ def test_a_secret_reference_is_read_from_the_embedded_server_never_from_aws(
     result = run_stack(name, "--status-html", str(tmp_path / "s.html"), env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("1 secret reference(s): read from the embedded server, which holds none")
+    assert lines[:2] == [
+        "1 secret(s) referenced, read from the embedded SSM and Secrets Manager (AWS is never called):",
+        "  /healthcheck/api-token: not in no-such-local-secrets.yaml, so its targets fail with ParameterNotFound",
+    ]
     [row] = [line for line in lines if line.startswith("api ")]
     assert row.split("  ")[-1].strip() == "secret /healthcheck/api-token not readable: ParameterNotFound"
     assert "/ok/with-secret" not in http_server.counters.requests  # the check was not made without its header
+
+
+ORDERS_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/orders-AbC123"
+
+
+def test_local_secrets_reach_the_target_through_the_embedded_ssm_and_secrets_manager(
+    stack_in_root: Callable[[str], str], tmp_path: Path
+) -> None:
+    # Issue 14: the deployable form of a credential (a reference) always failed locally with ParameterNotFound.
+    token, api_key = f"Bearer {uuid.uuid4().hex}", uuid.uuid4().hex
+    with echo_server() as server:
+        bearer, keyed = server.demand("Authorization", token), server.demand("X-Api-Key", api_key)
+        name = stack_in_root(
+            f"  healthcheck:targets:\n"
+            f"    - name: bearer\n      url: '{server.base_url}{bearer}'\n"
+            "      headers:\n        Authorization: {ssm: /healthcheck/api-token}\n"
+            f"    - name: keyed\n      url: '{server.base_url}{keyed}'\n"
+            f"      headers:\n        X-Api-Key: {{secretsManager: '{ORDERS_ARN}', key: apiKey}}\n"
+            f"    - name: unheld\n      url: '{server.base_url}{bearer}'\n"
+            "      headers:\n        Authorization: {ssm: /healthcheck/other-token}\n"
+        )
+        secrets = tmp_path / "local-secrets.yaml"
+        secrets.write_text(
+            "ssm:\n  /healthcheck/api-token: Bearer ${HC_TEST_TOKEN}\n"
+            f"secretsManager:\n  {ORDERS_ARN}:\n    apiKey: {api_key}\n",
+            encoding="utf-8",
+        )
+        env = {"HC_TEST_TOKEN": token.removeprefix("Bearer "), "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+        result = run_stack(name, "--secrets", str(secrets), "--status-html", str(tmp_path / "s.html"), env=env)
+        seen = {(seen.path, seen.headers.get("authorization"), seen.headers.get("x-api-key")) for seen in server.seen}
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        "3 secret(s) referenced, read from the embedded SSM and Secrets Manager (AWS is never called):",
+        "  /healthcheck/api-token: from local-secrets.yaml",
+        "  /healthcheck/other-token: not in local-secrets.yaml, so its targets fail with ParameterNotFound",
+        f"  {ORDERS_ARN}: from local-secrets.yaml",
+    ]
+    rows = {line.split()[0]: line.split() for line in lines if line.split()[:1] in (["bearer"], ["keyed"], ["unheld"])}
+    assert (rows["bearer"][1], rows["bearer"][4], rows["keyed"][1], rows["keyed"][4]) == ("200", "yes", "200", "yes")
+    assert rows["unheld"][-1] == "ParameterNotFound"
+    assert seen == {(bearer, token, None), (keyed, None, api_key)}  # the values, sent as headers
+    assert token.split()[1] not in result.stdout + result.stderr
+    assert api_key not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ssm: [/a]\n", "error: s.yaml: 'ssm' must map each name to its value"),
+        ("parameters:\n  /a: x\n", "error: s.yaml must be a mapping with 'ssm' and/or 'secretsManager' only"),
+        ("ssm:\n  /a: 1234\n", "error: s.yaml: ssm /a must be a string (quote it)"),
+        ("ssm:\n  /a: ${HC_TEST_UNSET}\n", "error: s.yaml: ssm /a uses ${HC_TEST_UNSET}, which is not set"),
+        ("ssm:\n  /a: x: s3cr3t\n", "error: s.yaml is not valid YAML (line 2)"),
+        (f"secretsManager:\n  {ORDERS_ARN}: [s3cr3t]\n", f"error: s.yaml: secretsManager {ORDERS_ARN} must be"),
+    ],
+    ids=["not-a-mapping", "unknown-section", "not-a-string", "unset-variable", "bad-yaml", "list-secret"],
+)
+def test_a_bad_local_secrets_file_is_one_line_that_never_shows_a_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    from localdev.run import main
+
+    monkeypatch.delenv("HC_TEST_UNSET", raising=False)
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(["--url", "http://127.0.0.1:9/", "--secrets", str(tmp_path / "s.yaml")])
+    assert str(exited.value.code).startswith(message)
+    assert "s3cr3t" not in str(exited.value.code) + capsys.readouterr().out
+
+
+def test_make_run_passes_secrets() -> None:
+    assert "--secrets ops/local-secrets.yaml" in _make_run_command("SECRETS=ops/local-secrets.yaml")
+    assert "--secrets" not in _make_run_command()
+
+
+def test_the_local_secrets_file_is_never_committed() -> None:
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", "local-secrets.yaml"],  # noqa: S607 - git from PATH
+        cwd=ROOT,
+        check=False,
+    )
+    assert ignored.returncode == 0
 
 
 TARGET = "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.settings import SettingsError, StackSettings, check_schedule, unknown_key_warnings
+from infra.settings import SettingsError, StackSettings, check_schedule, unknown_key_errors
 
 TARGETS = [{"name": "example", "url": "https://example.com/"}]
 
@@ -191,25 +191,29 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
 
 
 @pytest.mark.parametrize(
-    ("keys", "warnings"),
+    ("keys", "errors"),
     [
         (["healthcheck:targets", "healthcheck:timeout", "aws:region"], []),
         (
+            ["healthcheck:alertEmail"],  # issue 14: the deployed stack alerted nobody
+            ["healthcheck:alertEmail is not a setting of this project; did you mean 'alertEmails'?"],
+        ),
+        (
             ["healthcheck:timout"],
-            ["healthcheck:timout is not a setting of this project and is ignored; did you mean 'timeout'?"],
+            ["healthcheck:timout is not a setting of this project; did you mean 'timeout'?"],
         ),
         (
             ["healthcheck:memorysize", "healthcheck:shedule"],
             [
-                "healthcheck:memorysize is not a setting of this project and is ignored; did you mean 'memorySize'?",
-                "healthcheck:shedule is not a setting of this project and is ignored; did you mean 'schedule'?",
+                "healthcheck:memorysize is not a setting of this project; did you mean 'memorySize'?",
+                "healthcheck:shedule is not a setting of this project; did you mean 'schedule'?",
             ],
         ),
         (
             ["healthcheck:colour"],
             [
                 (
-                    "healthcheck:colour is not a setting of this project and is ignored; the settings are "
+                    "healthcheck:colour is not a setting of this project; the settings are "
                     "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
                     "alertSubscriptions, connectivityCheck, perTargetMetrics, alerting, maintenance, secretsKmsKeyArn, "
                     "statusPage, statusPageShowUrls, statusPageConcurrency"
@@ -218,12 +222,92 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
         ),
         (["aws:regoin", "other:timout"], []),
     ],
-    ids=["known", "typo", "case-and-typo", "no-close-match", "other-namespaces"],
+    ids=["known", "plural-missing", "typo", "case-and-typo", "no-close-match", "other-namespaces"],
 )
-def test_unknown_keys_in_our_namespace_are_named_with_the_closest_known_one(
-    keys: list[str], warnings: list[str]
+def test_unknown_keys_in_our_namespace_are_errors_naming_the_closest_known_one(
+    keys: list[str], errors: list[str]
 ) -> None:
-    assert unknown_key_warnings(keys) == warnings
+    assert unknown_key_errors(keys) == errors
+
+
+# One mistake per key, each with the message it gets alone: together, every one is named, in this order.
+MISTAKES: list[tuple[dict[str, Any], str]] = [
+    ({"targets": [{"name": "api", "url": "ftp://api.example/"}]}, "healthcheck:targets: api: 'url' "),
+    ({"timeout": 0}, "healthcheck:timeout must be a whole number from 1 to 900, got 0"),
+    ({"schedule": "every 5 minutes"}, "healthcheck:schedule 'every 5 minutes' must be"),
+    ({"memory_size": 64}, "healthcheck:memorySize must be a whole number from 128 to 10240, got 64"),
+    ({"log_retention_days": 10}, "healthcheck:logRetentionDays must be one of 1, 3,"),
+    ({"retention_days": 0}, "healthcheck:retentionDays must be a whole number from 1 to 36500, got 0"),
+    ({"connectivity_check": "ftp://canary.example/"}, "healthcheck:connectivityCheck 'ftp://canary.example/' must"),
+    ({"alert_emails": ["ops@example"]}, "healthcheck:alertEmails[0] 'ops@example' is not an email address"),
+    ({"alert_subscriptions": [{"protocol": "sms", "endpoint": "1"}]}, "healthcheck:alertSubscriptions[0]: "),
+    ({"alerting": {"failureThreshold": 0}}, "healthcheck:alerting: 'failureThreshold' must be between 1 and 100"),
+    ({"maintenance": [{"start": "2am", "duration": "1h"}]}, "healthcheck:maintenance: maintenance[0]: 'start'"),
+    ({"secrets_kms_key_arn": "alias/x"}, "healthcheck:secretsKmsKeyArn must be a KMS key's ARN"),
+    ({"status_page": "yes please"}, "healthcheck:statusPage must be one of public, iam, off, got 'yes please'"),
+    ({"status_page_concurrency": -1}, "healthcheck:statusPageConcurrency must be a whole number from 0 to 1000"),
+]
+
+
+def test_every_mistake_is_named_at_once_in_one_error() -> None:
+    # Issue 14: a file with 5 mistakes took 4 rounds of check-config.
+    values: dict[str, Any] = {key: value for mistake, _ in MISTAKES for key, value in mistake.items()}
+    with pytest.raises(SettingsError) as caught:
+        StackSettings.from_values(**values)
+    assert len(caught.value.messages) == len(MISTAKES), caught.value.messages
+    for message, (_, start) in zip(caught.value.messages, MISTAKES, strict=True):
+        assert message.startswith(start), message
+    assert str(caught.value) == "\n".join(caught.value.messages)  # what preview prints: one line each
+
+
+@pytest.mark.parametrize(("mistake", "start"), MISTAKES, ids=[start.split()[0] for _, start in MISTAKES])
+def test_each_mistake_alone_is_the_one_message(mistake: dict[str, Any], start: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        StackSettings.from_values(**{"targets": TARGETS, **mistake})
+    [message] = caught.value.messages
+    assert message.startswith(start)
+
+
+@pytest.mark.parametrize(
+    ("values", "messages"),
+    [
+        (
+            {"timeout": 12, "schedule": "rate(5 minute)"},
+            [
+                "healthcheck:schedule 'rate(5 minute)': write 'rate(1 minute)' or 'rate(5 minutes)'",
+                "healthcheck:timeout 12 s leaves no room for",  # the timeout's minimum, with the others
+            ],
+        ),
+        (
+            {"targets": [{"url": "https://a.example/", "timeout": 0}], "timeout": 12},
+            ["healthcheck:targets: https://a.example/: 'timeout' must be more than 0 and at most 60 seconds, got 0"],
+        ),
+        (
+            {"targets": "https://a.example/", "maintenance": [{"start": "02:00", "duration": "1h", "targets": ["a"]}]},
+            ["healthcheck:targets must be a list of target objects, got str"],
+        ),
+        (
+            {"maintenance": [{"start": "2am", "duration": "1h", "targets": ["nobody"]}]},
+            [
+                "healthcheck:maintenance: maintenance[0]: 'start' must be \"HH:MM\" (24-hour), got '2am'",
+            ],
+        ),
+    ],
+    ids=[
+        "the-timeout-minimum-with-the-rest",
+        "no-minimum-without-valid-targets",
+        "no-window-check-without-valid-targets",
+        "no-window-check-of-a-bad-window",
+    ],
+)
+def test_a_check_that_needs_a_mistaken_value_is_skipped_not_doubled(
+    values: dict[str, Any], messages: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(**values)
+    assert len(caught.value.messages) == len(messages), caught.value.messages
+    for message, start in zip(caught.value.messages, messages, strict=True):
+        assert message.startswith(start)
 
 
 def test_targets_json_is_compact() -> None:
