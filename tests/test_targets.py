@@ -209,6 +209,46 @@ def test_a_url_without_user_information_is_shown_as_it_is(url: str) -> None:
     assert redact_url(url) == url
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api\nRECOVERED: db",  # a line break could forge a line of an alert email
+        "api\r\nRECOVERED: db",
+        "api\rRECOVERED",
+        "tab\there",
+        "nul\x00",
+        "escape\x1b[2J",  # a terminal escape, for whoever tails the logs
+        "del\x7f",
+        "next-line\x85",  # C1
+        "line\u2028separator",
+        "paragraph\u2029separator",
+    ],
+    ids=["lf", "crlf", "cr", "tab", "nul", "esc", "del", "nel", "line-separator", "paragraph-separator"],
+)
+def test_a_name_with_a_control_character_is_refused_and_never_labels_its_entry(name: str) -> None:
+    with pytest.raises(InvalidTargetError, match=r"^'name' .* has a control character \(a line break, tab...\)"):
+        parse_target({"url": "https://a.example/", "name": name})
+    [bad] = parse_targets([{"url": "https://a.example/", "name": name}]).invalid
+    assert (bad.label, bad.url) == ("https://a.example/", "https://a.example/")
+    assert name not in bad.error  # quoted escaped, on one line
+    with pytest.raises(InvalidTargetError, match=r"^healthcheck:targets: https://a.example/: 'name' "):
+        require_valid([{"url": "https://a.example/", "name": name}], source="healthcheck:targets")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["api — prod", "ünïcødé", "👍🏽 thumbs", "zero\u200bwidth", "a  b"],
+    ids=["dash", "accents", "emoji", "zwsp", "spaces"],
+)
+def test_a_name_on_one_line_is_accepted_as_written(name: str) -> None:
+    assert parse_target({"url": "https://a.example/", "name": name}).name == name
+
+
+def test_an_entry_whose_name_and_url_both_break_lines_is_labelled_on_one_line() -> None:
+    [bad] = parse_targets([{"url": "https://a.example/\nRECOVERED", "name": "x\ny"}]).invalid
+    assert (bad.label, bad.url) == ("https://a.example/\ufffdRECOVERED", "https://a.example/\ufffdRECOVERED")
+
+
 def test_an_entry_that_is_not_an_object_is_labelled_by_its_position() -> None:
     parsed = parse_targets([{"url": "https://a.example/"}, "https://b.example/", 5])
     assert [(bad.label, bad.url, bad.recordable) for bad in parsed.invalid] == [

@@ -18,7 +18,7 @@ from .exceptions import InvalidTargetError
 from .expectations import DEFAULT_EXPECT, Expect, parse_expect
 from .policy import PolicyValueError, check_remind_minutes, check_threshold
 from .request_spec import DEFAULT_REQUEST, REQUEST_FIELDS, RequestSpec, parse_request, url_credential_problem
-from .text import MAX_ERROR_BYTES, clip, show, utf8_size
+from .text import MAX_ERROR_BYTES, clip, has_control_character, one_line, show, utf8_size
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -175,6 +175,11 @@ def _check_name(name: object, url: str) -> str:
         raise InvalidTargetError("'name' is not valid Unicode text (it has a lone surrogate)")
     if size > MAX_NAME_BYTES:
         raise InvalidTargetError(f"'name' is longer than {MAX_NAME_BYTES} bytes")
+    if has_control_character(name):
+        # Echoed raw, a line break could forge a line in an alert ("RECOVERED: ...") or a log.
+        raise InvalidTargetError(
+            f"'name' {show(name)} has a control character (a line break, tab...): names are shown on one line"
+        )
     return name
 
 
@@ -234,7 +239,13 @@ def _optional(raw: dict[object, object], field: str, check: Callable[[str, objec
 def _usable_key(value: object) -> str | None:
     # The label becomes a record key: one too long for DynamoDB, or not valid
     # UTF-8, would fail the whole batch, costing other targets their records.
-    if isinstance(value, str) and value.strip() and (utf8_size(value) or MAX_NAME_BYTES + 1) <= MAX_NAME_BYTES:
+    # And it is shown in alerts and logs, where a line break could forge a line.
+    if (
+        isinstance(value, str)
+        and value.strip()
+        and (utf8_size(value) or MAX_NAME_BYTES + 1) <= MAX_NAME_BYTES
+        and not has_control_character(value)
+    ):
         return value
     return None
 
@@ -243,7 +254,7 @@ def _label(raw: object, index: int) -> tuple[str, str]:
     """What an entry is called in errors and records (name, else url, else position), and its url."""
     fields = raw if isinstance(raw, dict) else {}
     url = fields.get("url")
-    shown_url = clip(redact_url(url[: MAX_URL_LENGTH + 1]), MAX_URL_LENGTH) if isinstance(url, str) else ""
+    shown_url = clip(one_line(redact_url(url[: MAX_URL_LENGTH + 1])), MAX_URL_LENGTH) if isinstance(url, str) else ""
     label = _usable_key(fields.get("name")) or _usable_key(shown_url) or f"targets[{index}]"
     return label, shown_url
 
