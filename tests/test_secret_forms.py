@@ -114,6 +114,9 @@ def test_what_is_not_a_whole_form_is_left_as_it_is(text: str) -> None:
         ("no secret here", set(), "no secret here"),
         ("a.b", {"a.b"}, "***"),  # a form is a string, never a pattern
         ("axb", {"a.b"}, "axb"),
+        # U+0130 lowers to two characters: the text is then searched as it is, ignoring case.
+        ("\u0130stanbul aAaAaAaA xabcdefghijk", {"aaaaaaaa", "abcdefghijk", "xabcdefgh"}, "\u0130stanbul *** ***"),
+        ("aaaaaaaaaaaaaaaaaaaa", {"aaaaaaaa"}, "***"),  # found at every place
     ],
     ids=[
         "longest-first",
@@ -124,6 +127,8 @@ def test_what_is_not_a_whole_form_is_left_as_it_is(text: str) -> None:
         "nothing-to-hide",
         "dot-itself",
         "dot-literal",
+        "lowers-longer",
+        "repeated",
     ],
 )
 def test_scrub_hides_every_character_of_every_form(text: str, hidden: set[str], scrubbed: str) -> None:
