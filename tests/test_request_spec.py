@@ -70,15 +70,24 @@ def test_to_json_carries_references_never_values() -> None:
         ({"headers": {"Content-Length": "5"}}, r"header 'Content-Length' is set by the request itself"),
         ({"headers": {"Transfer-Encoding": "chunked"}}, r"header 'Transfer-Encoding' is set by the request itself"),
         ({"headers": {"X-A": "1", "x-a": "2"}}, r"header 'x-a' is given twice"),
-        ({"headers": {"X-A": {"ssm": "bad name!"}}}, r"header 'X-A': 'ssm' must be a parameter name"),
+        (
+            {"headers": {"X-A": {"ssm": "bad name!"}}},
+            r"header 'X-A': 'ssm' must be a parameter name \(letters, digits, \. - _ /\), got 'bad name!'$",
+        ),
         ({"headers": {"X-A": {"ssm": "/a", "key": "k"}}}, r"header 'X-A': a reference is"),
-        ({"headers": {"X-A": {"vault": "x"}}}, r"a reference is \{\"ssm\": name\}"),
+        ({"headers": {"X-A": {"vault": "x"}}}, r"a reference is \{\"ssm\": name\}.*, got keys 'vault'$"),
+        ({"headers": {"X-A": {"key": "apiKey"}}}, r"a reference is \{\"ssm\": name\}.*, got keys 'key'$"),
+        ({"headers": {"X-A": {"ssm": "/a", "vault": "x"}}}, r"got keys 'ssm', 'vault'$"),
         (
             {"headers": {"X-A": {"secretsManager": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api"}}},
             r"full ARN, with the 6-character suffix",
         ),
-        ({"headers": {"X-A": {"secretsManager": "prod/api-AbC123"}}}, r"full ARN"),
-        ({"headers": {"X-A": {"secretsManager": SECRET_ARN, "key": ""}}}, r"'key' must be a non-empty string"),
+        ({"headers": {"X-A": {"secretsManager": "prod/api-AbC123"}}}, r"full ARN.*, got 'prod/api-AbC123'$"),
+        ({"headers": {"X-A": {"secretsManager": SECRET_ARN, "key": ""}}}, r"'key' must be a non-empty string, got ''$"),
+        (
+            {"headers": {"X-A": "x" * 8193}},
+            r"header 'X-A': the value has a control character .* or is longer than 8192",
+        ),
         ({"body": "x", "json": {}}, r"give 'body' or 'json', not both"),
         ({"body": {"a": 1}}, r"'body' must be a string \(use 'json' for a JSON value\)"),
         ({"json": float("nan")}, r"'json' cannot be sent as JSON"),
@@ -234,3 +243,35 @@ def test_an_ssm_path_without_its_leading_slash_is_refused() -> None:
     with pytest.raises(InvalidTargetError, match="'ssm' name 'healthcheck/api-token' has a path: start it with '/'"):
         parse_target({"url": "https://a/", "headers": {"X-Api-Key": {"ssm": "healthcheck/api-token"}}})
     assert parse_target({"url": "https://a/", "headers": {"X-Api-Key": {"ssm": "api-token"}}}).request.secret_refs
+
+
+def test_a_header_value_of_8192_characters_is_accepted() -> None:
+    assert parse_target({"url": URL, "headers": {"X-A": "x" * 8192}}).request.headers == (("X-A", "x" * 8192),)
+
+
+def test_the_json_form_leaves_out_what_is_the_default() -> None:
+    # What travels in the schedule input and the environment: each key only when it says something.
+    assert parse_target({"url": URL}).to_json() == {"name": URL, "url": URL, "timeout": 10.0}
+    ref = {"secretsManager": SECRET_ARN}
+    assert parse_target({"url": URL, "headers": {"X-A": ref}}).to_json()["headers"] == {"X-A": ref}
+    assert str(SecretsManagerRef(SECRET_ARN)) == SECRET_ARN
+    assert str(SecretsManagerRef(SECRET_ARN, "apiKey")) == f"{SECRET_ARN} (key apiKey)"
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "after"),
+    [("POST", 303, "GET"), ("HEAD", 303, "HEAD"), ("PUT", 303, "GET"), ("POST", 302, "GET"), ("PUT", 302, "PUT")],
+    ids=["post-303", "head-303", "put-303", "post-302", "put-302"],
+)
+def test_a_redirect_that_turns_into_a_get_drops_the_body_and_its_content_type(
+    method: str, status: int, after: str
+) -> None:
+    spec = parse_target({"url": URL, "method": method, "json": {"a": 1}, "headers": {"X-Plain": "kept"}}).request
+    if method == "HEAD":
+        spec = RequestSpec(method="HEAD", headers=(("X-Plain", "kept"), ("content-type", "text/plain")))
+    request = redirected(prepare(URL, spec, {}, {}), status, "https://api.example/next")
+    assert request.method == after
+    assert request.headers["X-Plain"] == "kept"
+    kept_body = after != "GET"
+    assert ("content-type" in {name.lower() for name in request.headers}) is kept_body
+    assert (request.body is not None) is (kept_body and method != "HEAD")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
 
+from healthcheck import redaction
 from healthcheck.request_spec import RequestSpec, SsmRef, prepare, scrub
 
 KEY = SsmRef("/healthcheck/api-key")
@@ -20,6 +22,14 @@ KEY = SsmRef("/healthcheck/api-key")
 # Every character class an encoder treats differently: letters of both cases, digits,
 # what percent-encoders disagree on (/ ! ~ * ' ( ) space +), JSON's escapes, and Latin-1.
 SECRET = "Tok/en+1 !~*'()\\\"é-x"
+# And lengths of each remainder modulo 3 (21, 16 and 17 bytes as UTF-8), so that base64 pads
+# with none, two and one "="; one holds only ', one only " (repr() quotes each differently),
+# and a no-break space, which repr() escapes and JSON need not.
+SECRETS = {
+    "both-quotes": SECRET,
+    "single-quote": "Tok'en\\pa\xa0th-12",
+    "double-quote": 'Tok"en\\pa\xa0th-123',
+}
 
 
 def forms(secret: str) -> frozenset[str]:
@@ -35,51 +45,63 @@ def _url64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode()
 
 
-UTF8, LATIN1 = SECRET.encode(), SECRET.encode("latin-1")
-ENCODED = {
-    "as-sent": SECRET,
-    "upper-case": SECRET.upper(),
-    "lower-case": SECRET.lower(),
-    "mixed-case": SECRET.swapcase(),
-    "json-escaped": json.dumps(SECRET, ensure_ascii=False)[1:-1],
-    "json-ascii-escaped": json.dumps(SECRET)[1:-1],
-    "repr-escaped": repr(SECRET)[1:-1],
-    "base64": _b64(UTF8),
-    "base64-unpadded": _b64(UTF8).rstrip("="),
-    "base64url": _url64(UTF8),
-    "base64url-unpadded": _url64(UTF8).rstrip("="),
-    "base64-latin1": _b64(LATIN1),
-    "base64-upper-cased": _b64(UTF8).upper(),
-    "hex": UTF8.hex(),
-    "hex-upper": UTF8.hex().upper(),
-    "hex-latin1": LATIN1.hex(),
-    "quote-safe-none": quote(SECRET, safe=""),
-    "quote-safe-slash": quote(SECRET, safe="/"),
-    "quote-latin1": quote(SECRET, safe="", encoding="latin-1"),
-    "quote-lower-hex": quote(SECRET, safe="").lower(),
-    "quote-plus": quote_plus(SECRET),
-    "form-urlencoded-keeps-star": quote_plus(SECRET, safe="*"),
-    "encodeURIComponent": quote(SECRET, safe="!~*'()"),
-    "encodeURI": quote(SECRET, safe="!~*'();,/?:@&=+$#"),
+ENCODERS: dict[str, Callable[[str], str]] = {
+    "as-sent": lambda s: s,
+    "upper-case": str.upper,
+    "lower-case": str.lower,
+    "mixed-case": str.swapcase,
+    "json-escaped": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "json-ascii-escaped": lambda s: json.dumps(s)[1:-1],
+    "repr-escaped": lambda s: repr(s)[1:-1],
+    "repr-beside-both-quotes": lambda s: repr(s + "'\"")[1:-4],  # a quoted text that holds ' and " too
+    "base64": lambda s: _b64(s.encode()),
+    "base64-unpadded": lambda s: _b64(s.encode()).rstrip("="),
+    "base64url": lambda s: _url64(s.encode()),
+    "base64url-unpadded": lambda s: _url64(s.encode()).rstrip("="),
+    "base64-latin1": lambda s: _b64(s.encode("latin-1")),
+    "base64url-latin1-unpadded": lambda s: _url64(s.encode("latin-1")).rstrip("="),
+    "base64-upper-cased": lambda s: _b64(s.encode()).upper(),
+    "hex": lambda s: s.encode().hex(),
+    "hex-upper": lambda s: s.encode().hex().upper(),
+    "hex-latin1": lambda s: s.encode("latin-1").hex(),
+    "quote-safe-none": lambda s: quote(s, safe=""),
+    "quote-safe-slash": lambda s: quote(s, safe="/"),
+    "quote-latin1": lambda s: quote(s, safe="", encoding="latin-1"),
+    "quote-lower-hex": lambda s: quote(s, safe="").lower(),
+    "quote-plus": quote_plus,
+    "quote-plus-latin1": lambda s: quote_plus(s, encoding="latin-1"),
+    "form-urlencoded-keeps-star": lambda s: quote_plus(s, safe="*"),
+    "encodeURIComponent": lambda s: quote(s, safe="!~*'()"),
+    "encodeURI": lambda s: quote(s, safe="!~*'();,/?:@&=+$#"),
 }
 
 
-@pytest.mark.parametrize("form", list(ENCODED.values()), ids=list(ENCODED))
-def test_each_encoded_form_is_hidden_wherever_it_stands(form: str) -> None:
-    hidden = forms(SECRET)
+@pytest.mark.parametrize("encoding", list(ENCODERS), ids=list(ENCODERS))
+@pytest.mark.parametrize("secret", list(SECRETS.values()), ids=list(SECRETS))
+def test_each_encoded_form_is_hidden_wherever_it_stands(secret: str, encoding: str) -> None:
+    form = ENCODERS[encoding](secret)
+    hidden = forms(secret)
     for text in (form, f"got {form}.", f"a={form}&b=1", f"'{form}'"):
         assert scrub(text, hidden) == text.replace(form, "***"), text
 
 
 @pytest.mark.parametrize("prefix", [b"", b"u", b"us", b"use", b"user:"], ids=["0", "1", "2", "3", "5"])
-def test_base64_of_a_longer_text_holding_the_secret_hides_the_secrets_part(prefix: bytes) -> None:
+@pytest.mark.parametrize("secret", list(SECRETS.values()), ids=list(SECRETS))
+def test_base64_of_a_longer_text_holding_the_secret_hides_the_secrets_part(secret: str, prefix: bytes) -> None:
     # A Basic token, a JWT or a cookie wrapping the secret: its bits fall on base64's characters at any offset.
+    data = secret.encode()
     for encode in (_b64, _url64):
-        wrapped = encode(prefix + b"-token-" + UTF8 + b";tail")
-        scrubbed = scrub(wrapped, forms(SECRET))
-        assert "***" in scrubbed
-        # What is left can be decoded to no more than the bytes around the secret, and a few bits.
-        assert len(wrapped) - len(scrubbed) >= 4 * len(UTF8) // 3 - 3 - 3
+        wrapped = encode(prefix + b"-token-" + data + b";tail")
+        scrubbed = scrub(wrapped, forms(secret))
+        assert scrubbed.count("***") == 1, scrubbed
+        # Gone: every character made of the secret's bits alone (all but the 1-2 it shares with its neighbours).
+        assert len(wrapped) - (len(scrubbed) - 3) >= 8 * len(data) // 6 - 1, scrubbed
+
+
+def test_no_form_of_an_empty_text_is_searched_for() -> None:
+    # An empty form would match between every two characters: the whole text would go.
+    assert redaction.forms("") == frozenset()
+    assert scrub("connection refused", redaction.forms("")) == "connection refused"
 
 
 def test_a_percent_or_form_decoded_secret_is_hidden() -> None:

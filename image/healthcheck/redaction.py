@@ -78,7 +78,6 @@ def _escaped(secret: str) -> set[str]:
     }
 
 
-@functools.lru_cache(maxsize=256)  # the same secrets, check after check, run after run
 def forms(secret: str) -> frozenset[str]:
     """Every form of ``secret`` that no output may contain; hidden case-insensitively by :func:`scrub`.
 
