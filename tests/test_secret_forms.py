@@ -161,3 +161,8 @@ def test_forms_never_hold_the_empty_string() -> None:
     # An empty form would match between every two characters: the whole text would go.
     assert "" not in forms("%%%%%%%%")
     assert scrub("connection refused", forms("%%%%%%%%")) == "connection refused"
+
+
+def test_a_secret_whose_upper_case_is_longer_is_hidden_upper_cased() -> None:
+    # "ß".upper() is "SS": no case-insensitive match finds it, so the upper-cased secret is a form of its own.
+    assert scrub("got STRASSE-TOKEN-1", forms("straße-token-1")) == "got ***"

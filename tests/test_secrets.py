@@ -245,3 +245,8 @@ def test_a_binary_secret_is_named_as_one_that_cannot_be_sent(aws: str, resolver:
         ref: f"secret {arn} not readable: the secret is binary; only a SecretString can be sent"
     }
     assert not is_transient(resolution.errors[ref])
+
+
+def test_resolving_nothing_asks_aws_nothing(resolver: SecretResolver) -> None:
+    assert resolver.resolve([]) == ({}, {})
+    assert resolver.calls == 0

@@ -81,14 +81,15 @@ def _escaped(secret: str) -> set[str]:
 def forms(secret: str) -> frozenset[str]:
     """Every form of ``secret`` that no output may contain; hidden case-insensitively by :func:`scrub`.
 
-    The secret as sent, upper- and lower-cased; JSON- and repr-escaped; percent-encoded as
+    The secret as sent (in any case, and upper-cased); JSON- and repr-escaped; percent-encoded as
     Python's ``quote`` (``safe=""`` and ``safe="/"``), ``quote_plus``, JavaScript's
     ``encodeURIComponent`` and ``encodeURI`` and a browser's form encoding do it; its
     percent- and form-decoded text (when 8 characters or more); base64 and base64url,
     padded or not, also inside a longer base64 text; and hex. Encoded forms are of its
     UTF-8 bytes, and of its Latin-1 bytes when those differ.
     """
-    found = {secret, secret.upper(), secret.lower(), *_escaped(secret)}
+    # Matched in any case; upper() is a form of its own where it changes the length (ß -> SS).
+    found = {secret, secret.upper(), *_escaped(secret)}
     found.update(decoded for decoded in (unquote(secret), unquote_plus(secret)) if not too_short(decoded))
     for data in _bytes_sent(secret):
         found.add(data.hex())
