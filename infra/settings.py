@@ -353,11 +353,13 @@ def _refuse_plain_credentials(target: Target) -> None:
     carries references only, so the secret is read at run time.
     """
     where = f"healthcheck:targets: {target.name}"
-    if split_userinfo(target.url)[2] is not None:
+    if split_userinfo(target.url)[0] != target.url:
+        # Any user information: a password, or a token as the user name (https://<token>@host/).
         raise SettingsError(
-            f"{where}: the URL's password would be stored in the schedule input and Pulumi state. "
-            "Store 'Basic <base64 of user:password>' as an SSM SecureString and send it as "
-            '"headers": {"Authorization": {"ssm": "<parameter name>"}}, with no password in the URL'
+            f"{where}: the URL's user information (a credential) would be stored in the schedule input and "
+            "Pulumi state. Store 'Basic <base64 of user:password>' (of '<token>:' for a token alone) as an SSM "
+            'SecureString and send it as "headers": {"Authorization": {"ssm": "<parameter name>"}}, with no '
+            "user name or password in the URL"
         )
     for name, value in target.request.headers:
         if isinstance(value, str) and is_credential_header(name):

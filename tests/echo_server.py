@@ -8,20 +8,50 @@ Routes (any method):
   /leak?header=N            302 to an ftp:// URL quoting header N's value (provokes an error text)
   /hangup                   closes the connection without answering
   /mirror?header=N          200, header N's value in a JSON body {"status": v, "detail": "bad token <v's last word>"}
-                            and in the response header X-Echo (provokes expectation failures that quote it)
+                            and in the response header X-Echo (provokes expectation failures that quote it);
+                            &encoding=E first encodes the value as ENCODINGS[E] does (base64, hex, percent...)
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from localdev.quiet_http import QuietHandler, QuietServer
 from tests.servers import serving_in_thread
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode("latin-1")).decode()
+
+
+def _url64(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode("latin-1")).decode()
+
+
+# How servers echo what they were sent (the header's value, as Latin-1 bytes on the wire).
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "as-sent": lambda value: value,
+    "upper-case": str.upper,
+    "lower-case": str.lower,
+    "base64": _b64,
+    "base64-unpadded": lambda value: _b64(value).rstrip("="),
+    "base64url": _url64,
+    "base64url-unpadded": lambda value: _url64(value).rstrip("="),
+    "base64-in-basic": lambda value: "Basic " + _b64(f"apikey:{value}"),
+    "hex": lambda value: value.encode("latin-1").hex(),
+    "hex-upper": lambda value: value.encode("latin-1").hex().upper(),
+    "percent-safe-none": lambda value: quote(value, safe=""),
+    "percent-safe-slash": lambda value: quote(value, safe="/"),
+    "percent-lower-hex": lambda value: quote(value, safe="").lower(),
+    "quote-plus": quote_plus,
+    "encodeURIComponent": lambda value: quote(value, safe="!~*'()"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,7 @@ class EchoHandler(QuietHandler):
             value = headers.get(query["header"].lower(), "")
             self.reply(302, b"", {"Location": f"ftp://127.0.0.1/?got={quote(value, safe='')}&raw={value}"})
         elif route == "mirror":
-            value = headers.get(query["header"].lower(), "")
+            value = ENCODINGS[query.get("encoding", "as-sent")](headers.get(query["header"].lower(), ""))
             document = {"status": value, "detail": f"bad token {value.split(' ')[-1]}"}
             self.reply(200, json.dumps(document).encode(), {"X-Echo": value})
         elif route == "hangup":

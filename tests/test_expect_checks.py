@@ -54,6 +54,13 @@ HEALTH = json.dumps({"status": "UP", "checks": {"db": "ok"}, "nodes": [{"name": 
         ("body:" + HEALTH, {"json": {"status": "DOWN"}}, ("json status is 'UP', expected 'DOWN'",)),
         ("body:" + HEALTH, {"json": {"checks.cache": "ok"}}, ("json checks.cache missing",)),
         ("body:<html>UP</html>", {"json": {"status": "UP"}}, ("body is not JSON",)),
+        ("body:" + HEALTH, {"json": {"nodes": [{"name": "a"}, {"name": "b"}], "checks": {"db": "ok"}}}, ()),
+        (
+            "body:" + HEALTH,
+            {"json": {"nodes": [{"name": "a"}]}},
+            ("json nodes is [{'name': 'a'}, {'name': 'b'}], expected [{'name': 'a'}]",),
+        ),
+        ("body:" + HEALTH, {"json": {"checks": {}}}, ("json checks is {'db': 'ok'}, expected {}",)),
     ],
     ids=[
         "status-default",
@@ -66,6 +73,9 @@ HEALTH = json.dumps({"status": "UP", "checks": {"db": "ok"}, "nodes": [{"name": 
         "json-differs",
         "json-missing",
         "json-not-json",
+        "json-array-and-object-equal",
+        "json-array-differs",
+        "json-object-differs",
     ],
 )
 def test_each_expectation_through_the_probe(

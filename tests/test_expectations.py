@@ -225,6 +225,66 @@ def test_each_unmet_expectation_is_one_line_with_actual_and_expected(
     assert evaluate(parse_expect(expect), response) == failures
 
 
+# An array or an object as the expected value: equal as JSON, whole, in order, with no key more or less.
+STRUCTURED = {
+    "array-equal": ({"nodes": ["a", "b"]}, {"nodes": ["a", "b"]}, ()),
+    "array-longer": (
+        {"nodes": ["a", "b"]},
+        {"nodes": ["a", "b", "c"]},
+        "json nodes is ['a', 'b', 'c'], expected ['a', 'b']",
+    ),
+    "array-shorter": ({"nodes": ["a", "b"]}, {"nodes": ["a"]}, "json nodes is ['a'], expected ['a', 'b']"),
+    "array-reordered": ({"nodes": ["a", "b"]}, {"nodes": ["b", "a"]}, "json nodes is ['b', 'a'], expected ['a', 'b']"),
+    "array-empty-equal": ({"nodes": []}, {"nodes": []}, ()),
+    "array-empty-expected": ({"nodes": []}, {"nodes": ["a"]}, "json nodes is ['a'], expected []"),
+    "array-numbers-as-json": ({"sizes": [1, 2.0]}, {"sizes": [1.0, 2]}, ()),
+    "array-true-is-not-1": ({"flags": [True]}, {"flags": [1]}, "json flags is [1], expected [True]"),
+    "array-1-is-not-true": ({"flags": [1]}, {"flags": [True]}, "json flags is [True], expected [1]"),
+    "array-null-is-not-false": ({"flags": [None]}, {"flags": [False]}, "json flags is [False], expected [None]"),
+    "object-equal": ({"checks": {"db": "ok"}}, {"checks": {"db": "ok"}}, ()),
+    "object-key-order-free": ({"checks": {"db": "ok", "q": 1}}, {"checks": {"q": 1, "db": "ok"}}, ()),
+    "object-extra-key": (
+        {"checks": {"db": "ok"}},
+        {"checks": {"db": "ok", "cache": "ok"}},
+        "json checks is {'cache': 'ok', 'db': 'ok'}, expected {'db': 'ok'}",
+    ),
+    "object-missing-key": (
+        {"checks": {"db": "ok", "cache": "ok"}},
+        {"checks": {"db": "ok"}},
+        "json checks is {'db': 'ok'}, expected {'cache': 'ok', 'db': 'ok'}",
+    ),
+    "object-value-differs": (
+        {"checks": {"db": "ok"}},
+        {"checks": {"db": "down"}},
+        "json checks is {'db': 'down'}, expected {'db': 'ok'}",
+    ),
+    "object-empty-equal": ({"checks": {}}, {"checks": {}}, ()),
+    "object-empty-expected": ({"checks": {}}, {"checks": {"db": "ok"}}, "json checks is {'db': 'ok'}, expected {}"),
+    "nested-equal": ({"a": {"b": [1, {"c": None}]}}, {"a": {"b": [1, {"c": None}]}}, ()),
+    "nested-differs-deep": (
+        {"a": {"b": [1, {"c": None}]}},
+        {"a": {"b": [1, {"c": False}]}},
+        "json a is {'b': [1, {'c': False}]}, expected {'b': [1, {'c': None}]}",
+    ),
+    "array-is-not-object": ({"x": {"0": "a"}}, {"x": ["a"]}, "json x is ['a'], expected {'0': 'a'}"),
+    "object-is-not-array": ({"x": ["a"]}, {"x": {"0": "a"}}, "json x is {'0': 'a'}, expected ['a']"),
+    "array-is-not-its-text": ({"x": ["a"]}, {"x": "['a']"}, "json x is \"['a']\", expected ['a']"),
+    "array-at-a-path-into-an-array": ({"nodes.0.tags": ["x"]}, {"nodes": [{"tags": ["x"]}]}, ()),
+}
+
+
+@pytest.mark.parametrize(("expected", "body", "failure"), list(STRUCTURED.values()), ids=list(STRUCTURED))
+def test_an_array_or_object_expected_is_met_only_by_an_equal_json_value(
+    expected: dict[str, object], body: dict[str, object], failure: tuple[()] | str
+) -> None:
+    expect = parse_expect({"json": expected})
+    failures = () if failure == () else (failure,)
+    assert evaluate(expect, facts(body=json.dumps(body))) == failures
+    # As deployed: the target travels as JSON (schedule input, TARGETS) and is read back.
+    target = parse_target(json.loads(json.dumps({"url": "https://a.example/", "expect": expect.to_json()})))
+    assert evaluate(target.expect, facts(body=json.dumps(body))) == failures
+
+
 def test_a_catastrophic_pattern_still_gives_its_answer() -> None:
     # (a+)+$ backtracks exponentially in Python's re on this input; RE2 answers in linear time.
     expect = parse_expect({"bodyRegex": "(a+)+$"})

@@ -94,11 +94,11 @@ def test_parse_targets_accounts_for_every_entry_with_storable_labels(raw: list[o
     for target in parsed.valid:
         assert _storable(target.name, 1024)
         assert _storable(target.url, 8192)
-        password = urlsplit(target.url).password
-        if password:  # credentials pass now, but never into what is stored or logged
-            assert ":***@" in redact_url(target.url)
+        parts = urlsplit(target.url)
+        if parts.username or parts.password:  # credentials pass now, but never into what is stored or logged
+            assert "://***@" in redact_url(target.url)
             if target.name == redact_url(target.url):
-                assert target.name.split("@")[0].endswith(":***")
+                assert target.name.split("@")[0].endswith("://***")
     for bad in parsed.invalid:
         assert bad.label.strip()
         assert _storable(bad.label, 1024)

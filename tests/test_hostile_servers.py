@@ -317,6 +317,9 @@ FRAMING_ERRORS = {
     "two-transfer-codings": (b"Transfer-Encoding: gzip, chunked", "unsupported Transfer-Encoding 'gzip, chunked'"),
     "long-transfer-coding": (b"Transfer-Encoding: " + b"x" * 100, "unsupported Transfer-Encoding '" + "x" * 60 + "'"),
     "long-length": (b"Content-Length: " + b"9" * 100, "invalid Content-Length '" + "9" * 60 + "'"),
+    # As the server sent them: neither lower-cased nor split nor sorted (an echoed secret must still be found).
+    "transfer-coding-as-sent": (b"Transfer-Encoding: GZip,  X", "unsupported Transfer-Encoding 'GZip,  X'"),
+    "lengths-as-sent": (b"Content-Length: 3,2", "invalid Content-Length '3,2'"),
 }
 
 

@@ -123,11 +123,20 @@ PLANTED = "hunter2-planted-7f3a"
     [
         (
             {"name": "basic", "url": f"https://ops:{PLANTED}@api.example/"},
-            r"healthcheck:targets: basic: the URL's password would be stored in the schedule input and Pulumi state",
+            r"healthcheck:targets: basic: the URL's user information \(a credential\) would be stored in the sche",
         ),
         (
             {"url": f"https://ops:{PLANTED}@api.example/"},
-            r"healthcheck:targets: https://ops:\*\*\*@api.example/: the URL's password",
+            r"healthcheck:targets: https://\*\*\*@api.example/: the URL's user information",
+        ),
+        (
+            # A token as the user name: GitHub's PATs, many webhooks.
+            {"name": "token", "url": f"https://{PLANTED}@api.example/"},
+            r"healthcheck:targets: token: the URL's user information \(a credential\) would be stored",
+        ),
+        (
+            {"name": "login", "url": "https://monitoring@api.example/"},
+            r"healthcheck:targets: login: the URL's user information \(a credential\) would be stored",
         ),
         (
             {"name": "bearer", "url": "https://api.example/", "headers": {"authorization": f"Bearer {PLANTED}"}},
@@ -147,7 +156,16 @@ PLANTED = "hunter2-planted-7f3a"
             r"header 'Private-Token' holds a credential in plain text",
         ),
     ],
-    ids=["url-password", "url-password-unnamed", "authorization", "cookie", "x-api-key", "private-token"],
+    ids=[
+        "url-password",
+        "url-password-unnamed",
+        "url-token",
+        "url-user-name",
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "private-token",
+    ],
 )
 def test_a_credential_in_plain_text_stops_preview_without_being_repeated(target: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message) as raised:
@@ -161,8 +179,8 @@ def test_a_kms_alias_is_refused() -> None:
 
 
 def test_every_resource_input_carries_references_only() -> None:
-    """The Pulumi channel of the leak test: a user name in a URL is fine, its secrets are never in config."""
-    stack = deploy({"targets": [*TARGETS, {"name": "user-only", "url": "https://ops@api.example/"}]})
+    """The Pulumi channel of the leak test: secrets are never in config, only their references."""
+    stack = deploy({"targets": TARGETS})
     everything = json.dumps([r.inputs for r in stack.resources], default=str)
     assert "/healthcheck/api-token" in everything
     for form in (PLANTED, "Bearer ", "Basic "):

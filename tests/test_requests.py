@@ -12,10 +12,10 @@ import pytest
 import trustme
 
 from healthcheck.probe import Cancel, CheckResult, Probe
-from healthcheck.request_spec import METHODS, SecretRef, SsmRef
+from healthcheck.request_spec import MAX_REQUEST_BODY_BYTES, METHODS, SecretRef, SsmRef
 from healthcheck.runner import run_checks
 from healthcheck.store import to_item
-from healthcheck.targets import Target, parse_target
+from healthcheck.targets import Target, parse_target, parse_targets
 from tests.conftest import server_context
 from tests.echo_server import EchoServer, echo_server
 from tests.servers import running
@@ -68,17 +68,17 @@ def test_bodies_are_sent_exactly(
 
 
 def test_a_server_that_demands_a_header_gets_it_and_fails_without_it(probe: Probe, echo: EchoServer) -> None:
-    url = echo.base_url + echo.demand("X-Api-Key", "k3y")
-    assert _check(probe, {"url": url, "headers": {"X-Api-Key": "k3y"}}).success
+    url = echo.base_url + echo.demand("X-Api-Key", "k3y-12345")
+    assert _check(probe, {"url": url, "headers": {"X-Api-Key": "k3y-12345"}}).success
     refused = _check(probe, {"url": url})
     assert (refused.success, refused.status) == (False, 401)
 
 
 def test_a_secret_header_is_sent_with_its_resolved_value(probe: Probe, echo: EchoServer) -> None:
-    url = echo.base_url + echo.demand("Authorization", "Bearer s3cr3t")
+    url = echo.base_url + echo.demand("Authorization", "Bearer s3cr3t-t0ken")
     raw = {"url": url, "headers": {"Authorization": {"ssm": TOKEN.name}}}
-    assert _check(probe, raw, {TOKEN: "Bearer s3cr3t"}).success
-    assert not _check(probe, raw, {TOKEN: "Bearer wrong"}).success
+    assert _check(probe, raw, {TOKEN: "Bearer s3cr3t-t0ken"}).success
+    assert not _check(probe, raw, {TOKEN: "Bearer wrong-t0ken"}).success
 
 
 def test_user_headers_replace_ours_whatever_their_case(probe: Probe, echo: EchoServer) -> None:
@@ -87,16 +87,67 @@ def test_user_headers_replace_ours_whatever_their_case(probe: Probe, echo: EchoS
     assert (seen.headers["user-agent"], seen.headers["host"]) == ("probe/2", "api.example")
 
 
-def test_basic_auth_in_the_url_is_sent_and_the_password_shown_nowhere(probe: Probe, echo: EchoServer) -> None:
-    expected = "Basic " + base64.b64encode(b"ops:p@ss w0rd").decode()
+@pytest.mark.parametrize(
+    ("userinfo", "credentials"),
+    [
+        ("ops:p%40ss%20w0rd", b"ops:p@ss w0rd"),
+        ("ghp_t0ken1234", b"ghp_t0ken1234:"),  # a token as the user name: GitHub, many webhooks
+        ("ghp_t0ken1234:x-oauth-basic", b"ghp_t0ken1234:x-oauth-basic"),
+    ],
+    ids=["user-password", "token-alone", "token-beside-password"],
+)
+def test_basic_auth_in_the_url_is_sent_and_the_credential_shown_nowhere(
+    probe: Probe, echo: EchoServer, userinfo: str, credentials: bytes
+) -> None:
+    expected = "Basic " + base64.b64encode(credentials).decode()
     host = echo.base_url.removeprefix("http://")
     path = echo.demand("Authorization", expected)
-    url = f"http://ops:p%40ss%20w0rd@{host}{path}"
+    url = f"http://{userinfo}@{host}{path}"
     result = _check(probe, {"url": url})
     assert result.success, result.error
-    assert "w0rd" not in result.url
-    assert "w0rd" not in result.name
-    assert to_item(result, "2026-01-01T00:00:00Z")["Url"] == {"S": f"http://ops:***@{host}{path}"}
+    assert (result.name, result.url) == (f"http://***@{host}{path}", f"http://***@{host}{path}")
+    assert to_item(result, "2026-01-01T00:00:00Z")["Url"] == {"S": f"http://***@{host}{path}"}
+
+
+def test_a_secret_too_short_to_hide_fails_only_its_own_check_by_name(probe: Probe, echo: EchoServer) -> None:
+    # A 2-character secret would put *** all over every error text, and where they fall would spell it.
+    short, fine = SsmRef("/healthcheck/short"), SsmRef("/healthcheck/fine")
+    targets = [
+        parse_target({"name": "short", "url": f"{echo.base_url}/echo", "headers": {"X-Api-Key": short.to_json()}}),
+        parse_target({"name": "fine", "url": f"{echo.base_url}/echo", "headers": {"X-Api-Key": fine.to_json()}}),
+        parse_target({"name": "plain", "url": f"{echo.base_url}/echo"}),
+    ]
+    results = run_checks(targets, probe, run_deadline=time.monotonic() + 30, secrets={short: "k9", fine: "k9-long-key"})
+    assert [(r.name, r.success, r.error, r.inconclusive) for r in results] == [
+        (
+            "short",
+            False,
+            "secret /healthcheck/short: the value has fewer than 8 characters: too short to hide from error texts",
+            False,
+        ),
+        ("fine", True, None, False),
+        ("plain", True, None, False),
+    ]
+    assert [seen.headers.get("x-api-key") for seen in echo.requests_to("/echo")].count("k9") == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["x" * MAX_REQUEST_BODY_BYTES, "é" * (MAX_REQUEST_BODY_BYTES // 2)],
+    ids=["64-KiB-of-ASCII", "64-KiB-of-2-byte-characters"],
+)
+def test_a_body_of_exactly_64_kib_reaches_the_server_whole(probe: Probe, echo: EchoServer, body: str) -> None:
+    result = _check(probe, {"url": f"{echo.base_url}/echo", "method": "POST", "body": body})
+    assert (result.success, result.status, result.error) == (True, 200, None)
+    [seen] = echo.requests_to("/echo")
+    assert seen.body == body.encode()
+    assert seen.headers["content-length"] == "65536"
+
+
+def test_a_body_one_byte_over_64_kib_is_refused_by_name_and_never_sent(probe: Probe, echo: EchoServer) -> None:
+    [bad] = parse_targets([{"url": f"{echo.base_url}/echo", "method": "POST", "body": "é" * 32_767 + "xxx"}]).invalid
+    assert bad.error == "invalid target: the body is 65537 bytes; at most 65536 (64 KiB) are sent"
+    assert echo.requests_to("/echo") == []
 
 
 def test_a_redirect_is_the_final_status_when_not_followed(probe: Probe, echo: EchoServer) -> None:
@@ -124,10 +175,10 @@ def test_credentials_follow_a_redirect_within_the_origin_only(probe: Probe, echo
     with echo_server() as elsewhere:
         for target in (f"{echo.base_url}/echo", f"{elsewhere.base_url}/echo"):
             raw = {"url": f"{echo.base_url}/redirect?status=307&to={quote(target)}", "headers": headers}
-            assert _check(probe, raw, {TOKEN: "Bearer s3cr3t"}).success
+            assert _check(probe, raw, {TOKEN: "Bearer s3cr3t-t0ken"}).success
         [same] = echo.requests_to("/echo")
         [other] = elsewhere.requests_to("/echo")
-    assert (same.headers["authorization"], same.headers["x-token"]) == ("Bearer s3cr3t", "Bearer s3cr3t")
+    assert (same.headers["authorization"], same.headers["x-token"]) == ("Bearer s3cr3t-t0ken", "Bearer s3cr3t-t0ken")
     assert "authorization" not in other.headers
     assert "x-token" not in other.headers
     assert other.headers["x-plain"] == "kept"
@@ -142,7 +193,7 @@ def test_credentials_go_where_the_connection_goes_not_where_urlsplit_reads(probe
         own = echo.base_url.removeprefix("http://")
         location = f"http://localhost:{other_port}\\@{own}/echo"
         raw = {"url": f"{echo.base_url}/redirect?status=307&to={quote(location)}", "headers": headers}
-        _check(probe, raw, {TOKEN: "Bearer s3cr3t"})
+        _check(probe, raw, {TOKEN: "Bearer s3cr3t-t0ken"})
         [other] = elsewhere.seen
     assert "authorization" not in other.headers
 

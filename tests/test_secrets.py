@@ -7,10 +7,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
 from healthcheck.request_spec import SecretsManagerRef, SsmRef
-from healthcheck.secrets import MAX_AGE_S, SecretResolver, resolve_for
+from healthcheck.secrets import MAX_AGE_S, SecretResolver, is_transient, resolve_for
 from healthcheck.targets import parse_target
 from localdev.dynamodb import LOCAL_AWS_ENV
 
@@ -151,11 +151,102 @@ class _DenyOne:
         return self._client.get_parameters(Names=Names, WithDecryption=WithDecryption)
 
 
-def test_one_denied_name_fails_only_itself_not_its_batch(aws: str, clock: Clock) -> None:
-    refs = [_parameter(aws, f"v{i}") for i in range(3)]
+@pytest.mark.parametrize("size", [2, 3])
+def test_one_denied_name_fails_only_itself_not_its_batch(aws: str, clock: Clock, size: int) -> None:
+    refs = [_parameter(aws, f"v{i}") for i in range(size)]
     ssm = _DenyOne(_client("ssm", aws), refs[1].name)
     resolver = SecretResolver(lambda: ssm, lambda: _client("secretsmanager", aws), clock=clock)
     resolution = resolver.resolve(refs)
-    assert resolution.values == {refs[0]: "v0", refs[2]: "v2"}
+    assert resolution.values == {ref: f"v{i}" for i, ref in enumerate(refs) if i != 1}
     assert resolution.errors == {refs[1]: f"secret {refs[1].name} not readable: AccessDeniedException"}
-    assert len(ssm.batches) == 4  # the batch of three, then each name alone
+    assert len(ssm.batches) == 1 + size  # the whole batch, then each name alone
+
+
+class _Failing:
+    """An SSM and Secrets Manager client that fails every call with ``error``, as AWS or botocore would."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def get_parameters(self, **_: object) -> Any:
+        raise self._error
+
+    def get_secret_value(self, **_: object) -> Any:
+        raise self._error
+
+
+def _client_error(response: dict[str, Any]) -> ClientError:
+    return ClientError(response, "GetParameters")  # type: ignore[arg-type]
+
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-AbC123"
+FAILURES = {
+    # The code only: AWS's message repeats the ARN and the role, and nothing a user needs.
+    "throttled": (
+        _client_error({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded for role/hc"}}),
+        "ThrottlingException",
+        True,
+    ),
+    "denied": (
+        _client_error({"Error": {"Code": "AccessDeniedException", "Message": "role/hc"}}),
+        "AccessDeniedException",
+        False,
+    ),
+    "no-error-at-all": (_client_error({}), "unknown error", False),
+    "empty-code": (_client_error({"Error": {"Code": ""}}), "unknown error", False),
+    "unreachable": (
+        EndpointConnectionError(endpoint_url="https://ssm.eu-west-1.amazonaws.com/"),
+        "EndpointConnectionError",
+        True,
+    ),
+    "read-timeout": (ReadTimeoutError(endpoint_url="https://ssm.eu-west-1.amazonaws.com/"), "ReadTimeoutError", True),
+    "no-credentials": (NoCredentialsError(), "NoCredentialsError", False),
+}
+
+
+@pytest.mark.parametrize(("error", "reason", "transient"), list(FAILURES.values()), ids=list(FAILURES))
+def test_an_aws_failure_is_named_by_its_code_and_only_a_passing_one_is_transient(
+    error: Exception, reason: str, transient: bool, clock: Clock
+) -> None:
+    failing = _Failing(error)
+    resolver = SecretResolver(lambda: failing, lambda: failing, clock=clock)
+    ssm, sm = SsmRef("/healthcheck/api-token"), SecretsManagerRef(ARN, "apiKey: v2")  # a key with ": " in it
+    resolution = resolver.resolve([ssm, sm])
+    assert resolution.values == {}
+    assert resolution.errors == {
+        ssm: f"secret /healthcheck/api-token not readable: {reason}",
+        sm: f"secret {ARN} (key apiKey: v2) not readable: {reason}",
+    }
+    assert [is_transient(text) for text in resolution.errors.values()] == [transient, transient]
+    assert "role/hc" not in "".join(resolution.errors.values())
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        ('["apiKey"]', "no string field 'apiKey' in its JSON"),  # JSON, but not an object
+        ("not json at all", "no string field 'apiKey' in its JSON"),
+        ('{"apiKey": null}', "no string field 'apiKey' in its JSON"),
+    ],
+    ids=["json-array", "not-json", "null-field"],
+)
+def test_a_key_of_a_secret_that_has_no_such_string_field_is_named(
+    aws: str, resolver: SecretResolver, stored: str, reason: str
+) -> None:
+    ref = SecretsManagerRef(_secret(aws, stored), "apiKey")
+    assert resolver.resolve([ref]).errors == {ref: f"secret {ref.arn} not readable: {reason}"}
+
+
+def test_a_binary_secret_is_named_as_one_that_cannot_be_sent(aws: str, resolver: SecretResolver) -> None:
+    arn = _client("secretsmanager", aws).create_secret(Name=f"hc/test/b{next(_names)}", SecretBinary=b"\x00\x01")["ARN"]
+    ref = SecretsManagerRef(arn)
+    resolution = resolver.resolve([ref])
+    assert resolution.errors == {
+        ref: f"secret {arn} not readable: the secret is binary; only a SecretString can be sent"
+    }
+    assert not is_transient(resolution.errors[ref])
+
+
+def test_resolving_nothing_asks_aws_nothing(resolver: SecretResolver) -> None:
+    assert resolver.resolve([]) == ({}, {})
+    assert resolver.calls == 0

@@ -64,7 +64,7 @@ def test_each_setting_reaches_the_functions_environment(values: dict[str, Any], 
         ),
         (
             {"connectivity_check": "https://user:pw@canary.example.net/"},
-            r"^healthcheck:connectivityCheck 'https://user:\*\*\*@canary.example.net/' carries a user name",
+            r"^healthcheck:connectivityCheck 'https://\*\*\*@canary.example.net/' carries a user name",
         ),
         ({"connectivity_check": "https:///"}, r"^healthcheck:connectivityCheck 'https:///' has no host$"),
         ({"alert_emails": ["not an address"]}, r"^healthcheck:alertEmails\[0\] 'not an address' is not an email"),

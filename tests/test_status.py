@@ -56,7 +56,7 @@ def history(dynamodb_endpoint: str) -> tuple[Seeded, dict[str, str]]:
     create_rollup_table(dynamodb_endpoint, rollups)
     create_state_table(dynamodb_endpoint, state)
     data = seed(dynamodb, results, rollups, state, datetime.now(UTC))
-    targets = [{"name": name, "url": f"https://user:secret@{name}.internal.test/health?token=t"} for name in NAMES]
+    targets = [{"name": name, "url": f"https://user:secret-pw@{name}.internal.test/health?token=t"} for name in NAMES]
     environ = {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "TABLE_NAME": results,

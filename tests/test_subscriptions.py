@@ -129,7 +129,7 @@ BAD = [
     (
         "https-password",
         [{"protocol": "https", "endpoint": "https://u:secret@hooks.example.com/"}],
-        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'https://u:\*\*\*@hooks.example.com/' carries",
+        r"^healthcheck:alertSubscriptions\[0\]: endpoint 'https://\*\*\*@hooks.example.com/' carries",
     ),
     (
         "sqs-url-not-arn",

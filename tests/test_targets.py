@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from healthcheck.exceptions import InvalidTargetError
-from healthcheck.targets import DEFAULT_TIMEOUT_S, Target, parse_target, parse_targets, require_valid
+from healthcheck.targets import DEFAULT_TIMEOUT_S, Target, parse_target, parse_targets, redact_url, require_valid
 
 
 def test_defaults_name_to_url_and_timeout_to_ten_seconds() -> None:
@@ -177,23 +177,76 @@ def test_an_invalid_entrys_reason_is_bounded_whatever_its_value(raw: dict[str, o
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["https://user:hunter2@a.example/", "https://user:hunter2@a.example:8443/x?q=1", "http://:hunter2@a.example/"],
-    ids=["user-password", "with-port-and-query", "password-only"],
+    ("url", "shown"),
+    [
+        ("https://user:hunter2-pw@a.example/", "https://***@a.example/"),
+        ("https://user:hunter2-pw@a.example:8443/x?q=1", "https://***@a.example:8443/x?q=1"),
+        ("http://:hunter2-pw@a.example/", "http://***@a.example/"),
+        # A token as the user name (GitHub, many webhooks), alone or beside a password that is none.
+        ("https://hunter2-token@a.example/", "https://***@a.example/"),
+        ("https://hunter2-token:@a.example/", "https://***@a.example/"),
+        ("https://hunter2-token:x-oauth-basic@a.example/", "https://***@a.example/"),
+        ("https://hunter2-token@a.example/p@th?to=x@y", "https://***@a.example/p@th?to=x@y"),
+    ],
+    ids=["user-password", "with-port-and-query", "password-only", "token", "token-colon", "token-beside", "at-in-path"],
 )
-def test_credentials_in_a_url_are_accepted_and_the_default_name_hides_the_password(url: str) -> None:
+def test_any_user_information_is_a_credential_the_name_and_every_label_hide(url: str, shown: str) -> None:
     target = parse_target({"url": url})
     assert target.url == url  # sent as Basic auth by the probe
-    assert "hunter2" not in target.name
-    assert ":***@a.example" in target.name
+    assert target.name == shown
+    assert redact_url(url) == shown
     [bad] = parse_targets([{"url": url, "timeout": -1}]).invalid
-    for text in (bad.label, bad.url, bad.error):
-        assert "hunter2" not in text
-    assert ":***@a.example" in bad.url
+    assert (bad.label, bad.url) == (shown, shown)
+    assert "hunter2" not in bad.error
 
 
-def test_a_user_name_alone_is_accepted_and_kept_in_the_name() -> None:
-    assert parse_target({"url": "https://ops@a.example/"}).name == "https://ops@a.example/"
+@pytest.mark.parametrize(
+    "url",
+    ["https://a.example/", "https://a.example/p@th", "https://a.example/?to=x@y", "https://a.example/#x@y"],
+    ids=["plain", "at-in-path", "at-in-query", "at-in-fragment"],
+)
+def test_a_url_without_user_information_is_shown_as_it_is(url: str) -> None:
+    assert redact_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api\nRECOVERED: db",  # a line break could forge a line of an alert email
+        "api\r\nRECOVERED: db",
+        "api\rRECOVERED",
+        "tab\there",
+        "nul\x00",
+        "escape\x1b[2J",  # a terminal escape, for whoever tails the logs
+        "del\x7f",
+        "next-line\x85",  # C1
+        "line\u2028separator",
+        "paragraph\u2029separator",
+    ],
+    ids=["lf", "crlf", "cr", "tab", "nul", "esc", "del", "nel", "line-separator", "paragraph-separator"],
+)
+def test_a_name_with_a_control_character_is_refused_and_never_labels_its_entry(name: str) -> None:
+    with pytest.raises(InvalidTargetError, match=r"^'name' .* has a control character \(a line break, tab...\)"):
+        parse_target({"url": "https://a.example/", "name": name})
+    [bad] = parse_targets([{"url": "https://a.example/", "name": name}]).invalid
+    assert (bad.label, bad.url) == ("https://a.example/", "https://a.example/")
+    assert name not in bad.error  # quoted escaped, on one line
+    with pytest.raises(InvalidTargetError, match=r"^healthcheck:targets: https://a.example/: 'name' "):
+        require_valid([{"url": "https://a.example/", "name": name}], source="healthcheck:targets")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["api — prod", "ünïcødé", "👍🏽 thumbs", "zero\u200bwidth", "a  b"],
+    ids=["dash", "accents", "emoji", "zwsp", "spaces"],
+)
+def test_a_name_on_one_line_is_accepted_as_written(name: str) -> None:
+    assert parse_target({"url": "https://a.example/", "name": name}).name == name
+
+
+def test_an_entry_whose_name_and_url_both_break_lines_is_labelled_on_one_line() -> None:
+    [bad] = parse_targets([{"url": "https://a.example/\nRECOVERED", "name": "x\ny"}]).invalid
+    assert (bad.label, bad.url) == ("https://a.example/\ufffdRECOVERED", "https://a.example/\ufffdRECOVERED")
 
 
 def test_an_entry_that_is_not_an_object_is_labelled_by_its_position() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthcheck.text import clip, percent, show, utf8_size
+from healthcheck.text import clip, has_control_character, one_line, percent, show, utf8_size
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,20 @@ def test_show_is_at_most_200_bytes_whatever_the_value() -> None:
 )
 def test_a_percentage_never_reaches_an_end_it_did_not(value: float, places: int, text: str) -> None:
     assert percent(value, places) == text
+
+
+# Every character that breaks a line or hides text where a name is shown, at both ends of each range.
+BREAKING = ["\x00", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f", "\u2028", "\u2029"]
+ON_ONE_LINE = [" ", "~", "\xa0", "é", "\u200b", "\u2027", "\u202a", "\U0001f600"]
+
+
+@pytest.mark.parametrize("char", BREAKING, ids=[f"U+{ord(c):04X}" for c in BREAKING])
+def test_a_control_character_or_line_separator_is_found_and_replaced(char: str) -> None:
+    assert has_control_character(f"api{char}db")
+    assert one_line(f"api{char}db{char}") == "api\ufffddb\ufffd"
+
+
+@pytest.mark.parametrize("char", ON_ONE_LINE, ids=[f"U+{ord(c):04X}" for c in ON_ONE_LINE])
+def test_a_printable_or_format_character_keeps_to_one_line(char: str) -> None:
+    assert not has_control_character(f"api{char}db")
+    assert one_line(f"api{char}db") == f"api{char}db"

@@ -13,7 +13,7 @@ import logging
 import math
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urljoin
@@ -35,7 +35,8 @@ from urllib3.util import Timeout, parse_url
 
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
 from .expectations import ResponseFacts, evaluate
-from .request_spec import Prepared, SecretRef, SecretValueError, prepare, redirected, scrub
+from .redaction import scrub
+from .request_spec import Prepared, SecretRef, SecretValueError, prepare, redirected
 from .strict_http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -422,10 +423,10 @@ _PROTOCOL_CAUSES: Final[tuple[tuple[type[BaseException], str], ...]] = (
 )
 
 
-def _protocol_error(exc: BaseException) -> str:
+def _protocol_error(exc: BaseException, hide: Callable[[str], str]) -> str:
     framing = _find(exc, BadFramingError)
-    if framing is not None:
-        return f"protocol error: {framing}"
+    if isinstance(framing, BadFramingError):
+        return f"protocol error: {framing.describe(hide)}"
     for kind, text in _PROTOCOL_CAUSES:
         if _find(exc, kind) is not None:
             return f"protocol error: {text}"
@@ -440,11 +441,14 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def describe_error(exc: BaseException, secrets: frozenset[str] = frozenset()) -> str:
-    """A short, human ``Error`` for a failed check, bounded whatever the exception holds, without ``secrets``."""
-    return clip(scrub(_describe(exc), secrets))
+    """A short, human ``Error`` for a failed check, bounded whatever the exception holds, without ``secrets``.
+
+    Server text the error quotes is scrubbed before it is cut or escaped, and the whole text again after.
+    """
+    return clip(scrub(_describe(exc, lambda text: scrub(text, secrets)), secrets))
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, hide: Callable[[str], str]) -> str:
     # Order matters: NameResolutionError ⊂ NewConnectionError ⊂ ConnectTimeoutError.
     if isinstance(exc, RedirectError):
         return str(exc)
@@ -461,7 +465,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, DecodeError):
         return "protocol error: body could not be decoded"
     if isinstance(exc, ProtocolError | http.client.HTTPException):
-        return _protocol_error(exc)
+        return _protocol_error(exc, hide)
     if isinstance(exc, LocationValueError):
         return f"invalid URL: {exc}"
     if isinstance(exc, OSError) and exc.strerror:

@@ -3,7 +3,8 @@
 :func:`parse_request` validates the target fields once (infra calls it through
 ``parse_target`` so a bad header fails ``pulumi preview``); :func:`prepare`
 turns a spec plus the run's resolved secrets into the exact request, and
-knows every secret string it carries so error texts can be scrubbed of them.
+knows every secret string it carries, in every form a server may echo it
+(:mod:`.redaction`), so error texts can be scrubbed of them.
 Secret values exist only in a :class:`Prepared`, built at run time: a spec
 (and so ``Target.to_json()``, the schedule input and Pulumi state) holds
 references alone.
@@ -17,11 +18,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
-from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from urllib3.util import parse_url
 
 from .exceptions import InvalidTargetError
+from .redaction import MIN_SECRET_LENGTH, forms, scrub, too_short
 from .text import show, utf8_size
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "redirected",
     "scrub",
     "split_userinfo",
+    "url_credential_problem",
 ]
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -48,7 +51,6 @@ MAX_REQUEST_BODY_BYTES: Final = 64 * 1024
 MAX_HEADERS: Final = 50
 MAX_HEADER_VALUE_CHARS: Final = 8192
 REQUEST_FIELDS: Final = ("method", "headers", "body", "json", "followRedirects", "verifyTls")
-REDACTED: Final = "***"
 # RFC 9110 section 5.1: a field name is a token.
 _TOKEN: Final = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # RFC 9110 section 5.5: visible characters, spaces and tabs; no CR, LF or NUL (header injection).
@@ -61,6 +63,9 @@ CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "
 # X-Session-Id...): treated like the ones above, so a literal value is refused at preview,
 # hidden from every output and never sent to another origin.
 _CREDENTIAL_WORDS: Final = re.compile(r"auth|token|key|secret|passw|session|cookie|credential|signature", re.IGNORECASE)
+# An Authorization-style value: an auth scheme, one space, and the credential (which a server may echo alone).
+_SCHEME_AND_TOKEN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]* (\S+)$")
+_TOO_SHORT: Final = f"has fewer than {MIN_SECRET_LENGTH} characters: too short to hide from error texts"
 
 
 def is_credential_header(name: str) -> bool:
@@ -68,9 +73,23 @@ def is_credential_header(name: str) -> bool:
     return name.lower() in CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(name) is not None
 
 
+def _credential_parts(value: str) -> tuple[str, ...]:
+    """What of a credential header's value no output may hold: all of it, and the token after an auth scheme."""
+    scheme = _SCHEME_AND_TOKEN.match(value)
+    return (value, scheme[1]) if scheme else (value,)
+
+
+def _credential_problem(value: str) -> str | None:
+    """Why a credential header's value can't be hidden, or None: it, or its token, is too short."""
+    value, *token = _credential_parts(value)
+    if too_short(value):
+        return f"the value {_TOO_SHORT}"
+    if token and too_short(token[0]):
+        return f"the token after the value's scheme (as in 'Bearer <token>') {_TOO_SHORT}"
+    return None
+
+
 # SSM parameter names: letters, digits and . - _ /, at most 2048 characters (1011 under a path, checked by AWS).
-# An Authorization-style value: an auth scheme, one space, and the credential.
-_SCHEME_AND_TOKEN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]* \S{4,}$")
 _SSM_NAME: Final = re.compile(r"^[A-Za-z0-9_.\-/]{1,2048}$")
 # A full secret ARN, with the 6-character suffix Secrets Manager adds: IAM grants exactly this ARN.
 _SECRET_ARN: Final = re.compile(
@@ -220,6 +239,9 @@ def _check_headers(raw: object) -> tuple[tuple[str, HeaderValue], ...]:
         seen.add(name.lower())
         if isinstance(value, str):
             headers.append((name, _check_value_text(name, value)))
+            problem = _credential_problem(value) if is_credential_header(name) else None
+            if problem is not None:
+                raise InvalidTargetError(f"header {show(name)}: {problem}")
         elif isinstance(value, dict):
             headers.append((name, _check_ref(name, value)))
         else:
@@ -273,6 +295,34 @@ def parse_request(raw: Mapping[str, object]) -> RequestSpec:
     return DEFAULT_REQUEST if spec == DEFAULT_REQUEST else spec
 
 
+def _url_credentials(url: str) -> tuple[tuple[str, ...], str | None]:
+    """What of ``url``'s user information no output may hold (as written and decoded), or why it can't be hidden.
+
+    Any user information is a credential. The password, when there is one; the
+    user name when it is the only credential (``https://<token>@host/``), and
+    beside a password when it is long enough to be one
+    (``https://<token>:x-oauth-basic@host/``): a short one is a login name,
+    which hidden would mangle every error text.
+    """
+    parts = urlsplit(url)
+    user, password = parts.username or "", parts.password or ""
+    if password:
+        problem = f"the URL's password {_TOO_SHORT}" if too_short(unquote(password)) else None
+        hidden = [password, unquote(password)]
+        if not too_short(unquote(user)):
+            hidden += [user, unquote(user)]
+        return tuple(hidden), problem
+    if user:
+        problem = f"the URL's user name, its only credential, {_TOO_SHORT}" if too_short(unquote(user)) else None
+        return (user, unquote(user)), problem
+    return (), None
+
+
+def url_credential_problem(url: str) -> str | None:
+    """Why the credential in ``url``'s user information can't be hidden, or None."""
+    return _url_credentials(url)[1]
+
+
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     """``url`` without its user information, and the (percent-decoded) user name and password."""
     parts = urlsplit(url)
@@ -303,14 +353,18 @@ def _sendable(ref: SecretRef, value: str) -> str:
         value.encode("latin-1")
     except UnicodeEncodeError:
         raise SecretValueError(f"secret {ref} has characters outside Latin-1 and cannot be sent in a header") from None
+    problem = _credential_problem(value)
+    if problem is not None:
+        raise SecretValueError(f"secret {ref}: {problem}")
     return value
 
 
 def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_headers: Mapping[str, str]) -> Prepared:
     """The request for ``url``: Basic auth from its user information, secret headers filled in.
 
-    Raises ``SecretValueError`` when a resolved secret cannot be sent, and
-    ``KeyError`` when a reference was never resolved (the caller checks first).
+    Raises ``SecretValueError`` when a credential cannot be sent (or is too
+    short to hide), and ``KeyError`` when a reference was never resolved (the
+    caller checks first).
     """
     bare, user, password = split_userinfo(url)
     headers = dict(base_headers)
@@ -319,9 +373,11 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
     if password is not None or user:
         token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-        if password:
-            raw_password = urlsplit(url).password or ""
-            hidden.update({password, raw_password, token})
+        in_url, problem = _url_credentials(url)
+        if problem is not None:
+            raise SecretValueError(problem)
+        if in_url:
+            hidden.update({*in_url, token})
     body: bytes | None = None
     if spec.json_text is not None:
         headers["Content-Type"] = "application/json"
@@ -335,24 +391,17 @@ def prepare(url: str, spec: RequestSpec, secrets: Mapping[SecretRef, str], base_
         if isinstance(value, str):
             headers[name] = value
             if is_credential_header(name):
-                hidden.add(value)
+                problem = _credential_problem(value)
+                if problem is not None:
+                    raise SecretValueError(f"header {show(name)}: {problem}")
+                hidden.update(_credential_parts(value))
                 credentials.add(name.lower())
         else:
             headers[name] = _sendable(value, secrets[value])
-            hidden.add(headers[name])
+            hidden.update(_credential_parts(headers[name]))
             credentials.add(name.lower())
-    # "Bearer <token>": a server may echo the token alone.
-    hidden.update(value.split(" ", 1)[1] for value in list(hidden) if _SCHEME_AND_TOKEN.match(value))
-    # URLs quote what they carry: a secret echoed into a Location comes back percent-encoded.
-    # A host name comes back lower-cased (http://<token>.example/ in a Location, as the resolver's error quotes it).
-    forms = {
-        variant
-        for secret in hidden
-        if secret
-        for form in (secret, quote(secret, safe=""), quote_plus(secret))
-        for variant in (form, form.lower())
-    }
-    return Prepared(spec.method, bare, headers, body, frozenset(forms), frozenset(credentials))
+    every_form = frozenset().union(*map(forms, hidden))
+    return Prepared(spec.method, bare, headers, body, every_form, frozenset(credentials))
 
 
 def _origin(url: str) -> tuple[str, str, int]:
@@ -386,10 +435,3 @@ def redirected(request: Prepared, status: int, location: str) -> Prepared:
     if not _keeps_credentials(request.url, location):
         headers = {k: v for k, v in headers.items() if k.lower() not in request.credentials}
     return request._replace(method=method, url=location, headers=headers, body=body)
-
-
-def scrub(text: str, secrets: frozenset[str]) -> str:
-    """``text`` with every secret string replaced by ``***``, longest first (one may contain another)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text

@@ -163,10 +163,9 @@ class SecretResolver:
             return
         for parameter in response.get("Parameters", []):
             raw[("ssm", parameter["Name"])] = parameter["Value"]
-        for name in response.get("InvalidParameters", []):
-            failed[("ssm", name)] = "ParameterNotFound"
         for name in batch:
-            if ("ssm", name) not in raw and ("ssm", name) not in failed:
+            # Listed in InvalidParameters, or (never seen, but possible) in neither list: not found either way.
+            if ("ssm", name) not in raw:
                 failed[("ssm", name)] = "ParameterNotFound"
 
     def _read_secret(self, arn: str, raw: _Values, failed: _Values) -> None:

@@ -25,12 +25,14 @@ from __future__ import annotations
 import email.parser
 import http.client
 import re
+from collections.abc import Callable
 from typing import Final
 
 __all__ = [
     "MAX_CHUNK_LINE_BYTES",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
+    "MAX_QUOTED_CHARS",
     "BadFramingError",
     "HeadersTooLargeError",
     "IncompleteHeadError",
@@ -64,6 +66,8 @@ MAX_CHUNK_LINE_BYTES: Final = 4096
 _CUT_CHUNKED: Final = "response ended inside its chunked body"
 # Digits, and few enough that int() never meets its 4300-digit limit (no body is an exabyte).
 _CONTENT_LENGTH: Final = re.compile(r"[0-9]{1,18}", re.ASCII)
+# How much of the server's text a framing error quotes.
+MAX_QUOTED_CHARS: Final = 60
 
 
 class IncompleteHeadError(http.client.HTTPException):
@@ -87,7 +91,23 @@ class BadFramingError(http.client.HTTPException):
 
     Content-Length and Transfer-Encoding that disagree or can't be read, or a
     chunked body that breaks RFC 9112's grammar or is cut short.
+
+    The message names the problem only; the server's text at fault is kept
+    apart, in ``quoted``, and only :meth:`describe` shows it. It may echo a
+    secret the check sent, which must be hidden BEFORE the text is cut and
+    escaped: cut or escaped, a secret no longer matches, and its pieces leak.
     """
+
+    def __init__(self, problem: str, quoted: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.quoted = quoted
+
+    def describe(self, hide: Callable[[str], str]) -> str:
+        """The problem, quoting the server's text with ``hide`` applied first, then cut and escaped."""
+        if self.quoted is None:
+            return self.problem
+        return f"{self.problem} {hide(self.quoted)[:MAX_QUOTED_CHARS]!r}"
 
 
 class UnexpectedSwitchError(http.client.HTTPException):
@@ -121,7 +141,7 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         line = self._line()
         status = _STATUS_LINE.fullmatch(line)
         if status is None:
-            raise http.client.BadStatusLine(repr(line[:100]))
+            raise http.client.BadStatusLine("malformed status line")  # never the server's bytes: see BadFramingError
         return status["version"].decode(), int(status["code"]), (status["reason"] or b"").decode("iso-8859-1")
 
     def _header_lines(self) -> list[bytes]:
@@ -129,7 +149,7 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         while (line := self._line()) not in _LINE_ENDS:
             # A continuation (obs-fold) only ever follows a header.
             if _FIELD_LINE.fullmatch(line) is None and not (lines and _CONTINUATION.fullmatch(line)):
-                raise MalformedHeaderError(repr(line[:100]))
+                raise MalformedHeaderError("malformed header line")
             lines.append(line)
             if len(lines) > MAX_HEADERS:
                 raise TooManyHeadersError(f"more than {MAX_HEADERS} headers")
@@ -159,15 +179,18 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         http.client ignores a Content-Length it cannot read and then takes the
         body to end with the close, so a broken ``Content-Length: -1`` read as UP.
         """
-        encodings = _elements(self.headers.get_all("transfer-encoding"))
-        lengths = set(_elements(self.headers.get_all("content-length")))
+        sent_encodings = self.headers.get_all("transfer-encoding")
+        sent_lengths = self.headers.get_all("content-length")
+        encodings = _elements(sent_encodings)
+        lengths = set(_elements(sent_lengths))
         self.chunked = encodings == ["chunked"]
+        # Quoted as the server sent them: split, lower-cased or sorted, an echoed secret would not be found.
         if encodings and not self.chunked:
-            raise BadFramingError(f"unsupported Transfer-Encoding {', '.join(encodings)[:60]!r}")
+            raise BadFramingError("unsupported Transfer-Encoding", ", ".join(sent_encodings or ()))
         if self.chunked and lengths:
             raise BadFramingError("both Transfer-Encoding and Content-Length")
         if len(lengths) > 1 or not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
-            raise BadFramingError(f"invalid Content-Length {', '.join(sorted(lengths))[:60]!r}")
+            raise BadFramingError("invalid Content-Length", ", ".join(sent_lengths or ()))
         self.length = int(lengths.pop()) if lengths else None
         self.chunk_left = None
         if status in (204, 304) or self._method == "HEAD":  # type: ignore[attr-defined]
@@ -204,8 +227,8 @@ class StrictHTTPResponse(http.client.HTTPResponse):
             raise self._broken(_CUT_CHUNKED)
         size = _CHUNK_LINE.fullmatch(line)
         if size is None:
-            shown = line.removesuffix(b"\r\n").decode("iso-8859-1")[:60]  # a bare LF shows
-            raise self._broken(f"invalid chunk size line {shown!r}")
+            shown = line.removesuffix(b"\r\n").decode("iso-8859-1")  # a bare LF shows
+            raise self._broken("invalid chunk size line", shown)
         return int(size["size"], 16)
 
     def _read_and_discard_trailer(self) -> None:
@@ -226,10 +249,10 @@ class StrictHTTPResponse(http.client.HTTPResponse):
             if fields > MAX_HEADERS:
                 raise self._broken(f"more than {MAX_HEADERS} trailer fields")
 
-    def _broken(self, problem: str) -> BadFramingError:
+    def _broken(self, problem: str, quoted: str | None = None) -> BadFramingError:
         """The error for a chunked body read wrong, closing the response: nothing after it can be trusted."""
         self._close_conn()  # type: ignore[attr-defined]
-        return BadFramingError(problem)
+        return BadFramingError(problem, quoted)
 
 
 def _elements(values: list[str] | None) -> list[str]:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from .exceptions import InvalidTargetError
 from .expectations import DEFAULT_EXPECT, Expect, parse_expect
 from .policy import PolicyValueError, check_remind_minutes, check_threshold
-from .request_spec import DEFAULT_REQUEST, REQUEST_FIELDS, RequestSpec, parse_request
-from .text import MAX_ERROR_BYTES, clip, show, utf8_size
+from .request_spec import DEFAULT_REQUEST, REQUEST_FIELDS, RequestSpec, parse_request, url_credential_problem
+from .text import MAX_ERROR_BYTES, clip, has_control_character, one_line, show, utf8_size
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -42,7 +42,7 @@ MAX_NAME_BYTES = 1024
 MAX_URL_LENGTH = 2048
 # "invalid target: " and the reason must fit the record's Error.
 MAX_REASON_BYTES = MAX_ERROR_BYTES - 64
-# scheme://userinfo@ -- the part of a URL that may hold a password.
+# scheme://userinfo@ -- the part of a URL that may hold a credential (a password, or a token as the user name).
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
 KNOWN_FIELDS = (
     "url",
@@ -116,8 +116,13 @@ class ParsedTargets:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, so it can be shown and stored."""
-    return _USERINFO.sub(lambda m: m[1] + (m[2].split(":", 1)[0] + ":***" if ":" in m[2] else m[2]) + "@", url, count=1)
+    """``url`` with its user information (user name and password) replaced by ``***``, so it can be shown and stored.
+
+    Any user information is a credential: ``https://<token>@host/`` carries a
+    token as the user name (GitHub, many webhooks), ``https://<token>:x-oauth-basic@host/``
+    beside a password that is none.
+    """
+    return _USERINFO.sub(lambda m: m[1] + ("***@" if m[2] else "@"), url, count=1)
 
 
 def check_config_url(url: object) -> str:
@@ -130,7 +135,8 @@ def check_config_url(url: object) -> str:
     parts = urlsplit(checked)
     if parts.username is not None or parts.password is not None:
         raise InvalidTargetError(
-            f"'url' {show(redact_url(checked))} carries a user name or password, which would be stored in plain text"
+            f"'url' {show(redact_url(checked))} carries a user name or password (a credential), which would be stored "
+            "in plain text"
         )
     return checked
 
@@ -142,7 +148,7 @@ def _check_url(url: object) -> str:
         raise InvalidTargetError("'url' is not valid Unicode text (it has a lone surrogate)")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidTargetError(f"'url' is longer than {MAX_URL_LENGTH} characters")
-    shown = show(redact_url(url))  # from here on, every message names the URL without its password
+    shown = show(redact_url(url))  # from here on, every message names the URL without its credential
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise InvalidTargetError(f"'url' {shown} contains whitespace or control characters")
     try:
@@ -161,7 +167,7 @@ def _check_url(url: object) -> str:
 
 def _check_name(name: object, url: str) -> str:
     if name is None:
-        return redact_url(url)  # the name is the record's Id and is logged: never with a password
+        return redact_url(url)  # the name is the record's Id and is logged: never with a credential
     if not isinstance(name, str) or not name.strip():
         raise InvalidTargetError("'name' must be a non-empty string")
     size = utf8_size(name)
@@ -169,6 +175,11 @@ def _check_name(name: object, url: str) -> str:
         raise InvalidTargetError("'name' is not valid Unicode text (it has a lone surrogate)")
     if size > MAX_NAME_BYTES:
         raise InvalidTargetError(f"'name' is longer than {MAX_NAME_BYTES} bytes")
+    if has_control_character(name):
+        # Echoed raw, a line break could forge a line in an alert ("RECOVERED: ...") or a log.
+        raise InvalidTargetError(
+            f"'name' {show(name)} has a control character (a line break, tab...): names are shown on one line"
+        )
     return name
 
 
@@ -195,6 +206,9 @@ def parse_target(raw: object) -> Target:
             clip(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KNOWN_FIELDS)})", MAX_REASON_BYTES)
         )
     url = _check_url(raw.get("url"))
+    credential = url_credential_problem(url)
+    if credential is not None:
+        raise InvalidTargetError(credential)
     target = Target(
         name=_check_name(raw.get("name"), url),
         url=url,
@@ -225,7 +239,13 @@ def _optional(raw: dict[object, object], field: str, check: Callable[[str, objec
 def _usable_key(value: object) -> str | None:
     # The label becomes a record key: one too long for DynamoDB, or not valid
     # UTF-8, would fail the whole batch, costing other targets their records.
-    if isinstance(value, str) and value.strip() and (utf8_size(value) or MAX_NAME_BYTES + 1) <= MAX_NAME_BYTES:
+    # And it is shown in alerts and logs, where a line break could forge a line.
+    if (
+        isinstance(value, str)
+        and value.strip()
+        and (utf8_size(value) or MAX_NAME_BYTES + 1) <= MAX_NAME_BYTES
+        and not has_control_character(value)
+    ):
         return value
     return None
 
@@ -234,7 +254,7 @@ def _label(raw: object, index: int) -> tuple[str, str]:
     """What an entry is called in errors and records (name, else url, else position), and its url."""
     fields = raw if isinstance(raw, dict) else {}
     url = fields.get("url")
-    shown_url = clip(redact_url(url[: MAX_URL_LENGTH + 1]), MAX_URL_LENGTH) if isinstance(url, str) else ""
+    shown_url = clip(one_line(redact_url(url[: MAX_URL_LENGTH + 1])), MAX_URL_LENGTH) if isinstance(url, str) else ""
     label = _usable_key(fields.get("name")) or _usable_key(shown_url) or f"targets[{index}]"
     return label, shown_url
 

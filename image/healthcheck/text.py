@@ -12,7 +12,7 @@ import re
 import reprlib
 from typing import Final
 
-__all__ = ["MAX_ERROR_BYTES", "clip", "percent", "show", "utf8_size"]
+__all__ = ["MAX_ERROR_BYTES", "clip", "has_control_character", "one_line", "percent", "show", "utf8_size"]
 
 # An Error attribute long enough for any message we write, short enough that
 # a record stays far below DynamoDB's 400 KB item limit.
@@ -20,6 +20,9 @@ MAX_ERROR_BYTES: Final = 1024
 ELLIPSIS: Final = "…"
 REPLACEMENT: Final = "\ufffd"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# Control characters (C0, DEL, C1) and the line and paragraph separators: each breaks
+# a line, or hides text, where a name or URL is shown (alert emails, log lines, the page).
+_LINE_BREAKING: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _repr = reprlib.Repr()
 _repr.maxstring = 100
@@ -42,6 +45,16 @@ def clip(text: str, max_bytes: int = MAX_ERROR_BYTES) -> str:
         return data.decode()
     # Cut on a character boundary, leaving room for the ellipsis (3 bytes).
     return data[: max_bytes - len(ELLIPSIS.encode())].decode(errors="ignore") + ELLIPSIS
+
+
+def has_control_character(text: str) -> bool:
+    """Whether ``text`` holds a character that breaks a line or hides text where it is shown."""
+    return _LINE_BREAKING.search(text) is not None
+
+
+def one_line(text: str) -> str:
+    """``text`` with each such character (see :func:`has_control_character`) replaced by U+FFFD."""
+    return _LINE_BREAKING.sub(REPLACEMENT, text)
 
 
 def show(value: object) -> str:
