@@ -449,7 +449,8 @@ def test_a_target_without_a_name_is_shown_by_its_public_url(
     seeded: tuple[Seeded, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its name is its whole URL (the records' Id): the page, the JSON and the badge route show the public part."""
-    secret = "https://tok3n@api.internal.test/health?key=s3cret#frag"
+    # (User information in a URL is a credential, refused when targets are parsed: see test_targets.)
+    secret = "https://api.internal.test/health?key=s3cret#frag"
     other = "https://api.internal.test/health?key=other"
     monkeypatch.setenv(
         "TARGETS",
@@ -459,7 +460,7 @@ def test_a_target_without_a_name_is_shown_by_its_public_url(
     responses = [get("/?format=json"), get("/"), get("/badge/https%3A%2F%2Fapi.internal.test%2Fhealth.svg")]
     for response in responses:
         assert response["statusCode"] == 200
-        for private in ("tok3n", "s3cret", "frag", "other"):
+        for private in ("s3cret", "frag", "other"):
             assert private not in response["body"]
     names = [target["name"] for target in json.loads(responses[0]["body"])["targets"]]
     # Two URLs that differ only in their query are told apart; a named target keeps its name.
