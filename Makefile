@@ -77,12 +77,12 @@ bench: $(LOCAL_STAMP)
 	$(BIN)/python -m bench
 
 ## mutate: mutation testing of image/healthcheck and infra with mutmut (slow: hours; not part of `make test` or CI);
-##         MUTANTS='healthcheck.policy.*' runs one module's mutants, MUTANTS='<name> <name>' reruns those
+##         MUTANTS='healthcheck.alerting.policy.*' runs one module's mutants, MUTANTS='<name> <name>' reruns those
 # mutmut names a mutant by its file's path, and the tests import `healthcheck`, not
 # `image.healthcheck`; so it runs in $(MUTATE_DIR), a copy of the tree with the package
 # at healthcheck/ (and image/ holding only requirements.txt). The tests read the
 # Makefile and the requirements files too, so they are copied; [tool.mutmut]'s also_copy
-# in pyproject.toml names the same files (tests/test_makefile.py holds the two lists
+# in pyproject.toml names the same files (tests/localdev/test_makefile.py holds the two lists
 # together). Its mutants/ (mutmut's work and results cache) is kept between runs, so a
 # second run only retests what changed.
 MUTATE_DIR := .mutate

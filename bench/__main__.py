@@ -33,11 +33,11 @@ from pathlib import Path
 import boto3
 
 from bench.alerting import alerting
+from healthcheck.check.probe import Probe
+from healthcheck.check.runner import run_checks
+from healthcheck.check.targets import parse_targets
 from healthcheck.config import Settings
-from healthcheck.probe import Probe
-from healthcheck.runner import run_checks
-from healthcheck.store import ResultStore
-from healthcheck.targets import parse_targets
+from healthcheck.history.record_store import ResultStore
 from localdev.dynamodb import create_results_table, use_endpoint
 from tests.servers import closed_port
 
@@ -165,7 +165,7 @@ MEMORY_CHILD = (
 from datetime import UTC, datetime
 from healthcheck.handler import check_and_record, _dynamodb, _probe
 from healthcheck.config import Settings
-from healthcheck.store import ResultStore
+from healthcheck.history.record_store import ResultStore
 import os
 before = high_water_kb()
 settings = Settings.from_environ(os.environ)
@@ -196,9 +196,9 @@ def memory(base_url: str, env: dict[str, str], endpoint: str) -> float:
 HUGE_HEADS_CHILD = (
     _HIGH_WATER
     + """
-from healthcheck.probe import Probe
-from healthcheck.runner import run_checks
-from healthcheck.targets import Target
+from healthcheck.check.probe import Probe
+from healthcheck.check.runner import run_checks
+from healthcheck.check.targets import Target
 before = high_water_kb()
 targets = [Target(f"t{i}", f"{sys.argv[1]}/{i}", 10) for i in range(128)]
 results = run_checks(targets, Probe(), run_deadline=time.monotonic() + 60)

@@ -19,12 +19,13 @@ from typing import Any
 
 import boto3
 
+from healthcheck.alerting.notify import Notifier
+from healthcheck.alerting.policy import AlertPolicy
+from healthcheck.alerting.state_store import StateStore
+from healthcheck.check.probe import Probe
 from healthcheck.config import Settings
-from healthcheck.notify import Notifier
-from healthcheck.policy import AlertPolicy
-from healthcheck.probe import Probe
-from healthcheck.state_store import StateStore
-from healthcheck.store import CLIENT_CONFIG, ResultStore
+from healthcheck.history.record_store import ResultStore
+from healthcheck.retrying import CLIENT_CONFIG
 from localdev.dynamodb import create_results_table, create_state_table
 
 START = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
-from healthcheck.rollup_store import DAY_KEY
-from healthcheck.store import HASH_KEY, RANGE_KEY
+from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
+from healthcheck.history.rollup_store import DAY_KEY
 
 from .alarms import AlarmSpec, alarm_specs
 from .environment import ENV_ALERT_TOPIC_ARN, ENV_STATE_TABLE_NAME, LAMBDA_ENV_LIMIT_BYTES, function_environment_size

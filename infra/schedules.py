@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from healthcheck.targets import Target
+from healthcheck.check.targets import Target
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_TARGETS", "SCHEDULED_TIME", "chunk_targets", "schedule_input"]
 

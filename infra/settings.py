@@ -1,6 +1,6 @@
 """The stack's configuration, validated once so a bad value fails `pulumi preview`.
 
-Targets go through the function's own model (``healthcheck.targets``): the
+Targets go through the function's own model (``healthcheck.check.targets``): the
 error a user sees at preview is the one the function would have logged.
 """
 
@@ -23,12 +23,12 @@ except ModuleNotFoundError:  # `make run` and `make serve` apply these checks wi
 
 
 from healthcheck import budget
+from healthcheck.alerting.maintenance import MaintenanceWindowError, parse_windows
+from healthcheck.alerting.policy import PolicyValueError, parse_policy
+from healthcheck.check.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
+from healthcheck.check.targets import Target, check_config_url, redact_url, require_valid
 from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
 from healthcheck.exceptions import HealthcheckError
-from healthcheck.maintenance import MaintenanceWindowError, parse_windows
-from healthcheck.policy import PolicyValueError, parse_policy
-from healthcheck.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
-from healthcheck.targets import Target, check_config_url, redact_url, require_valid
 from healthcheck.text import show
 
 from .environment import (

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from healthcheck.check.targets import check_config_url
 from healthcheck.exceptions import HealthcheckError
-from healthcheck.targets import check_config_url
 from healthcheck.text import show
 
 __all__ = [

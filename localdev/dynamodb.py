@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from healthcheck.store import HASH_KEY, RANGE_KEY
+from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
 
 __all__ = [
     "LOCAL_AWS_ENV",

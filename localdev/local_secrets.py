@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from botocore.exceptions import ClientError
 
-from healthcheck.request_spec import SecretRef, SsmRef
+from healthcheck.check.request_spec import SecretRef, SsmRef
 from localdev.dynamodb import local_client
 
 __all__ = ["DEFAULT_FILE", "LocalSecrets", "LocalSecretsError", "describe", "load_local_secrets", "seed"]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import boto3
 
+from healthcheck.history.report_format import FORMATS
 from healthcheck.report import PERIODS, stack_info
 from healthcheck.report import main as report_main
-from healthcheck.report_format import FORMATS
 from localdev.dynamodb import create_results_table, create_state_table, embedded_dynamodb, use_endpoint
 from localdev.run import STATE_TABLE_NAME, TABLE_NAME, configure
 

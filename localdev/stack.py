@@ -7,7 +7,7 @@ here as there. A key the program does not read is refused, as at preview, and
 the keys the function reads (targets, alerting, maintenance,
 connectivityCheck) are checked with infra/settings.py's own checks, as
 ``StackSettings.from_values`` applies them (that module needs no Pulumi SDK,
-which `make run` does not install); tests/test_localdev_run.py holds both to
+which `make run` does not install); tests/localdev/test_run.py holds both to
 the same messages. Every mistake is named at once, as check-config names them.
 """
 
@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from healthcheck.alerting.maintenance import parse_windows
+from healthcheck.alerting.policy import parse_policy
+from healthcheck.check.request_spec import SecretRef
+from healthcheck.check.targets import Target
 from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
-from healthcheck.maintenance import parse_windows
-from healthcheck.policy import parse_policy
-from healthcheck.request_spec import SecretRef
-from healthcheck.targets import Target
 from infra.settings import (
     Mistakes,
     SettingsError,

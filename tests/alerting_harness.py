@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from healthcheck.alerting.maintenance import NO_WINDOWS, Schedule
+from healthcheck.alerting.notify import Notifier
+from healthcheck.alerting.policy import DEFAULT_POLICY, AlertPolicy
+from healthcheck.alerting.state_store import StateStore
+from healthcheck.check.probe import Probe
+from healthcheck.check.secrets import SecretResolver
 from healthcheck.config import Settings
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.handler import check_and_record
-from healthcheck.maintenance import NO_WINDOWS, Schedule
-from healthcheck.notify import Notifier
-from healthcheck.policy import DEFAULT_POLICY, AlertPolicy
-from healthcheck.probe import Probe
-from healthcheck.secrets import SecretResolver
-from healthcheck.state_store import StateStore
-from healthcheck.store import CLIENT_CONFIG, ResultStore
+from healthcheck.history.record_store import ResultStore
+from healthcheck.retrying import CLIENT_CONFIG
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, create_state_table
 
 if TYPE_CHECKING:

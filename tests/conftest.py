@@ -14,10 +14,10 @@ import boto3
 import pytest
 import trustme
 
-from healthcheck.probe import CheckResult, Probe
-from healthcheck.runner import run_checks
-from healthcheck.store import CLIENT_CONFIG
-from healthcheck.targets import Target
+from healthcheck.check.probe import CheckResult, Probe
+from healthcheck.check.runner import run_checks
+from healthcheck.check.targets import Target
+from healthcheck.retrying import CLIENT_CONFIG
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, embedded_dynamodb
 from tests.servers import FaultServer, running
 

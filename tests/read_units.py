@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from healthcheck.item_size import BLOCK_BYTES, item_bytes, page_bytes, read_units
+from healthcheck.history.item_size import BLOCK_BYTES, item_bytes, page_bytes, read_units
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

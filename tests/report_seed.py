@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from healthcheck.probe import CheckResult
-from healthcheck.store import to_item
+from healthcheck.check.probe import CheckResult
+from healthcheck.history.record_store import to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from healthcheck.policy import DEFAULT_POLICY
-from healthcheck.probe import CheckResult
-from healthcheck.rollup_store import RollupStore
-from healthcheck.rollups import summarise
-from healthcheck.state import TRANSITIONS, Alert, TargetState, next_state
-from healthcheck.state_store import to_item as state_item
-from healthcheck.store import ResultStore, to_item
+from healthcheck.alerting.policy import DEFAULT_POLICY
+from healthcheck.alerting.state import TRANSITIONS, Alert, TargetState, next_state
+from healthcheck.alerting.state_store import to_item as state_item
+from healthcheck.check.probe import CheckResult
+from healthcheck.history.record_store import ResultStore, to_item
+from healthcheck.history.rollup_store import RollupStore
+from healthcheck.history.rollups import summarise
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

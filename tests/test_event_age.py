@@ -15,7 +15,7 @@ from tests.servers import FaultServer
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-from healthcheck.probe import Probe
+from healthcheck.check.probe import Probe
 
 CLOCK = datetime.fromisoformat("2026-11-27T18:00:00+00:00")
 

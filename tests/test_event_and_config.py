@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from healthcheck.alerting.policy import AlertPolicy
+from healthcheck.check.targets import parse_target
 from healthcheck.config import DEFAULT_MAX_CONCURRENCY, Settings
 from healthcheck.event import parse_event
 from healthcheck.exceptions import ConfigError, InvalidEventError, InvalidTargetError
-from healthcheck.policy import AlertPolicy
-from healthcheck.targets import parse_target
 
 NOW = datetime(2026, 11, 27, 18, 0, 5, 123456, tzinfo=UTC)
 

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from healthcheck.check.probe import Probe
+from healthcheck.check.runner import run_checks
+from healthcheck.check.targets import Target, parse_targets, redact_url
 from healthcheck.config import Settings
 from healthcheck.event import parse_event
 from healthcheck.exceptions import InvalidEventError
 from healthcheck.handler import check_and_record
-from healthcheck.probe import Probe
-from healthcheck.runner import run_checks
-from healthcheck.store import ResultStore
-from healthcheck.targets import Target, parse_targets, redact_url
+from healthcheck.history.record_store import ResultStore
 from tests.hostile import Peer, Request, raw_server
 from tests.servers import FaultServer
 

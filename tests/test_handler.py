@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import healthcheck.handler as entrypoint
+from healthcheck.check.probe import Probe
 from healthcheck.config import Settings
 from healthcheck.exceptions import ConfigError, InvalidEventError, RecordsNotWrittenError
 from healthcheck.handler import check_and_record
-from healthcheck.probe import Probe
-from healthcheck.store import ResultStore
+from healthcheck.history.record_store import ResultStore
 from tests.conftest import dynamodb_client
 from tests.dynamodb_proxy import dynamodb_proxy
 from tests.servers import FaultServer, closed_port

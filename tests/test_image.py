@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from healthcheck.targets import DEFAULT_TIMEOUT_S
+from healthcheck.check.targets import DEFAULT_TIMEOUT_S
 from localdev.dockerfile import Dockerfile, DockerfileError, assemble_task_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,14 +75,20 @@ def test_build_context_is_only_what_the_image_needs() -> None:
         if line.strip() and not line.startswith("#")
     ]
     context = set(exclude_paths(str(ROOT), patterns, dockerfile="Dockerfile"))
-    modules = {f"image/healthcheck/{path.name}" for path in (ROOT / "image" / "healthcheck").glob("*.py")}
-    assert context == {".dockerignore", "Dockerfile", "image/requirements.txt", "image/healthcheck", *modules}
+    package = ROOT / "image" / "healthcheck"
+    modules = {f"image/{path.relative_to(package.parent)}" for path in package.rglob("*.py")}
+    folders = {f"image/{path.relative_to(package.parent)}" for path in package.rglob("*") if path.is_dir()}
+    folders -= {folder for folder in folders if folder.endswith("__pycache__")}
+    assert context == {".dockerignore", "Dockerfile", "image/requirements.txt", "image/healthcheck", *folders, *modules}
 
 
 def test_task_root_holds_the_whole_package(dockerfile: Dockerfile, tmp_path: Path) -> None:
     task_root = assemble_task_root(dockerfile, ROOT, tmp_path / "task")
-    copied = {path.name for path in (task_root / "healthcheck").glob("*.py")}
-    assert copied == {path.name for path in (ROOT / "image" / "healthcheck").glob("*.py")}
+    # Every module, the packages' own included: a package the image lacks is an ImportError at the first run.
+    copied = {path.relative_to(task_root).as_posix() for path in (task_root / "healthcheck").rglob("*.py")}
+    package = ROOT / "image" / "healthcheck"
+    assert copied == {path.relative_to(package.parent).as_posix() for path in package.rglob("*.py")}
+    assert "healthcheck/check/probe.py" in copied
 
 
 def test_dns_lookups_give_up_inside_a_checks_default_timeout(dockerfile: Dockerfile) -> None:

@@ -7,9 +7,9 @@ import io
 import pytest
 
 from healthcheck.budget import Deadlines
+from healthcheck.check.probe import CheckResult
+from healthcheck.check.targets import InvalidTarget
 from healthcheck.log_lines import Report, Summary
-from healthcheck.probe import CheckResult
-from healthcheck.targets import InvalidTarget
 
 
 def test_each_event_is_one_compact_json_line_with_the_request_id() -> None:

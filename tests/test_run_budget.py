@@ -14,9 +14,9 @@ import pytest
 
 import healthcheck.handler as entrypoint
 from healthcheck import budget
-from healthcheck.secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
-from healthcheck.secrets import SecretResolver
-from healthcheck.targets import parse_target
+from healthcheck.check.secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
+from healthcheck.check.secrets import SecretResolver
+from healthcheck.check.targets import parse_target
 from infra.settings import SettingsError, StackSettings
 from localdev.dynamodb import create_state_table
 from tests.alerting_harness import aws_client

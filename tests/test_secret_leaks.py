@@ -27,14 +27,14 @@ from urllib.parse import quote
 import boto3
 import pytest
 
+from healthcheck.alerting.notify import Notifier
+from healthcheck.alerting.policy import AlertPolicy
+from healthcheck.alerting.state_store import StateStore
+from healthcheck.check.probe import Probe
+from healthcheck.check.secrets import SecretResolver
 from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
-from healthcheck.notify import Notifier
-from healthcheck.policy import AlertPolicy
-from healthcheck.probe import Probe
-from healthcheck.secrets import SecretResolver
-from healthcheck.state_store import StateStore
-from healthcheck.store import ResultStore
+from healthcheck.history.record_store import ResultStore
 from localdev.dynamodb import LOCAL_AWS_ENV, create_state_table
 from tests.echo_server import ENCODINGS, echo_server
 from tests.hostile import Peer, Request, raw_server

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from .request_spec import SecretsManagerRef, SsmRef
-from .secrets import SSM_BATCH
-from .targets import Target
+from .check.request_spec import SecretsManagerRef, SsmRef
+from .check.secrets import SSM_BATCH
+from .check.targets import Target
 
 __all__ = [
     "CANARY_TIMEOUT_S",

@@ -6,10 +6,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .alerting.maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, parse_windows
+from .alerting.policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
+from .check.targets import parse_target
 from .exceptions import ConfigError, InvalidTargetError
-from .maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, parse_windows
-from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
-from .targets import parse_target
 
 __all__ = [
     "ENV_ALERTING",

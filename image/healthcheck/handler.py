@@ -19,23 +19,24 @@ from typing import TYPE_CHECKING, Final, Protocol
 import boto3
 
 from . import metrics
-from .alerting import AlertingOutcome, track
+from .alerting.maintenance import Schedule
+from .alerting.notify import Notifier, SnsPublisher
+from .alerting.state import parse_time
+from .alerting.state_store import StateStore
+from .alerting.track import AlertingOutcome, track
 from .budget import CANARY_TIMEOUT_S, Deadlines
+from .check.probe import CheckResult, Probe
+from .check.runner import run_checks
+from .check.secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
+from .check.secrets import SecretResolver, is_transient, resolve_for
+from .check.targets import Target, parse_targets, redact_url
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
+from .history.record_store import ResultStore, to_item
+from .history.rollup_store import RollupStore
 from .log_lines import Report, Summary
-from .maintenance import Schedule
-from .notify import Notifier, SnsPublisher
-from .probe import CheckResult, Probe
-from .rollup_store import RollupStore
-from .runner import run_checks
-from .secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
-from .secrets import SecretResolver, is_transient, resolve_for
-from .state import parse_time
-from .state_store import StateStore
-from .store import CLIENT_CONFIG, ResultStore, to_item
-from .targets import Target, parse_targets, redact_url
+from .retrying import CLIENT_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

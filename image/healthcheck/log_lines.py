@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass
 from typing import TextIO
 
-from .alerts import Message
-from .probe import CheckResult
-from .targets import InvalidTarget, redact_url
+from .alerting.messages import Message
+from .check.probe import CheckResult
+from .check.targets import InvalidTarget, redact_url
 
 __all__ = ["Report", "Summary"]
 

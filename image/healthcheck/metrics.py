@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from .probe import CheckResult
+from .check.probe import CheckResult
 from .text import clip
 
 __all__ = ["NAMESPACE", "documents"]

@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .alerting.policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
+from .alerting.state import TargetState
+from .check.targets import parse_targets
 from .event import format_timestamp
 from .exceptions import ConfigError
-from .history import read_checks, read_states
-from .policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
-from .progress import Progress
-from .report_format import FORMATS, ReportData, TargetReport, render, terminal_text
-from .state import TargetState
-from .targets import parse_targets
-from .uptime import figures, replay, sparkline
+from .history.progress import Progress
+from .history.reader import read_checks, read_states
+from .history.report_format import FORMATS, ReportData, TargetReport, render, terminal_text
+from .history.uptime import figures, replay, sparkline
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -1,6 +1,6 @@
 """One AWS call, retried with jittered, capped backoff until a deadline (state and rollup reads and writes).
 
-Clients are built with one attempt per call (``store.CLIENT_CONFIG``), so the
+Clients are built with one attempt per call (:data:`CLIENT_CONFIG`), so the
 invocation's deadline, not botocore's attempt count, decides when to give up.
 Only calls that are safe to repeat come here (reads, conditional writes): an
 SNS publish is not (see notify.py).
@@ -14,16 +14,33 @@ import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .text import clip
 
-__all__ = ["RETRYABLE_CODES", "UnreadableResponseError", "call_aws", "error_code", "retry_until", "retryable"]
+__all__ = [
+    "CLIENT_CONFIG",
+    "RETRYABLE_CODES",
+    "UnreadableResponseError",
+    "call_aws",
+    "error_code",
+    "retry_until",
+    "retryable",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Explicit, because the boto3 inside the Lambda base image may default otherwise.
+# One attempt per call: the caller retries (here), against the invocation's deadline.
+CLIENT_CONFIG: Final = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=5,
+)
 
 # Worth another attempt: the service is busy, or had a passing fault.
 RETRYABLE_CODES: Final = frozenset(

@@ -29,14 +29,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .alerting.state_store import StateStore
+from .check.targets import parse_targets, redact_url
 from .config import Settings
 from .exceptions import ConfigError, HealthcheckError
-from .rollup_store import RollupStore
-from .state_store import StateStore
-from .status_data import PERIODS, ShownTarget, StatusData, load, without_details
-from .status_page import badge, render
-from .store import CLIENT_CONFIG
-from .targets import parse_targets, redact_url
+from .history.rollup_store import RollupStore
+from .page.data import PERIODS, ShownTarget, StatusData, load, without_details
+from .page.render import badge, render
+from .retrying import CLIENT_CONFIG
 from .text import clip
 
 if TYPE_CHECKING:

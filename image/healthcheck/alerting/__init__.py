@@ -1,0 +1,1 @@
+"""Debounced state and who hears about it: policy, state, its table, maintenance, tracking, messages, SNS."""

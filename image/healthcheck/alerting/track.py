@@ -1,0 +1,332 @@
+"""After the records: move each target's state, store the alerts that implies, claim, publish and clear them.
+
+Order is what makes alerts never lost and at most once doubled: an alert is
+written as pending in the same conditional write as the transition that
+raised it, claimed by this run in a second conditional write, published only
+under that claim, and cleared (with the claim released) only after the
+publish. Two overlapping runs (a double delivery, or the next minute's run
+while this one's SNS publish is slow) cannot both claim a target's pending
+alerts, so only one sends them. A publish SNS refused releases the claim and
+leaves the alert pending for the next run; one SNS did not answer leaves it
+pending as "maybe sent", for the next run to send once more, marked as
+resent, and then never again. A run that dies mid-publish leaves a claim that
+expires at its write deadline. A write refused because another invocation
+applied this event or a later one announces nothing.
+
+Writes per target with something to send: its transition (when it moved),
+the claim, and the clear; none in the steady state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..check.probe import CheckResult
+from ..check.targets import Target
+from ..event import format_timestamp
+from ..exceptions import AlertsNotSentError, StateNotSavedError
+from .messages import Message, build_messages
+from .notify import Notifier
+from .policy import AlertPolicy
+from .state import TRANSITIONS, Alert, TargetState, next_state
+from .state_store import ABSENT, Refused, StateStore, Stored
+
+__all__ = ["AlertingOutcome", "claim_expiry", "track"]
+
+log = logging.getLogger(__name__)
+
+PARALLEL_WRITES: Final = 8
+# A state write refused by something other than a later event (a concurrent clear or claim, a
+# hand edit) is applied again to the item as it now is, this many times in all.
+MAX_SAVE_ATTEMPTS: Final = 3
+
+
+@dataclass(slots=True)
+class AlertingOutcome:
+    states: dict[str, TargetState] = field(default_factory=dict)
+    """Each checked target's state after this run (UP when it has none stored)."""
+    written: int = 0
+    sent: list[Message] = field(default_factory=list)
+    unsent: list[Message] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    transitions: list[Alert] = field(default_factory=list)
+    """The DOWN and RECOVERED alerts this run's state writes raised: the status page's incidents."""
+
+    def failure(self) -> AlertsNotSentError | StateNotSavedError | None:
+        """What to raise at the end of the run: only unsent alerts, or any state fault."""
+        if not self.errors:
+            return None
+        message = "; ".join(self.errors)
+        if len(self.errors) == len(self.unsent):
+            return AlertsNotSentError(message)
+        return StateNotSavedError(message)
+
+    @property
+    def down(self) -> int:
+        return sum(state.state == "DOWN" for state in self.states.values())
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _parallel(call: Callable[[T], R], items: Sequence[T]) -> list[tuple[T, R | StateNotSavedError]]:
+    """``call`` on each item, a few at a time; a StateNotSavedError is returned, not raised, per item."""
+
+    def one(item: T) -> R | StateNotSavedError:
+        try:
+            return call(item)
+        except StateNotSavedError as exc:
+            return exc
+
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_WRITES, len(items)), thread_name_prefix="state") as pool:
+        return list(zip(items, pool.map(one, items), strict=True))
+
+
+def _claimed_elsewhere(state: TargetState, run_id: str, now: float) -> bool:
+    """Whether the state as read shows another run's unexpired claim (no write is tried then)."""
+    return (
+        state.claimed_by is not None
+        and state.claimed_by != run_id
+        and state.claim_expires is not None
+        and state.claim_expires >= now
+    )
+
+
+def claim_expiry(deadline: float) -> int:
+    """When this run's claims expire, in epoch seconds: at its write deadline (a second later, rounded up)."""
+    return int(time.time() + max(0.0, deadline - time.monotonic())) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One target's result to apply, and how its state moves from any item it is applied to."""
+
+    result: CheckResult
+    policy: AlertPolicy
+    cert_min_days: int
+    at: str
+
+    def apply(self, item: Stored) -> TargetState | None:
+        new = next_state(item.state, self.result, self.policy, self.cert_min_days, self.at)
+        if new is None and item.malformed is not None and not (self.result.inconclusive or self.result.maintenance):
+            # A malformed item is replaced by the first conclusive result, so its warning stops.
+            return dataclasses.replace(item.state, last_event=self.at)
+        return new
+
+
+def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline: float) -> tuple[Stored, bool | None]:
+    """Apply ``change``: the item after it, and True (written), None (nothing to write) or False (left to another run).
+
+    A write refused although no other run applied this event or a later one
+    (a clear, a claim or a hand edit came between) is applied again to the
+    item as the refusal returned it.
+    """
+    for _ in range(MAX_SAVE_ATTEMPTS):
+        new = change.apply(item)
+        if new is None:
+            return item, None
+        saved = store.save(name, item.version, new, deadline)
+        if not isinstance(saved, Refused):
+            return Stored(new, saved), True
+        item = saved.found
+        if item.state.last_event is not None and item.state.last_event >= change.at:
+            log.info("%s: another invocation applied this event or a later one; its alerts are that run's", name)
+            return item, False
+    log.warning(
+        "the state of %s: %d writes in a row were refused, each by a change no later event explains; "
+        "this run's result is not applied",
+        name,
+        MAX_SAVE_ATTEMPTS,
+    )
+    return item, False
+
+
+def track(
+    results: Sequence[CheckResult],
+    targets: Mapping[str, Target],
+    *,
+    defaults: AlertPolicy,
+    at: str,
+    store: StateStore,
+    notifier: Notifier | None,
+    deadline: float,
+    show: Callable[[Message], None],
+    run_id: str,
+    now: datetime,
+) -> AlertingOutcome:
+    """Apply this run's results; ``show`` gets each message when there is no topic to publish to.
+
+    ``run_id`` names this run's claims (the Lambda request id); they expire at ``deadline``.
+    ``now`` is the function's clock: alerts say how long ago things happened from it.
+    No failure of an AWS call escapes: each is in ``outcome.errors``.
+    """
+    outcome = AlertingOutcome()
+    checked = [result for result in results if result.name in targets]
+    try:
+        read = store.read([result.name for result in checked], deadline)
+    except (StateNotSavedError, ClientError, BotoCoreError) as exc:
+        outcome.errors.append(f"target state could not be read: {exc}")
+        return outcome
+
+    items = {result.name: read.get(result.name, ABSENT) for result in checked}
+    changes: list[tuple[str, _Change]] = []
+    for result in checked:
+        target = targets[result.name]
+        outcome.states[result.name] = items[result.name].state
+        policy = defaults.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
+        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at)))
+    owned = {result.name for result in checked if not result.maintenance}
+
+    def save(change: tuple[str, _Change]) -> tuple[Stored, bool | None]:
+        name, applied = change
+        return _save(store, name, items[name], applied, deadline)
+
+    for (name, _change), saved in _parallel(save, changes):
+        if isinstance(saved, StateNotSavedError):
+            outcome.errors.append(str(saved))
+            owned.discard(name)  # its alerts are not stored, so not sent: the retry will raise them
+            continue
+        items[name], written = saved
+        outcome.states[name] = items[name].state
+        if written:
+            outcome.written += 1
+            new = items[name].state
+            outcome.transitions += [alert for alert in new.pending if alert.kind in TRANSITIONS and alert.at == at]
+        elif written is False:
+            owned.discard(name)  # another invocation moved it: its alerts are that run's to send
+
+    claimed = _claim(outcome, store, {name: items[name] for name in owned}, run_id, deadline)
+    done, resend = _publish(outcome, claimed, notifier, deadline, show, format_timestamp(now))
+    _clear(outcome, store, claimed, done, resend, run_id, deadline)
+    return outcome
+
+
+def _claim(
+    outcome: AlertingOutcome, store: StateStore, owned: Mapping[str, Stored], run_id: str, deadline: float
+) -> dict[str, Stored]:
+    """The targets whose pending alerts this run now holds the claim to publish."""
+    now = time.time()
+    expires = claim_expiry(deadline)  # a claim outlives this run's writes by nothing
+    wanted = [
+        name
+        for name in sorted(owned)
+        if owned[name].state.pending and not _claimed_elsewhere(owned[name].state, run_id, now)
+    ]
+    claimed: dict[str, Stored] = {}
+    for name, won in _parallel(lambda name: store.claim(name, owned[name].version, run_id, expires, deadline), wanted):
+        if isinstance(won, StateNotSavedError):
+            outcome.errors.append(f"{won} (its alerts stay pending for the next run)")
+        elif won:
+            outcome.written += 1
+            state = dataclasses.replace(owned[name].state, claimed_by=run_id, claim_expires=expires)
+            claimed[name] = Stored(state, owned[name].version)
+        else:
+            log.info("the pending alerts of %s are another run's to send", name)
+    return claimed
+
+
+def _publish(
+    outcome: AlertingOutcome,
+    claimed: Mapping[str, Stored],
+    notifier: Notifier | None,
+    deadline: float,
+    show: Callable[[Message], None],
+    sent_at: str,
+) -> tuple[set[Alert], set[Alert]]:
+    """Publish the claimed alerts in event-time order: the alerts done with, and those to send once more.
+
+    Done: sent, or given up after a second attempt SNS did not answer
+    either. Once more: SNS did not answer, so they may have been delivered;
+    the next run sends them again, marked as resent (at most one extra copy).
+    After a message that did not certainly go out, later ones naming any of
+    its targets are held back, so no target's alerts go out of order.
+    """
+    done: set[Alert] = set()
+    resend: set[Alert] = set()
+    blocked: set[str] = set()
+    pending = [alert for item in claimed.values() for alert in item.state.pending]
+    for message in build_messages(pending, sent_at=sent_at):
+        names = {alert.target for alert in message.alerts}
+        if names & blocked:
+            log.warning("%s is held back behind an earlier alert not certainly sent; it stays pending", message.subject)
+            outcome.unsent.append(message)
+            outcome.errors.append(f"alert {message.subject!r} held back behind an unsent one (it stays pending)")
+            blocked |= names
+            continue
+        if notifier is None:
+            show(message)
+            done.update(message.alerts)
+            continue
+        published = notifier.publish(message, deadline)
+        if published.outcome == "sent":
+            outcome.sent.append(message)
+            done.update(message.alerts)
+            continue
+        blocked |= names
+        outcome.unsent.append(message)
+        if published.outcome == "not sent":
+            log.error("publishing %s failed; it stays pending for the next run: %s", message.subject, published.error)
+            outcome.errors.append(f"alert {message.subject!r} not sent (it stays pending): {published.error}")
+            continue
+        again = {alert for alert in message.alerts if not alert.maybe_sent}
+        done.update(alert for alert in message.alerts if alert.maybe_sent)
+        resend.update(again)
+        if again:
+            log.warning(
+                "publishing %s got no answer from SNS, which may have delivered it; the next run sends it once more, "
+                "marked as resent: %s",
+                message.subject,
+                published.error,
+            )
+            outcome.errors.append(f"alert {message.subject!r} may not have been sent (sent once more next run)")
+        else:
+            log.warning(
+                "publishing %s (a resend) got no answer from SNS either; it is not sent again: %s",
+                message.subject,
+                published.error,
+            )
+            outcome.errors.append(f"alert {message.subject!r} may not have been sent (not sent again)")
+    return done, resend
+
+
+def _clear(
+    outcome: AlertingOutcome,
+    store: StateStore,
+    claimed: Mapping[str, Stored],
+    done: set[Alert],
+    resend: set[Alert],
+    run_id: str,
+    deadline: float,
+) -> None:
+    """Drop the alerts done with, mark those to send once more, and release every claim."""
+
+    def clear(name: str) -> bool:
+        return store.clear(name, claimed[name], done, resend, run_id, deadline)
+
+    for name, cleared in _parallel(clear, sorted(claimed)):
+        if isinstance(cleared, StateNotSavedError):
+            # Sent but still pending: once the claim expires, a later run sends it again. At least once, never lost.
+            outcome.errors.append(f"{cleared} (its sent alerts may be sent again)")
+        elif cleared:
+            outcome.written += 1
+            state = claimed[name].state
+            remaining = tuple(
+                dataclasses.replace(alert, maybe_sent=True) if alert in resend else alert
+                for alert in state.pending
+                if alert not in done
+            )
+            outcome.states[name] = dataclasses.replace(state, pending=remaining, claimed_by=None, claim_expires=None)
+        else:
+            log.warning("the claim on %s expired before its alerts were cleared: they may be sent again", name)

@@ -1,0 +1,1 @@
+"""What to check and how: the target model, requests, expectations, secrets, the probe and the runner."""

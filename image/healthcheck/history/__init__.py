@@ -1,0 +1,1 @@
+"""Records and what is read back from them: the record store, rollups, uptime figures, report formats."""

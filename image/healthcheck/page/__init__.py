@@ -1,0 +1,1 @@
+"""The status page: what it shows (data), and how (rendering); its Lambda handler is ``healthcheck.status``."""

@@ -1,0 +1,1 @@
+"""Tests of healthcheck.alerting: state, its table, maintenance, tracking, messages."""

@@ -1,0 +1,1 @@
+"""Tests of healthcheck.check: targets, requests, expectations, secrets, the probe and the runner."""

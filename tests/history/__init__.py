@@ -1,0 +1,1 @@
+"""Tests of healthcheck.history: the record store, rollups, the report."""

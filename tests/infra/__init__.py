@@ -1,0 +1,1 @@
+"""Tests of the Pulumi program (infra/) under Pulumi's mock runtime, and of the stack files."""

@@ -1,0 +1,1 @@
+"""Tests of the local tools behind make run / serve / report / check-config."""

@@ -1,0 +1,1 @@
+"""Tests of the status page (healthcheck.status and healthcheck.page)."""
