@@ -189,7 +189,7 @@ class Monitor(pulumi.ComponentResource):
                 target={
                     "arn": self.function.arn,
                     "role_arn": scheduler_role.arn,
-                    "input": schedule_input(chunk),
+                    "input": schedule_input(chunk, shard=str(index + 1)),
                     "retry_policy": {
                         "maximum_event_age_in_seconds": MAX_EVENT_AGE_S,
                         "maximum_retry_attempts": SCHEDULER_RETRIES,

@@ -21,23 +21,27 @@ MAX_INPUT_CHARS = 192 * 1024
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
-def schedule_input(targets: list[Target] | tuple[Target, ...]) -> str:
-    """The event one schedule delivers: its scheduled time, and its share of the targets."""
-    return json.dumps({"time": SCHEDULED_TIME, "targets": [t.to_json() for t in targets]}, separators=(",", ":"))
+def schedule_input(targets: list[Target] | tuple[Target, ...], shard: str = "1") -> str:
+    """The event one schedule delivers: its scheduled time, its shard's name and its share of the targets."""
+    event = {"time": SCHEDULED_TIME, "shard": shard, "targets": [t.to_json() for t in targets]}
+    return json.dumps(event, separators=(",", ":"))
 
 
 def chunk_targets(targets: tuple[Target, ...]) -> list[tuple[Target, ...]]:
-    """Consecutive groups, each within MAX_TARGETS and MAX_INPUT_CHARS once rendered."""
-    empty = len(schedule_input([]))
+    """Consecutive groups, each within MAX_TARGETS and MAX_INPUT_CHARS once rendered (chunk i as shard "i+1")."""
+
+    def empty() -> int:
+        return len(schedule_input([], shard=str(len(chunks) + 1)))
+
     chunks: list[tuple[Target, ...]] = []
     current: list[Target] = []
-    size = empty
+    size = empty()
     for target in targets:
         # Each target adds its JSON and, after the first, a comma.
         grows = len(json.dumps(target.to_json(), separators=(",", ":"))) + (1 if current else 0)
         if current and (len(current) == MAX_TARGETS or size + grows > MAX_INPUT_CHARS):
             chunks.append(tuple(current))
-            current, size = [], empty
+            current, size = [], empty()
             grows -= 1
         current.append(target)
         size += grows

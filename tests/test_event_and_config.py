@@ -23,6 +23,7 @@ def test_scheduled_event_sample_uses_its_time(repo_root: Path) -> None:
     invocation = parse_event(event, NOW)
     assert invocation.timestamp == "2015-10-08T16:53:06Z"
     assert invocation.targets is None
+    assert invocation.shard == "default"  # the configured targets, as one shard
 
 
 @pytest.mark.parametrize(
@@ -56,8 +57,24 @@ def test_time_is_normalised_to_utc_seconds_with_z(time: str | None, expected: st
             "^event 'time' '9999-12-31T23:59:59-01:00' is outside the years 1-9999 in UTC$",
         ),
         ({"time": "0001-01-01T00:30:00+01:00"}, "event 'time' '0001-01-01T00:30:00\\+01:00' is outside the years"),
+        ({"shard": 3}, "^event 'shard' must be 1-64 letters, digits, '.', '_' or '-', got 3$"),
+        ({"shard": ""}, "^event 'shard' must be 1-64 letters"),
+        ({"shard": "a#b"}, "^event 'shard' must be 1-64 letters"),
+        ({"shard": "x" * 65}, "^event 'shard' must be 1-64 letters"),
     ],
-    ids=["list", "string", "targets-object", "time-words", "time-number", "past-9999-in-utc", "before-1-in-utc"],
+    ids=[
+        "list",
+        "string",
+        "targets-object",
+        "time-words",
+        "time-number",
+        "past-9999-in-utc",
+        "before-1-in-utc",
+        "shard-number",
+        "shard-empty",
+        "shard-key-separator",
+        "shard-too-long",
+    ],
 )
 def test_bad_events_are_named(event: object, message: str) -> None:
     with pytest.raises(InvalidEventError, match=message):
@@ -66,6 +83,11 @@ def test_bad_events_are_named(event: object, message: str) -> None:
 
 def test_event_targets_override() -> None:
     assert parse_event({"targets": [{"url": "https://a.example/"}]}, NOW).targets == [{"url": "https://a.example/"}]
+
+
+def test_a_schedules_shard_is_read_from_its_event() -> None:
+    assert parse_event({"shard": "12", "targets": []}, NOW).shard == "12"
+    assert parse_event({"shard": "eu-1.a_b", "targets": []}, NOW).shard == "eu-1.a_b"
 
 
 def test_settings_from_environment() -> None:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from .exceptions import InvalidEventError
 from .text import show
 
-__all__ = ["Invocation", "format_timestamp", "parse_event"]
+__all__ = ["DEFAULT_SHARD", "Invocation", "format_timestamp", "parse_event"]
+
+# The share of the targets a run checks when its event names none (a manual invoke, TARGETS, make run).
+DEFAULT_SHARD: Final = "default"
+# A shard names DynamoDB keys (run#<shard>): short, and no character that could end the key's part.
+_SHARD: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """``targets`` is None when the event names none (use the configured ones)."""
+    """``targets`` is None when the event names none (use the configured ones).
+
+    ``shard`` names the share of the targets this event's schedule carries (infra's
+    ``chunk_targets``): each shard's runs are recorded and summarised together.
+    """
 
     timestamp: str
     targets: list[object] | None
+    shard: str = DEFAULT_SHARD
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -51,4 +63,12 @@ def parse_event(event: object, now: datetime) -> Invocation:
     targets = event.get("targets")
     if targets is not None and not isinstance(targets, list):
         raise InvalidEventError(f"event 'targets' must be a list of targets, got {type(targets).__name__}")
-    return Invocation(timestamp=_timestamp(event.get("time"), now), targets=targets)
+    return Invocation(timestamp=_timestamp(event.get("time"), now), targets=targets, shard=_shard(event.get("shard")))
+
+
+def _shard(value: object) -> str:
+    if value is None:
+        return DEFAULT_SHARD
+    if not isinstance(value, str) or not _SHARD.fullmatch(value):
+        raise InvalidEventError(f"event 'shard' must be 1-64 letters, digits, '.', '_' or '-', got {show(value)}")
+    return value

@@ -288,6 +288,7 @@ def test_schedule_invokes_the_function_on_time_with_scheduled_time_and_targets(s
     assert target["roleArn"] == _role_for(stack, "scheduler.amazonaws.com").outputs["arn"], _where(schedule)
     event = json.loads(target["input"])
     assert event["time"] == "<aws.scheduler.scheduled-time>", _where(schedule)
+    assert event["shard"] == "1", _where(schedule)
     assert [t["url"] for t in event["targets"]] == [t["url"] for t in TARGETS], _where(schedule)
 
 
@@ -391,8 +392,11 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
     many = [{"name": f"site-{i}", "url": f"https://site-{i}.example.com/health"} for i in range(250)]
     stack = deploy({"targets": many})
     schedules = sorted(stack.of_type("aws:scheduler/schedule:Schedule"), key=lambda s: int(s.name.rsplit("-", 1)[1]))
-    carried = [t["name"] for s in schedules for t in json.loads(s.inputs["target"]["input"])["targets"]]
+    events = [json.loads(s.inputs["target"]["input"]) for s in schedules]
+    carried = [t["name"] for event in events for t in event["targets"]]
     assert carried == [t["name"] for t in many]
+    # Each schedule's runs are recorded and summarised as a shard of their own.
+    assert [event["shard"] for event in events] == ["1", "2", "3"]
     assert [s.inputs["description"] for s in schedules] == [
         "healthcheck: 100 targets, part 1",
         "healthcheck: 100 targets, part 2",
