@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from healthcheck.alerting.state_store import WATCH
 from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
 
 __all__ = [
@@ -88,12 +89,22 @@ def create_results_table(endpoint: str, table_name: str) -> None:
 
 
 def create_state_table(endpoint: str, table_name: str) -> None:
-    """The per-target state table: hash key ``Id`` only, on-demand, as deployed."""
+    """The per-target state table: hash key ``Id`` only, on-demand, with the sparse ``Watch`` index, as deployed."""
     client = local_client("dynamodb", endpoint)
     client.create_table(
         TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": HASH_KEY, "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": WATCH, "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": HASH_KEY, "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": WATCH,
+                "KeySchema": [{"AttributeName": WATCH, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
 

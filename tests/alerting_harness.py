@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,10 +15,11 @@ import boto3
 from healthcheck.alerting.maintenance import NO_WINDOWS, Schedule
 from healthcheck.alerting.notify import Notifier
 from healthcheck.alerting.policy import DEFAULT_POLICY, AlertPolicy
-from healthcheck.alerting.state_store import StateStore
+from healthcheck.alerting.state_store import WATCH, StateStore, shard_key
 from healthcheck.check.probe import Probe
 from healthcheck.check.secrets import SecretResolver
 from healthcheck.config import Settings
+from healthcheck.event import DEFAULT_SHARD
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
@@ -96,7 +98,7 @@ class Monitor:
     def run(
         self,
         at: str,
-        targets: list[object],
+        targets: Sequence[object],
         *,
         topic_arn: str | None = None,
         probe: Probe | None = None,
@@ -104,16 +106,18 @@ class Monitor:
         secrets: SecretResolver | None = None,
         budget_s: float | None = None,
         request_id: str | None = None,
+        shard: str | None = None,
     ) -> HealthcheckError | None:
         """One scheduled run at event time ``at`` (clock: ``now``, else ``at``); the error it raised, if any.
 
         ``budget_s``: the invocation's time, as Lambda's context gives it (a local run's 900 s without it).
+        ``shard``: the schedule's, as its event names it (none: ``default``, as a manual invoke).
         """
         notifier = Notifier(self.sns, topic_arn or self.topic_arn, sleep=lambda _: None)
         self.notifiers.append(notifier)
         settings = Settings(
             self.results_table,
-            targets,
+            list(targets),
             state_table_name=self.state_table,
             alert_topic_arn=notifier.topic_arn,
             alerting=self.alerting,
@@ -124,7 +128,7 @@ class Monitor:
         context = Context(budget_s, request_id or f"run-{next(_numbers)}") if budget_s else None
         try:
             check_and_record(
-                {"time": at},
+                {"time": at} if shard is None else {"time": at, "shard": shard},
                 context,
                 settings=settings,
                 probe=probe or self.probe,
@@ -153,6 +157,16 @@ class Monitor:
     def put_state(self, item: dict[str, Any]) -> None:
         """An item written as a user would in the console (the README tells them how)."""
         self.dynamodb.put_item(TableName=self.state_table, Item=item)
+
+    def indexed(self, shard: str = DEFAULT_SHARD) -> set[str]:
+        """The targets whose items the state table's ``Watch`` index holds for ``shard`` (not the shard's own item)."""
+        response = self.dynamodb.query(
+            TableName=self.state_table,
+            IndexName=WATCH,
+            KeyConditionExpression="Watch = :shard",
+            ExpressionAttributeValues={":shard": {"S": shard}},
+        )
+        return {item["Id"]["S"] for item in response["Items"]} - {shard_key(shard)}
 
     def state(self, name: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(TableName=self.state_table, Key={"Id": {"S": name}}, ConsistentRead=True)

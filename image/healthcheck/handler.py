@@ -222,6 +222,7 @@ def check_and_record(
             show=report.alert,
             run_id=getattr(context, "aws_request_id", None) or uuid.uuid4().hex,
             now=now,
+            shard=invocation.shard,
         )
     if rollups is not None:
         # After the records: at most one write per target per hour, never a failure of the run.

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from healthcheck.alerting.policy import AlertPolicy
-from healthcheck.alerting.state import MAX_PENDING_TRANSITIONS, Alert, TargetState, cert_thresholds, next_state
+from healthcheck.alerting.state import (
+    MAX_PENDING_TRANSITIONS,
+    Alert,
+    TargetState,
+    cert_thresholds,
+    moves_clean,
+    next_state,
+)
 from healthcheck.check.probe import CheckResult
 
 POLICY = AlertPolicy(failure_threshold=3, success_threshold=2, remind_every_minutes=0)
@@ -227,3 +234,65 @@ def test_an_alert_lists_every_reason_up_to_five(state: TargetState, policy: Aler
     error_only = dataclasses.replace(FAIL, failures=(), error="connection refused")
     [alert] = (next_state(state, error_only, policy, 14, minute(5)) or state).pending
     assert alert.reasons == ("connection refused",)
+
+
+# What a run may leave unread: a clean item (or none) while its target's result does not move_clean.
+EXPIRY = "2026-12-30T18:00:00Z"
+CLEAN = [
+    TargetState(),
+    TargetState(since=T0, last_event=T0),
+    TargetState(since=T0, last_event=T0, cert_warned=14, cert_expiry=EXPIRY),
+    TargetState(since=T0, last_event=T2),
+]
+NOT_CLEAN = [
+    TargetState(failures=1, streak_start=T0, last_event=T0),
+    TargetState("DOWN", T0, last_event=T0),
+    TargetState("DOWN", T0, successes=1, streak_start=T0, last_event=T0),
+    TargetState(since=T0, last_event=T0, pending=(Alert("RECOVERED", "api", "u", T0, T0),)),
+    TargetState(last_event=T0, cert_warned=14),
+]
+RESULTS = [
+    OK,
+    dataclasses.replace(OK, cert_days_left=90),
+    dataclasses.replace(OK, cert_days_left=9),
+    dataclasses.replace(OK, cert_days_left=30),
+    FAIL,
+    dataclasses.replace(FAIL, inconclusive=True),
+    dataclasses.replace(FAIL, maintenance=True),
+    dataclasses.replace(OK, cert_days_left=9, maintenance=True),
+]
+RESULT_IDS = [
+    "pass",
+    "cert-90-days",
+    "cert-9-days",
+    "cert-30-days",
+    "fail",
+    "inconclusive",
+    "maintenance",
+    "cert-in-window",
+]
+
+
+@pytest.mark.parametrize("cert_min_days", [14, 45], ids=["cert-min-14", "cert-min-45"])
+@pytest.mark.parametrize("result", RESULTS, ids=RESULT_IDS)
+@pytest.mark.parametrize("state", CLEAN, ids=["none", "up-since", "cert-known", "duplicate-event"])
+def test_a_clean_state_moves_only_for_a_result_that_moves_clean(
+    state: TargetState, result: CheckResult, cert_min_days: int
+) -> None:
+    # A run leaves a clean item unread unless the result moves_clean: the state it then assumes (none) must
+    # move exactly as the item would have, or not at all.
+    assert state.clean
+    moved = next_state(state, result, POLICY, cert_min_days, T1)
+    if not moves_clean(result, cert_min_days):
+        assert moved is None
+    else:
+        assert next_state(TargetState(), result, POLICY, cert_min_days, T1) is not None
+
+
+@pytest.mark.parametrize(
+    "state", NOT_CLEAN, ids=["failing", "down", "recovering", "alert-pending", "warned-before-expiry-was-kept"]
+)
+def test_a_state_a_pass_would_move_or_with_alerts_to_send_is_not_clean(state: TargetState) -> None:
+    assert not state.clean
+    moved = [next_state(state, result, POLICY, 14, T1) for result in (OK, dataclasses.replace(OK, cert_days_left=90))]
+    assert state.pending or any(new is not None for new in moved)

@@ -121,7 +121,8 @@ def test_a_malformed_item_of_a_passing_target_is_replaced_once_then_nothing_is_w
     with caplog.at_level(logging.WARNING, logger="healthcheck"):
         assert monitor.run(at(1), targets) is None
     assert "the state item of api has a malformed Since" in caplog.text
-    assert store.calls["UpdateItem"] == 1  # replaced, so the warning is not logged every minute
+    # Replaced, so the warning is not logged every minute; and the shard's hourly full read recorded.
+    assert store.calls["UpdateItem"] == 2
     assert monitor.state("api") == {
         "Id": {"S": "api"},
         "State": {"S": "UP"},
@@ -132,7 +133,7 @@ def test_a_malformed_item_of_a_passing_target_is_replaced_once_then_nothing_is_w
     caplog.clear()
     for minute in range(2, 5):
         assert monitor.run(at(minute), targets) is None
-    assert store.calls["UpdateItem"] == 1  # the steady state writes nothing
+    assert store.calls["UpdateItem"] == 2  # the steady state writes nothing
     assert monitor.alerts() == []
     assert "malformed" not in caplog.text
 

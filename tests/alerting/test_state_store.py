@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from healthcheck.alerting.state import Alert, TargetState
-from healthcheck.alerting.state_store import NO_ITEM, Refused, StateStore, Stored, Version, read_item
+from healthcheck.alerting.state_store import (
+    NO_ITEM,
+    Refused,
+    ShardIndex,
+    StateStore,
+    Stored,
+    Version,
+    read_item,
+    shard_key,
+)
 from healthcheck.exceptions import StateNotSavedError
 from localdev.dynamodb import create_state_table
 
@@ -19,6 +28,7 @@ if TYPE_CHECKING:
 
 _numbers = itertools.count()
 T0, T1 = "2026-11-27T18:00:00Z", "2026-11-27T18:01:00Z"
+SHARD = "1"
 
 
 @pytest.fixture
@@ -37,7 +47,7 @@ def test_a_state_round_trips_with_its_pending_alerts(store: StateStore) -> None:
         "DOWN", T0, 0, 1, T1, T1, T0, 7, (Alert("DOWN", "ápi \ud800", "https://x/", T1, T0, ("status 503",)),)
     )
     state = dataclasses.replace(state, cert_expiry="2026-12-04T18:00:00Z")
-    assert store.save("ápi", NO_ITEM, state, deadline()) == Version.of(state)
+    assert store.save("ápi", NO_ITEM, state, deadline(), shard=SHARD) == Version.of(state)
     [(name, loaded)] = store.load(["ápi", "never-seen"], deadline()).items()
     assert name == "ápi"
     assert loaded == dataclasses.replace(
@@ -47,13 +57,14 @@ def test_a_state_round_trips_with_its_pending_alerts(store: StateStore) -> None:
 
 def test_a_write_computed_from_a_state_another_run_has_moved_is_refused(store: StateStore) -> None:
     first = TargetState(failures=1, streak_start=T0, last_event=T0)
-    assert store.save("api", NO_ITEM, first, deadline()) == Version.of(first)
+    assert store.save("api", NO_ITEM, first, deadline(), shard=SHARD) == Version.of(first)
     other = TargetState(failures=1, streak_start=T0, last_event=T0, cert_warned=14)
-    refused = store.save("api", NO_ITEM, other, deadline())  # a concurrent run also saw no item
-    assert refused == Refused(Stored(first, Version.of(first)))  # with what it found, read at no extra cost
+    refused = store.save("api", NO_ITEM, other, deadline(), shard=SHARD)  # a concurrent run also saw no item
+    assert refused == Refused(Stored(first, Version.of(first), watch=SHARD))  # what it found, read at no extra cost
     moved = TargetState(failures=2, streak_start=T0, last_event=T1)
-    assert store.save("api", Version.of(first), moved, deadline()) == Version.of(moved)
-    assert isinstance(store.save("api", Version.of(first), TargetState(last_event=T1), deadline()), Refused)
+    assert store.save("api", Version.of(first), moved, deadline(), shard=SHARD) == Version.of(moved)
+    stale = store.save("api", Version.of(first), TargetState(last_event=T1), deadline(), shard=SHARD)
+    assert isinstance(stale, Refused)
     assert store.load(["api"], deadline()) == {"api": moved}
 
 
@@ -65,7 +76,7 @@ def test_reads_are_batched_by_100(store: StateStore) -> None:
 
 def test_a_missing_table_is_a_clear_error(dynamodb: DynamoDBClient) -> None:
     with pytest.raises(StateNotSavedError, match="writing the state of api failed"):
-        StateStore(dynamodb, "no-such-table").save("api", NO_ITEM, TargetState(last_event=T0), deadline())
+        StateStore(dynamodb, "no-such-table").save("api", NO_ITEM, TargetState(last_event=T0), deadline(), shard=SHARD)
 
 
 DOWN = Alert("DOWN", "api", "https://x/", T0, T0, ("status 503",))
@@ -73,7 +84,7 @@ REMINDER = Alert("STILL DOWN", "api", "https://x/", T1, T0, ("status 503",))
 
 
 def saved(store: StateStore, state: TargetState) -> Stored:
-    assert store.save("api", NO_ITEM, state, deadline()) == Version.of(state)
+    assert store.save("api", NO_ITEM, state, deadline(), shard=SHARD) == Version.of(state)
     return Stored(state, Version.of(state))
 
 
@@ -98,11 +109,12 @@ def test_a_state_write_keeps_the_claim_and_the_clear_keeps_what_it_added(store: 
     read = saved(store, TargetState("DOWN", T0, last_event=T0, pending=(DOWN,)))
     assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
     reminded = TargetState("DOWN", T0, last_event=T1, reminded_at=T1, pending=(DOWN, REMINDER))
-    assert store.save("api", read.version, reminded, deadline()) == Version.of(reminded)  # run B, while A publishes
+    # Run B, while A publishes:
+    assert store.save("api", read.version, reminded, deadline(), shard=SHARD) == Version.of(reminded)
     assert store.clear("api", read, {DOWN}, set(), "run-a", deadline())
     [loaded] = store.load(["api"], deadline()).values()
     assert (loaded.pending, loaded.claimed_by, loaded.claim_expires) == ((REMINDER,), None, None)
-    assert store.calls == {"BatchGetItem": 1, "UpdateItem": 5}  # what B added came back with the refusal: no read
+    assert store.calls == {"Query": 0, "BatchGetItem": 1, "UpdateItem": 5}  # B's alert came with the refusal: no read
 
 
 def test_a_write_from_a_read_before_a_clear_is_refused(store: StateStore) -> None:
@@ -110,7 +122,7 @@ def test_a_write_from_a_read_before_a_clear_is_refused(store: StateStore) -> Non
     assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
     assert store.clear("api", read, {DOWN}, set(), "run-a", deadline())
     # Computed from the read with DOWN still pending: writing it would bring the sent DOWN back.
-    refused = store.save("api", read.version, dataclasses.replace(read.state, last_event=T1), deadline())
+    refused = store.save("api", read.version, dataclasses.replace(read.state, last_event=T1), deadline(), shard=SHARD)
     assert isinstance(refused, Refused)
     assert refused.found.state == TargetState("DOWN", T0, last_event=T0)
 
@@ -140,3 +152,109 @@ def test_an_item_of_any_shape_is_read_as_no_state_with_its_raw_version(item: dic
     found = read_item(item)
     assert (found.state, found.malformed) == (TargetState(), attribute)
     assert found.version == Version(True, item.get("LastEvent"), item.get("Pending"))  # type: ignore[arg-type]
+
+
+# --- The sparse index: an item is in its shard's index exactly while it is not clean ------------------------
+
+CERTIFICATE = Alert("CERTIFICATE", "api", "https://x/", T0, T0, cert_days_left=9)
+
+
+@pytest.mark.parametrize(
+    ("state", "indexed"),
+    [
+        (TargetState(last_event=T0), False),
+        (TargetState(since=T0, last_event=T0, cert_warned=14, cert_expiry="2026-12-06T18:00:00Z"), False),
+        (TargetState(failures=1, streak_start=T0, last_event=T0), True),
+        (TargetState("DOWN", T0, last_event=T0), True),
+        (TargetState("DOWN", T0, successes=1, streak_start=T0, last_event=T0), True),
+        (TargetState(last_event=T0, pending=(CERTIFICATE,)), True),
+        (TargetState(last_event=T0, cert_warned=14), True),
+    ],
+    ids=["up", "up-cert-warned", "failing", "down", "recovering", "alert-pending", "warned-before-expiry-was-kept"],
+)
+def test_a_write_indexes_the_item_under_its_shard_while_it_is_not_clean(
+    store: StateStore, state: TargetState, indexed: bool
+) -> None:
+    store.save("api", NO_ITEM, state, deadline(), shard=SHARD)
+    assert set(store.watched(SHARD, deadline()).items) == ({"api"} if indexed else set())
+    assert store.watched("2", deadline()).items == {}  # another shard's index
+    clean = TargetState(last_event=T1)
+    store.save("api", Version.of(state), clean, deadline(), shard=SHARD)
+    assert store.watched(SHARD, deadline()).items == {}  # the write that makes it clean takes it out
+
+
+def test_a_write_from_another_shard_moves_the_item_to_that_shards_index(store: StateStore) -> None:
+    down = TargetState("DOWN", T0, last_event=T0)
+    store.save("api", NO_ITEM, down, deadline(), shard="1")
+    moved = TargetState("DOWN", T0, last_event=T1, reminded_at=T1)
+    store.save("api", Version.of(down), moved, deadline(), shard="2")
+    assert (set(store.watched("1", deadline()).items), set(store.watched("2", deadline()).items)) == (set(), {"api"})
+    assert store.watched("2", deadline()).items["api"] == Stored(moved, Version.of(moved), watch="2")
+
+
+def test_a_clear_that_leaves_the_item_clean_takes_it_out_of_the_index(store: StateStore) -> None:
+    read = saved(store, TargetState(since=T0, last_event=T0, pending=(CERTIFICATE,)))
+    read = dataclasses.replace(read, watch=SHARD)
+    assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
+    assert store.clear("api", read, {CERTIFICATE}, set(), "run-a", deadline())
+    assert store.watched(SHARD, deadline()).items == {}
+    assert store.load(["api"], deadline()) == {"api": TargetState(since=T0, last_event=T0)}
+
+
+def test_a_clear_keeps_the_item_indexed_when_a_state_write_came_between(store: StateStore) -> None:
+    # Run A claims a pending warning; run B counts a failure (Pending unchanged); A's clear must not
+    # take the failing item out of the index, or B's next pass would go unread and the streak never reset.
+    read = dataclasses.replace(saved(store, TargetState(last_event=T0, pending=(CERTIFICATE,))), watch=SHARD)
+    assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
+    failing = TargetState(failures=1, streak_start=T1, last_event=T1, pending=(CERTIFICATE,))
+    assert store.save("api", read.version, failing, deadline(), shard=SHARD) == Version.of(failing)
+    assert store.clear("api", read, {CERTIFICATE}, set(), "run-a", deadline())
+    [(name, found)] = store.watched(SHARD, deadline()).items.items()
+    assert (name, found.state) == ("api", dataclasses.replace(failing, pending=()))
+
+
+def test_the_index_is_read_page_by_page(store: StateStore) -> None:
+    # DynamoDB (and moto) answer a Query with at most 1 MB: 300 items of about 5 KB take two pages.
+    reasons = ("x" * 1000,) * 5
+    for index in range(300):
+        down = TargetState("DOWN", T0, last_event=T0, pending=(Alert("DOWN", f"t{index}", "u", T0, T0, reasons),))
+        store.save(f"t{index}", NO_ITEM, down, deadline(), shard=SHARD)
+    found = store.watched(SHARD, deadline())
+    assert len(found.items) == 300
+    assert store.calls["Query"] == 2
+
+
+def test_a_shards_own_item_records_its_full_read_and_is_no_target(store: StateStore, dynamodb: DynamoDBClient) -> None:
+    from healthcheck.history.reader import read_states
+
+    assert store.watched(SHARD, deadline()) == ShardIndex({}, None, None)
+    store.mark_reconciled(SHARD, "2026-11-27T18", "0123456789abcdef", deadline())
+    assert store.watched(SHARD, deadline()) == ShardIndex({}, "2026-11-27T18", "0123456789abcdef")
+    assert store.watched("2", deadline()) == ShardIndex({}, None, None)
+    store.save("api", NO_ITEM, TargetState(last_event=T0), deadline(), shard=SHARD)
+    assert read_states(dynamodb, store.table_name) == {"api": TargetState(last_event=T0)}  # the report's read
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"Reconciled": {"N": "2026"}}, {"Reconciled": {"S": "yesterday"}}, {"Roster": {"S": "short"}}],
+    ids=["hour-a-number", "hour-not-an-hour", "roster-not-a-digest"],
+)
+def test_a_shards_own_item_edited_out_of_shape_is_no_record(
+    store: StateStore, dynamodb: DynamoDBClient, edit: dict[str, object]
+) -> None:
+    store.mark_reconciled(SHARD, "2026-11-27T18", "0123456789abcdef", deadline())
+    item = {"Id": {"S": shard_key(SHARD)}, "Watch": {"S": SHARD}, "Reconciled": {"S": "2026-11-27T18"}}
+    dynamodb.put_item(TableName=store.table_name, Item={**item, "Roster": {"S": "0123456789abcdef"}, **edit})  # type: ignore[dict-item]
+    index = store.watched(SHARD, deadline())
+    assert None in (index.reconciled, index.roster)
+
+
+def test_an_item_is_taken_out_of_a_shards_index_only_if_that_shard_has_it(store: StateStore) -> None:
+    down = TargetState("DOWN", T0, last_event=T0)
+    store.save("api", NO_ITEM, down, deadline(), shard="2")
+    store.unwatch("api", "1", deadline())  # shard 1 no longer has it: shard 2 keeps it
+    assert set(store.watched("2", deadline()).items) == {"api"}
+    store.unwatch("api", "2", deadline())
+    assert store.watched("2", deadline()).items == {}
+    assert store.load(["api"], deadline()) == {"api": down}  # its state as it was

@@ -246,8 +246,12 @@ def test_the_steady_state_reads_once_and_writes_nothing(monitor: Monitor, http_s
     store = monitor.state_store
     assert store is not None
     monitor.run(at(0), targets)
-    assert store.calls == {"BatchGetItem": 2, "UpdateItem": 0}  # 150 keys: two batches of at most 100
-    assert monitor.notifiers[-1].calls == 0
+    # The first run of the hour reads every item (150 keys: two batches of at most 100) and records it.
+    assert store.calls == {"Query": 1, "BatchGetItem": 2, "UpdateItem": 1}
+    for minute in range(1, 4):
+        monitor.run(at(minute), targets)
+    assert store.calls == {"Query": 4, "BatchGetItem": 2, "UpdateItem": 1}  # then one Query a run, nothing else
+    assert [notifier.calls for notifier in monitor.notifiers] == [0] * 4
 
 
 def test_a_state_fault_never_costs_the_records_and_fails_the_run(monitor: Monitor, http_server: FaultServer) -> None:
@@ -367,9 +371,10 @@ def test_an_alert_costs_three_writes_and_the_steady_state_none(monitor: Monitor,
     targets = api(http_server, False, failureThreshold=1)
     monitor.run(at(0), targets)
     assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
-    assert store.calls["UpdateItem"] == 3  # the transition with its pending DOWN, the claim, the clear
+    # The transition with its pending DOWN, the claim, the clear; and the shard's hourly full read recorded.
+    assert store.calls["UpdateItem"] == 3 + 1
     monitor.run(at(1), targets)
-    assert store.calls["UpdateItem"] == 3  # still down, nothing pending: no write
+    assert store.calls["UpdateItem"] == 3 + 1  # still down, nothing pending: no write
 
 
 def test_a_long_sns_outage_keeps_the_down_and_sends_no_pile_of_reminders(

@@ -28,6 +28,7 @@ __all__ = [
     "AlertKind",
     "TargetState",
     "cert_thresholds",
+    "moves_clean",
     "next_state",
     "parse_time",
 ]
@@ -98,6 +99,24 @@ class TargetState:
     reason to warn of the short one again. None on items from before it was kept.
     """
 
+    @property
+    def clean(self) -> bool:
+        """Whether a passing check leaves this state as it is and there is nothing to send.
+
+        UP with no streak counted, nothing pending, and no certificate warning a
+        renewal would reset (one from before expiry dates were kept). A clean item
+        is like no item: a run reads it only for a result that ``moves_clean``.
+        The state table's sparse index holds every item that is not clean (alerting/state_store.py).
+        """
+        return (
+            self.state == "UP"
+            and self.failures == 0
+            and self.successes == 0
+            and self.streak_start is None
+            and not self.pending
+            and (self.cert_warned is None or self.cert_expiry is not None)
+        )
+
     def stale(self, at: str) -> bool:
         """Whether an event at ``at`` is a duplicate or arrived out of order (fixed-width ISO text sorts as time)."""
         return self.last_event is not None and at <= self.last_event
@@ -112,6 +131,20 @@ def _cert_level(days_left: int, cert_min_days: int) -> int | None:
     """The smallest threshold ``days_left`` has crossed, or None while there are more days than the first."""
     crossed = [days for days in cert_thresholds(cert_min_days) if days_left <= days]
     return min(crossed) if crossed else None
+
+
+def moves_clean(result: CheckResult, cert_min_days: int) -> bool:
+    """Whether ``result`` can move a clean state, or no state: a failure, or a certificate inside its thresholds.
+
+    Any other result (a pass, an inconclusive or maintenance result) leaves every
+    clean state as it is: ``next_state`` returns None for it.
+    """
+    if result.inconclusive or result.maintenance:
+        return False
+    if not result.success:
+        return True
+    days = result.cert_days_left
+    return days is not None and _cert_level(days, cert_min_days) is not None
 
 
 def _reasons(result: CheckResult) -> tuple[str, ...]:

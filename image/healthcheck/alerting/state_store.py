@@ -1,5 +1,12 @@
 """The state table (hash key ``Id``): batched reads, writes conditional on what was read, and publish claims.
 
+A sparse index, ``Watch``, holds the items that are not clean (see
+``TargetState.clean``): each write sets ``Watch`` to the writer's shard while
+the item is not clean and removes it in the write that makes it clean, so a
+run finds every item that needs it in one ``Query`` of its shard. One more
+item per shard (``shard_key``: no target name can be it) sits in the index
+too: when all the shard's items were last read (see alerting/watch.py).
+
 Every state write names the ``LastEvent`` and ``Pending`` it was computed
 from, as stored (the raw values read, see ``Version``): if another
 invocation applied an event or cleared sent alerts meanwhile (a retry, a
@@ -46,15 +53,20 @@ __all__ = [
     "ABSENT",
     "GET_BATCH_SIZE",
     "NO_ITEM",
+    "WATCH",
     "MalformedStateError",
     "Refused",
+    "ShardIndex",
     "StateStore",
     "Stored",
     "Version",
     "from_item",
+    "is_shard_key",
     "pending_text",
     "read_item",
+    "shard_key",
     "to_item",
+    "watch_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,6 +88,12 @@ STATE_ATTRIBUTES: Final = (
     "CertExpiry",
     "Pending",
 )
+# The sparse index of the items that are not clean, and the attribute it is keyed by (an item's shard).
+WATCH: Final = "Watch"
+# Each shard's own item starts with a control character: no target's name can (check/targets.py).
+SHARD_KEY_PREFIX: Final = "\x1fshard#"
+HOUR: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+ROSTER: Final = re.compile(r"[0-9a-f]{16}")
 # A clear meets a state write that added alerts at most this often before it gives up.
 MAX_CLEAR_ATTEMPTS: Final = 5
 EVENT_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
@@ -120,6 +138,21 @@ def to_item(name: str, state: TargetState) -> dict[str, AttributeValueTypeDef]:
         # One string: read back whole, and compared whole (as read) by every later write.
         item["Pending"] = {"S": pending_text(state.pending)}
     return item
+
+
+def watch_for(state: TargetState, shard: str) -> str | None:
+    """The ``Watch`` an item holding ``state`` should carry when written by a run of ``shard``: none once clean."""
+    return None if state.clean else shard
+
+
+def shard_key(shard: str) -> str:
+    """The ``Id`` of the item that records when all of ``shard``'s items were last read."""
+    return SHARD_KEY_PREFIX + shard
+
+
+def is_shard_key(key: str) -> bool:
+    """Whether ``key`` is a shard's own item, not a target's (readers of the whole table skip it)."""
+    return key.startswith(SHARD_KEY_PREFIX)
 
 
 def pending_text(pending: Sequence[Alert]) -> str:
@@ -167,6 +200,12 @@ class Stored:
     version: Version
     malformed: str | None = None
     """Why the item was treated as absent, when it was."""
+    watch: str | None = None
+    """The shard the item was indexed under (``Watch``) when read; None when it was in no shard's index."""
+
+    def misindexed(self, shard: str) -> bool:
+        """Whether a run of ``shard`` should write this item to index it right (a malformed one is replaced anyway)."""
+        return self.malformed is None and self.version.exists and self.watch != watch_for(self.state, shard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +216,18 @@ class Refused:
 
 
 ABSENT: Final = Stored(TargetState(), NO_ITEM)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardIndex:
+    """What the index holds for one shard: its items that are not clean, and its own record of its last full read."""
+
+    items: dict[str, Stored]
+    """By target name: possibly of targets no longer in the shard."""
+    reconciled: str | None = None
+    """The UTC hour (``2026-11-27T18``) in which every item of the shard was last read, when known."""
+    roster: str | None = None
+    """The digest of the target names read then (alerting/watch.py)."""
 
 
 def _string(item: Mapping[str, Any], key: str) -> str | None:
@@ -325,12 +376,33 @@ def _claim(name: str, item: Mapping[str, Any]) -> dict[str, Any]:
 def read_item(item: Mapping[str, Any]) -> Stored:
     """An item as read: what it holds, or (logged) an absent state with the item's version when it is malformed."""
     version = Version(True, item.get("LastEvent"), item.get("Pending"))
+    watch = _raw_string(item.get(WATCH))
     try:
-        return Stored(from_item(item), version)
+        return Stored(from_item(item), version, watch=watch)
     except MalformedStateError as exc:
         log.warning("%s; treated as a target with no state until the next write replaces it", exc)
         claim = _claim(_name(item), item)
-        return Stored(TargetState(**claim), version, malformed=exc.attribute)
+        return Stored(TargetState(**claim), version, malformed=exc.attribute, watch=watch)
+
+
+def _raw_string(value: object) -> str | None:
+    text = value.get("S") if isinstance(value, Mapping) else None
+    return text if isinstance(text, str) else None
+
+
+def _shard_index(shard: str, items: Iterable[Mapping[str, Any]]) -> ShardIndex:
+    """A ``Query`` answer as a ShardIndex; a shard item edited out of shape is no record (the next run reads all)."""
+    found: dict[str, Stored] = {}
+    reconciled = roster = None
+    for item in items:
+        key = _name(item)
+        if key == shard_key(shard):
+            hour, digest = _raw_string(item.get("Reconciled")), _raw_string(item.get("Roster"))
+            reconciled = hour if hour is not None and HOUR.fullmatch(hour) else None
+            roster = digest if digest is not None and ROSTER.fullmatch(digest) else None
+        elif not is_shard_key(key):
+            found[key] = read_item(item)
+    return ShardIndex(found, reconciled, roster)
 
 
 def _name(item: Mapping[str, Any]) -> str:
@@ -367,8 +439,35 @@ class StateStore:
         self._client = client
         self.table_name = table_name
         self._sleep = sleep
-        self.calls = {"BatchGetItem": 0, "UpdateItem": 0}
+        self.calls = {"Query": 0, "BatchGetItem": 0, "UpdateItem": 0}
         """Calls made, for the benchmark's per-run count."""
+
+    def watched(self, shard: str, deadline: float) -> ShardIndex:
+        """Every item the index holds for ``shard`` (all pages; eventually consistent, as the index is)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": WATCH,
+            "KeyConditionExpression": "#w = :shard",
+            "ExpressionAttributeNames": {"#w": WATCH},
+            "ExpressionAttributeValues": {":shard": {"S": shard}},
+        }
+        items: list[Mapping[str, Any]] = []
+        while True:
+            response = retry_until(functools.partial(self._query, request), deadline, "reading state", self._sleep)
+            items += response["Items"]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return _shard_index(shard, items)
+            request = {**request, "ExclusiveStartKey": last}
+
+    def _query(self, request: Mapping[str, Any]) -> Any:
+        self.calls["Query"] += 1
+        response = self._client.query(**request)
+        # botocore reads a garbled or cut-off JSON answer as an empty one: that is not "nothing to watch".
+        found = response.get("Items")
+        if not isinstance(found, list) or not all(_keyed(item) for item in found):
+            raise UnreadableResponseError(what="Query", error="no items list in the answer")
+        return response
 
     def load(self, names: Iterable[str], deadline: float) -> dict[str, TargetState]:
         """The stored state of each name that has a usable one (eventually consistent: runs are a minute apart)."""
@@ -405,10 +504,11 @@ class StateStore:
             response["Responses"] = {self.table_name: []}
         return response
 
-    def save(self, name: str, read: Version, new: TargetState, deadline: float) -> Version | Refused:
+    def save(self, name: str, read: Version, new: TargetState, deadline: float, *, shard: str) -> Version | Refused:
         """Write ``new`` if the item still holds what was read: its new version, or what refused it.
 
-        Only the state's own attributes are written: a claim on the item stays as it is.
+        Only the state's own attributes and ``Watch`` (``shard`` unless ``new`` is clean) are
+        written: a claim on the item stays as it is.
         """
         values: dict[str, AttributeValueTypeDef] = {}
         condition = _read_condition(read, values)
@@ -422,6 +522,13 @@ class StateStore:
                 values[f":v{index}"] = item[attribute]
             else:
                 removes.append(f"#a{index}")
+        names["#w"] = WATCH
+        watch = watch_for(new, shard)
+        if watch is None:
+            removes.append("#w")
+        else:
+            sets.append("#w = :watch")
+            values[":watch"] = {"S": watch}
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         written = Version.of(new)
         refused = self._update(name, update, condition, names, values, deadline, f"writing the state of {name}")
@@ -464,7 +571,9 @@ class StateStore:
         One write. A state write may have added alerts since the claim: then
         the item as found (returned with the refusal, no read) is cleared of
         the same alerts. False when the claim is no longer this run's (it
-        expired and was taken).
+        expired and was taken). A clear that leaves the item clean takes it out
+        of the index, on condition that no state write came between (its
+        ``LastEvent`` is as read).
         """
         current = claimed
         for _ in range(MAX_CLEAR_ATTEMPTS):
@@ -474,13 +583,20 @@ class StateStore:
                 if alert not in done
             ]
             values: dict[str, AttributeValueTypeDef] = {":me": {"S": run_id}}
+            names: dict[str, str] = {}
             condition = "ClaimedBy = :me AND " + _compare("Pending", current.version.pending, values)
             if remaining:
                 values[":remaining"] = {"S": pending_text(remaining)}
                 update = "SET Pending = :remaining REMOVE ClaimedBy, ClaimExpires"
             else:
                 update = "REMOVE Pending, ClaimedBy, ClaimExpires"
-            refused = self._update(name, update, condition, {}, values, deadline, f"clearing the alerts of {name}")
+                after = dataclasses.replace(current.state, pending=())
+                if current.watch is not None and after.clean:
+                    names["#w"] = WATCH
+                    update += ", #w"
+                    condition += " AND " + _compare("LastEvent", current.version.last_event, values)
+            what = f"clearing the alerts of {name}"
+            refused = self._update(name, update, condition, names, values, deadline, what)
             if refused is None:
                 return True
             current = refused.found
@@ -495,17 +611,34 @@ class StateStore:
         )
         return False
 
+    def unwatch(self, name: str, shard: str, deadline: float) -> None:
+        """Take the item of a target no longer in ``shard`` out of its index (left as it is if another shard has it)."""
+        values: dict[str, AttributeValueTypeDef] = {":shard": {"S": shard}}
+        what = f"taking the state of {name} out of shard {shard}'s index"
+        self._update(name, "REMOVE #w", "#w = :shard", {"#w": WATCH}, values, deadline, what)
+
+    def mark_reconciled(self, shard: str, hour: str, roster: str, deadline: float) -> None:
+        """Record in ``shard``'s own item that every item of its targets (``roster``) was read in ``hour``."""
+        values: dict[str, AttributeValueTypeDef] = {
+            ":hour": {"S": hour},
+            ":roster": {"S": roster},
+            ":shard": {"S": shard},
+        }
+        update = "SET Reconciled = :hour, Roster = :roster, #w = :shard"
+        names = {"#w": WATCH}
+        self._update(shard_key(shard), update, None, names, values, deadline, f"recording shard {shard}'s full read")
+
     def _update(
         self,
         name: str,
         update: str,
-        condition: str,
+        condition: str | None,
         names: dict[str, str],
         values: dict[str, AttributeValueTypeDef],
         deadline: float,
         what: str,
     ) -> Refused | None:
-        """One conditional UpdateItem; what the item held when the condition refused it (None: written)."""
+        """One UpdateItem, conditional unless ``condition`` is None; what the item held if the condition refused it."""
         key: dict[str, AttributeValueTypeDef] = {"Id": {"S": name}}
 
         def call() -> object:
@@ -515,14 +648,10 @@ class StateStore:
                 extra["ExpressionAttributeNames"] = names
             if values:
                 extra["ExpressionAttributeValues"] = values
-            return self._client.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # what refused it, at no extra cost
-                **extra,
-            )
+            if condition is not None:
+                extra["ConditionExpression"] = condition
+                extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # what refused it, at no extra cost
+            return self._client.update_item(TableName=self.table_name, Key=key, UpdateExpression=update, **extra)
 
         try:
             retry_until(call, deadline, what, self._sleep)

@@ -14,7 +14,9 @@ expires at its write deadline. A write refused because another invocation
 applied this event or a later one announces nothing.
 
 Writes per target with something to send: its transition (when it moved),
-the claim, and the clear; none in the steady state.
+the claim, and the clear; none in the steady state. Reads: one ``Query`` of
+the shard's index, the items a result needs, and every item once an hour
+(alerting/watch.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -38,7 +40,8 @@ from .messages import Message, build_messages
 from .notify import Notifier
 from .policy import AlertPolicy
 from .state import TRANSITIONS, Alert, TargetState, next_state
-from .state_store import ABSENT, Refused, StateStore, Stored
+from .state_store import ABSENT, Refused, StateStore, Stored, watch_for
+from .watch import ReadPlan, plan_reads, reconcile_hour
 
 __all__ = ["AlertingOutcome", "claim_expiry", "track"]
 
@@ -117,6 +120,7 @@ class _Change:
     policy: AlertPolicy
     cert_min_days: int
     at: str
+    shard: str
 
     def apply(self, item: Stored) -> TargetState | None:
         new = next_state(item.state, self.result, self.policy, self.cert_min_days, self.at)
@@ -126,31 +130,42 @@ class _Change:
         return new
 
 
-def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline: float) -> tuple[Stored, bool | None]:
-    """Apply ``change``: the item after it, and True (written), None (nothing to write) or False (left to another run).
+Saved = Literal["moved", "indexed", "unchanged", "left"]
+"""What became of a target's result: its state written, only its index entry set right, nothing to write, or
+left to another run that applied this event or a later one."""
+
+
+def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline: float) -> tuple[Stored, Saved]:
+    """Apply ``change``: the item after it, and what was written.
 
     A write refused although no other run applied this event or a later one
     (a clear, a claim or a hand edit came between) is applied again to the
-    item as the refusal returned it.
+    item as the refusal returned it. An item read that nothing moves, but
+    indexed wrong (``Watch``: an edit by hand, a move between shards, an item
+    from before the index), is written as it is, which indexes it right.
     """
     for _ in range(MAX_SAVE_ATTEMPTS):
         new = change.apply(item)
+        indexing = new is None and item.misindexed(change.shard)
+        if indexing:
+            log.info("the state item of %s is not indexed right for shard %s: written again", name, change.shard)
+            new = item.state
         if new is None:
-            return item, None
-        saved = store.save(name, item.version, new, deadline)
+            return item, "unchanged"
+        saved = store.save(name, item.version, new, deadline, shard=change.shard)
         if not isinstance(saved, Refused):
-            return Stored(new, saved), True
+            return Stored(new, saved, watch=watch_for(new, change.shard)), "indexed" if indexing else "moved"
         item = saved.found
         if item.state.last_event is not None and item.state.last_event >= change.at:
             log.info("%s: another invocation applied this event or a later one; its alerts are that run's", name)
-            return item, False
+            return item, "left"
     log.warning(
         "the state of %s: %d writes in a row were refused, each by a change no later event explains; "
         "this run's result is not applied",
         name,
         MAX_SAVE_ATTEMPTS,
     )
-    return item, False
+    return item, "left"
 
 
 def track(
@@ -165,52 +180,82 @@ def track(
     show: Callable[[Message], None],
     run_id: str,
     now: datetime,
+    shard: str,
 ) -> AlertingOutcome:
     """Apply this run's results; ``show`` gets each message when there is no topic to publish to.
 
     ``run_id`` names this run's claims (the Lambda request id); they expire at ``deadline``.
     ``now`` is the function's clock: alerts say how long ago things happened from it.
+    ``shard`` is the event's (``targets`` are all of that shard's): it keys the index read and written.
     No failure of an AWS call escapes: each is in ``outcome.errors``.
     """
     outcome = AlertingOutcome()
     checked = [result for result in results if result.name in targets]
+    if not checked:
+        return outcome
     try:
-        read = store.read([result.name for result in checked], deadline)
+        index = store.watched(shard, deadline)
+        plan = plan_reads(checked, {name: target.expect.cert_min_days for name, target in targets.items()}, index, at)
+        got = store.read(plan.get, deadline)
+        read = {**index.items, **{name: got.get(name, ABSENT) for name in plan.get}}  # the table's own over the copy
     except (StateNotSavedError, ClientError, BotoCoreError) as exc:
         outcome.errors.append(f"target state could not be read: {exc}")
         return outcome
 
+    # A target left unread has a clean item or none: both are ABSENT to its result (alerting/watch.py).
     items = {result.name: read.get(result.name, ABSENT) for result in checked}
     changes: list[tuple[str, _Change]] = []
     for result in checked:
         target = targets[result.name]
         outcome.states[result.name] = items[result.name].state
         policy = defaults.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
-        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at)))
+        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard)))
     owned = {result.name for result in checked if not result.maintenance}
 
-    def save(change: tuple[str, _Change]) -> tuple[Stored, bool | None]:
+    def save(change: tuple[str, _Change]) -> tuple[Stored, Saved]:
         name, applied = change
         return _save(store, name, items[name], applied, deadline)
 
+    saved_all = True
     for (name, _change), saved in _parallel(save, changes):
         if isinstance(saved, StateNotSavedError):
             outcome.errors.append(str(saved))
             owned.discard(name)  # its alerts are not stored, so not sent: the retry will raise them
+            saved_all = False
             continue
         items[name], written = saved
         outcome.states[name] = items[name].state
-        if written:
+        if written in ("moved", "indexed"):
             outcome.written += 1
+        if written == "moved":
             new = items[name].state
             outcome.transitions += [alert for alert in new.pending if alert.kind in TRANSITIONS and alert.at == at]
-        elif written is False:
+        elif written == "left":
             owned.discard(name)  # another invocation moved it: its alerts are that run's to send
 
     claimed = _claim(outcome, store, {name: items[name] for name in owned}, run_id, deadline)
     done, resend = _publish(outcome, claimed, notifier, deadline, show, format_timestamp(now))
     _clear(outcome, store, claimed, done, resend, run_id, deadline)
+    if plan.reconcile and saved_all:
+        _reconciled(outcome, store, plan, shard, at, deadline)
     return outcome
+
+
+def _reconciled(
+    outcome: AlertingOutcome, store: StateStore, plan: ReadPlan, shard: str, at: str, deadline: float
+) -> None:
+    """After a full read whose every item is indexed right: strays out of the index, and the read recorded.
+
+    Neither costs a target anything if it fails: the next run reads every item again.
+    """
+    try:
+        for name in plan.strays:
+            store.unwatch(name, shard, deadline)
+            outcome.written += 1
+        store.mark_reconciled(shard, reconcile_hour(at), plan.roster, deadline)
+        outcome.written += 1
+    except StateNotSavedError as exc:
+        log.warning("%s; the next run of shard %s reads every state item again", exc, shard)
 
 
 def _claim(
@@ -231,7 +276,7 @@ def _claim(
         elif won:
             outcome.written += 1
             state = dataclasses.replace(owned[name].state, claimed_by=run_id, claim_expires=expires)
-            claimed[name] = Stored(state, owned[name].version)
+            claimed[name] = dataclasses.replace(owned[name], state=state)
         else:
             log.info("the pending alerts of %s are another run's to send", name)
     return claimed

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..alerting.state import TargetState
 from ..alerting.state_store import from_item as state_from_item
+from ..alerting.state_store import is_shard_key
 from .record_store import HASH_KEY, RANGE_KEY
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def read_states(client: DynamoDBClient, table: str) -> dict[str, TargetState]:
     while True:
         response = client.scan(**request)
         for item in response.get("Items", []):
-            states[str(item[HASH_KEY]["S"])] = state_from_item(item)
+            if not is_shard_key(str(item[HASH_KEY]["S"])):  # each shard's own item is no target
+                states[str(item[HASH_KEY]["S"])] = state_from_item(item)
         last = response.get("LastEvaluatedKey")
         if not last:
             return states

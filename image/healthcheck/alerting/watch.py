@@ -1,0 +1,82 @@
+"""Which state items a run reads: its shard's index, the items a result needs, and every item once an hour.
+
+A clean item (``TargetState.clean``) is like no item: a result that does not
+``moves_clean`` (a pass, an inconclusive or maintenance result) moves neither,
+and neither has anything to send. So a run reads:
+
+- one ``Query`` of the sparse index for its shard: every item that is not
+  clean (each write keeps ``Watch`` right), and the shard's own item;
+- by key, the items of the targets whose result ``moves_clean`` (a failure, a
+  certificate inside its thresholds), from the table even when the index has
+  them: its copy may lag behind the table, and a failure that changes nothing
+  in an older copy (DOWN, failing) would write nothing, so go uncounted. A pass
+  always changes an item that is not clean, and that write is conditional on
+  the item as read: one applied to an older copy is refused and applied again
+  to the item as it is;
+- every item of its targets in the first run of each UTC hour, and whenever
+  its targets are not the ones last read in full (a target moved in, or the
+  list changed): the safety net for edits by hand, an index that lagged
+  behind a write, and targets that moved between shards. An item found
+  indexed wrong then is written once to index it right, and the items the
+  index still holds for targets no longer in the shard are taken out of it.
+
+The shard's own item records that full read: its hour and a digest of the names
+read. Kept in the table, not in memory, because a container serves whichever
+shard's event comes next: one per container would read every item an hour per
+container, not per shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..check.probe import CheckResult
+from .state import moves_clean
+from .state_store import ShardIndex
+
+__all__ = ["ReadPlan", "plan_reads", "reconcile_hour", "roster_digest"]
+
+
+def roster_digest(names: Collection[str]) -> str:
+    """A short digest of a shard's target names, in any order (names hold no line break)."""
+    return hashlib.sha256("\n".join(sorted(set(names))).encode()).hexdigest()[:16]
+
+
+def reconcile_hour(at: str) -> str:
+    """The UTC hour of an event time, ``2026-11-27T18`` for ``2026-11-27T18:05:00Z``: a full read in each."""
+    return at[:13]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    get: tuple[str, ...]
+    """Targets whose items to read by key (``BatchGetItem``): their result moves a clean state, or the index has them
+    not and this run reads every item."""
+    reconcile: bool
+    """Every item of the shard is read in this run."""
+    strays: tuple[str, ...]
+    """Targets the index holds for this shard that are no longer in it: taken out of its index when reconciling."""
+    roster: str
+
+
+def plan_reads(
+    results: Sequence[CheckResult], cert_min_days: Mapping[str, int], index: ShardIndex, at: str
+) -> ReadPlan:
+    """What to read besides the index's answer, for ``results`` (one per target of the shard) of the event at ``at``.
+
+    ``cert_min_days`` gives each target's ``expect.certMinDays``.
+    """
+    names = [result.name for result in results]
+    roster = roster_digest(names)
+    hour = reconcile_hour(at)
+    reconcile = index.reconciled is None or index.reconciled < hour or index.roster != roster
+    wanted = [
+        result.name
+        for result in results
+        if moves_clean(result, cert_min_days[result.name]) or (reconcile and result.name not in index.items)
+    ]
+    members = set(names)
+    strays = tuple(sorted(name for name in index.items if name not in members)) if reconcile else ()
+    return ReadPlan(tuple(dict.fromkeys(wanted)), reconcile, strays, roster)
