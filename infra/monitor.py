@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from healthcheck.alerting.state_store import WATCH
 from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
 from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
 from healthcheck.history.rollup_store import DAY_KEY
@@ -70,12 +71,20 @@ class Monitor(pulumi.ComponentResource):
             ttl={"attribute_name": EXPIRES_AT, "enabled": True},
             opts=child,
         )
-        # One item per target: its debounced UP/DOWN state and any alert not yet sent.
+        # One item per target: its debounced UP/DOWN state and any alert not yet sent. The sparse index
+        # holds the items that are not clean, by shard: what a run reads (alerting/watch.py).
         self.state_table = aws.dynamodb.Table(
             f"{name}-state",
             billing_mode="PAY_PER_REQUEST",
             hash_key=HASH_KEY,
-            attributes=[{"name": HASH_KEY, "type": "S"}],
+            attributes=[{"name": HASH_KEY, "type": "S"}, {"name": WATCH, "type": "S"}],
+            global_secondary_indexes=[
+                {
+                    "name": WATCH,
+                    "key_schemas": [{"attribute_name": WATCH, "key_type": "HASH"}],
+                    "projection_type": "ALL",
+                }
+            ],
             point_in_time_recovery={"enabled": True},
             opts=child,
         )

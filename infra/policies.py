@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import json
 
+from healthcheck.alerting.state_store import WATCH
+
 __all__ = [
     "assume_role_policy",
     "function_policy",
     "parameter_arn",
     "scheduler_policy",
     "secrets_policy",
+    "state_index_arn",
     "status_policy",
     "topic_policy",
 ]
 
-# What the state code does on the state table: batched reads, one read, and
-# conditional updates keyed by the event time (and claims on pending alerts). Never Scan,
-# never a delete, never a blind PutItem.
-STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+# What the state code does on the state table: batched reads, and updates (conditional on
+# what was read, but for a shard's own record of its last full read). Never Scan, never a
+# delete, never a PutItem. And a Query of its sparse index, which needs the index's ARN.
+STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+STATE_INDEX_ACTIONS = ["dynamodb:Query"]
 # Rollups: which hours are summarised (BatchGetItem), and one conditional SET per hour (UpdateItem).
 ROLLUP_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
 # The status page only reads: day items and the unsummarised hours by Query, state by BatchGetItem.
@@ -47,6 +51,11 @@ def assume_role_policy(service: str, source_account: str | None = None) -> str:
     return _document(statement)
 
 
+def state_index_arn(state_table_arn: str) -> str:
+    """The state table's ``Watch`` index: a ``Query`` of an index is granted on its own ARN, not the table's."""
+    return f"{state_table_arn}/index/{WATCH}"
+
+
 def function_policy(
     table_arn: str,
     log_group_arn: str,
@@ -62,6 +71,12 @@ def function_policy(
         {"Sid": "SummariseRecords", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [table_arn]},
         {"Sid": "KeepRollups", "Effect": "Allow", "Action": ROLLUP_ACTIONS, "Resource": [rollup_table_arn]},
         {"Sid": "KeepTargetState", "Effect": "Allow", "Action": STATE_ACTIONS, "Resource": [state_table_arn]},
+        {
+            "Sid": "FindStateToRead",
+            "Effect": "Allow",
+            "Action": STATE_INDEX_ACTIONS,
+            "Resource": [state_index_arn(state_table_arn)],
+        },
         {"Sid": "SendAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
         {
             "Sid": "WriteOwnLogs",

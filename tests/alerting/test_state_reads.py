@@ -7,6 +7,7 @@ after each write (tests/alerting/write_units.py): moto's own capacity figures ar
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from healthcheck.alerting.state import TargetState
 from healthcheck.alerting.state_store import WATCH, ShardIndex, StateStore, to_item
+from infra.policies import function_policy
 from tests.alerting.test_track import at, expiring_in
 from tests.alerting.write_units import WriteMeter
 from tests.alerting_harness import Monitor
@@ -314,3 +316,33 @@ def test_an_item_deleted_while_the_index_still_has_it_is_no_state(monitor: Monit
         monitor.run(at(minute), failing)
     sent = [(alert.subject, alert.body["targets"][0]["since"]) for alert in monitor.alerts()]
     assert sent == [("DOWN: api", at(0)), ("DOWN: api", at(3))]  # failing from no state again: DOWN once more
+
+
+def test_the_state_calls_runs_make_are_exactly_what_the_role_grants(monitor: Monitor, http_server: FaultServer) -> None:
+    # Every kind of run: the hour's full read, steady, failing, DOWN (save, claim, clear), a target removed.
+    used: set[tuple[str, str]] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: object) -> None:
+        tables = params.get("RequestItems", {}).keys() if "RequestItems" in params else [params.get("TableName")]
+        for table in tables:
+            if table == monitor.state_table:
+                index = params.get("IndexName")
+                used.add((f"dynamodb:{model.name}", "arn:state" + (f"/index/{index}" if index else "")))
+
+    monitor.dynamodb.meta.events.register("provide-client-params.dynamodb", record)
+    both = [service(http_server, "api", up=False), service(http_server, "web")]
+    for minute in range(4):
+        monitor.run(at(minute), both)
+    monitor.run(at(4), [service(http_server, "web")])
+    monitor.dynamodb.meta.events.unregister("provide-client-params.dynamodb", record)
+    document = json.loads(
+        function_policy("arn:table", "arn:logs", "arn:queue", "arn:state", "arn:topic", "arn:rollups")
+    )
+    granted = {
+        (action, resource)
+        for statement in document["Statement"]
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+        if resource.startswith("arn:state")
+    }
+    assert used == granted

@@ -192,13 +192,17 @@ def test_records_expire_by_ttl_on_expires_at(stack: Deployment) -> None:
     assert table.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}, _where(table)
 
 
-def test_state_table_is_on_demand_keyed_by_id_alone(stack: Deployment) -> None:
+def test_state_table_is_on_demand_keyed_by_id_alone_with_a_sparse_index_by_shard(stack: Deployment) -> None:
     table = _named(stack, "healthcheck-state")
     inputs = table.inputs
     assert inputs["billingMode"] == "PAY_PER_REQUEST", _where(table)
     assert inputs["hashKey"] == "Id", _where(table)
     assert "rangeKey" not in inputs, _where(table)
-    assert inputs["attributes"] == [{"name": "Id", "type": "S"}], _where(table)
+    assert inputs["attributes"] == [{"name": "Id", "type": "S"}, {"name": "Watch", "type": "S"}], _where(table)
+    # Each item that is not clean carries Watch = its shard: one Query of the index finds a run's (alerting/watch.py).
+    assert inputs["globalSecondaryIndexes"] == [
+        {"name": "Watch", "keySchemas": [{"attributeName": "Watch", "keyType": "HASH"}], "projectionType": "ALL"}
+    ], _where(table)
     assert inputs["pointInTimeRecovery"] == {"enabled": True}, f"point-in-time recovery {_where(table)}"
     # State items are overwritten in place, never expired.
     assert "ttl" not in inputs, _where(table)
@@ -259,8 +263,8 @@ def test_function_may_only_write_records_state_alerts_its_logs_and_failed_runs(s
         ("dynamodb:BatchGetItem", rollups),
         ("dynamodb:UpdateItem", rollups),
         ("dynamodb:BatchGetItem", state),
-        ("dynamodb:GetItem", state),
         ("dynamodb:UpdateItem", state),
+        ("dynamodb:Query", f"{state}/index/Watch"),
         ("sns:Publish", topic),
         ("logs:CreateLogStream", f"{logs}:log-stream:*"),
         ("logs:PutLogEvents", f"{logs}:log-stream:*"),

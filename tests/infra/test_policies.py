@@ -23,12 +23,10 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
                 _allow("WriteCheckRecords", ["dynamodb:BatchWriteItem"], ["arn:table"]),
                 _allow("SummariseRecords", ["dynamodb:Query"], ["arn:table"]),
                 _allow("KeepRollups", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], ["arn:rollups"]),
-                # No Scan, no Query, no DeleteItem: the state code reads items by key and writes them conditionally.
-                _allow(
-                    "KeepTargetState",
-                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    ["arn:state"],
-                ),
+                # No Scan, no DeleteItem, no PutItem: the state code reads items by key and updates them.
+                _allow("KeepTargetState", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], ["arn:state"]),
+                # A Query of the sparse index only, granted on the index's own ARN (the table's grants no Query).
+                _allow("FindStateToRead", ["dynamodb:Query"], ["arn:state/index/Watch"]),
                 _allow("SendAlerts", ["sns:Publish"], ["arn:topic"]),
                 _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:logs:log-stream:*"]),
                 _allow("KeepFailedRuns", ["sqs:SendMessage"], ["arn:queue"]),
