@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from healthcheck.alerting.state_store import StateStore
+from healthcheck.alerting.state_store import StateStore, shard_key
 from healthcheck.alerting.track import claim_expiry
 from healthcheck.exceptions import AlertsNotSentError, StateNotSavedError
 from healthcheck.retrying import CLIENT_CONFIG
@@ -41,6 +41,8 @@ PUBLISH = "Action=Publish"
 SAVE = '"#a0": "State"'
 CLAIM = "SET ClaimedBy = :me"
 CLEAR = "REMOVE Pending, ClaimedBy"
+QUERY = '"IndexName": "Watch"'
+MARK = "SET Reconciled"
 
 
 @pytest.fixture
@@ -165,6 +167,9 @@ def test_a_throttled_publish_is_retried_in_the_same_run_and_sent_once(
 @pytest.mark.parametrize(
     ("match", "kind"),
     [
+        (QUERY, "garble"),
+        (QUERY, "cut"),
+        (QUERY, "throttle"),
         ("BatchGetItem", "garble"),
         ("BatchGetItem", "cut"),
         ("BatchGetItem", "throttle"),
@@ -178,7 +183,11 @@ def test_a_throttled_publish_is_retried_in_the_same_run_and_sent_once(
         (CLEAR, "cut"),
         (CLEAR, "throttle"),
     ],
-    ids=[f"{call}-{kind}" for call in ("read", "save", "claim", "clear") for kind in ("garbled", "cut", "throttled")],
+    ids=[
+        f"{call}-{kind}"
+        for call in ("query", "read", "save", "claim", "clear")
+        for kind in ("garbled", "cut", "throttled")
+    ],
 )
 def test_a_passing_fault_of_any_state_call_costs_nothing(
     monitor: Monitor, proxy: DynamoDBProxy, http_server: FaultServer, match: str, kind: Any
@@ -206,6 +215,36 @@ def test_state_that_cannot_be_read_is_a_named_error_and_the_records_are_kept(
     assert isinstance(error, StateNotSavedError)
     assert "target state could not be read: the answer to reading state could not be read" in str(error)
     assert len(monitor.records("api")) == 1
+    assert monitor.alerts() == []
+
+
+@pytest.mark.slow
+def test_an_index_that_cannot_be_read_is_a_named_error_and_the_records_are_kept(
+    monitor: Monitor, proxy: DynamoDBProxy, http_server: FaultServer
+) -> None:
+    # botocore reads a garbled answer as an empty one: taken as "nothing to watch", it would leave
+    # every DOWN target's passes unread.
+    proxy.fault(QUERY, kind="garble", times=10**6)
+    error = monitor.run(at(0), down(http_server, "api"), budget_s=4)
+    assert isinstance(error, StateNotSavedError)
+    assert "target state could not be read: the answer to reading state could not be read" in str(error)
+    assert len(monitor.records("api")) == 1
+    assert monitor.alerts() == []
+
+
+def test_a_full_read_not_recorded_costs_nothing_but_another_full_read(
+    monitor: Monitor, proxy: DynamoDBProxy, http_server: FaultServer
+) -> None:
+    fault = proxy.fault(MARK, kind="deny", times=1)
+    targets = [*down(http_server, "api"), {"name": "web", "url": f"{http_server.base_url}/ok"}]
+    assert monitor.run(at(0), targets, budget_s=BUDGET_S) is None  # not a failed run
+    assert fault.seen == 1
+    assert delivered(monitor) == [("DOWN: api", [False])]
+    assert monitor.state(shard_key("default")) is None
+    assert monitor.run(at(1), targets, budget_s=BUDGET_S) is None  # reads every item again, and records it
+    recorded = monitor.state(shard_key("default"))
+    assert recorded is not None
+    assert recorded["Reconciled"] == {"S": "2026-11-27T18"}
     assert monitor.alerts() == []
 
 
