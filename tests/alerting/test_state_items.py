@@ -172,6 +172,7 @@ def test_pending_retyped_by_hand_never_freezes_the_target(
             "StreakStart": {"S": at(0)},
             "LastEvent": {"S": at(0)},
             "Pending": {"S": stored},
+            "Watch": {"S": "default"},  # as the function wrote it: only Pending was re-typed
         }
     )
     targets: list[object] = [{"name": "bad", "url": f"{http_server.base_url}/status/503", "failureThreshold": 3}]

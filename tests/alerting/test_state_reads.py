@@ -169,6 +169,30 @@ def test_a_target_that_moves_to_another_shard_while_down_recovers_there(
     assert (monitor.indexed("1"), monitor.indexed("2")) == (set(), set())
 
 
+def test_an_invoke_by_hand_leaves_each_target_to_its_schedule(monitor: Monitor, http_server: FaultServer) -> None:
+    # An event without "shard" (README: "Invoke once by hand") checks the same targets as schedule 1, as the
+    # shard `default`. It must not take schedule 1's items out of that schedule's sight.
+    def both(api: bool, web: bool) -> list[object]:
+        return [service(http_server, "api", up=api), service(http_server, "web", up=web)]
+
+    for minute in range(3):
+        monitor.run(at(minute), both(api=False, web=True), shard="1")
+    assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
+    monitor.run(at(3), both(api=True, web=False))  # by hand: api's first pass, and a blip of web's
+    assert monitor.indexed("1") == {"api"}  # api's pass is counted, and api stays in schedule 1's index
+    monitor.run(at(4), both(api=True, web=True), shard="1")
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["eventTime"]) == ("RECOVERED: api", at(4))
+    # web's blip went into the index of `default`, so schedule 1 could not read web's pass at 18:04:
+    # its failures from 18:05 count from there, not from the blip.
+    for minute in (5, 6):
+        monitor.run(at(minute), both(api=True, web=False), shard="1")
+    assert monitor.alerts() == []
+    monitor.run(at(7), both(api=True, web=False), shard="1")
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: web", at(5))
+
+
 def test_a_target_removed_while_down_leaves_the_index_and_keeps_its_item(
     monitor: Monitor, http_server: FaultServer
 ) -> None:
@@ -236,24 +260,26 @@ def test_a_clean_item_left_in_the_index_by_hand_is_taken_out_with_one_write(
     assert monitor.alerts() == []
 
 
-def test_an_item_the_index_has_not_caught_up_with_costs_at_most_that_pass(
+def test_an_item_the_index_has_not_caught_up_with_never_counts_failures_not_in_a_row(
     monitor: Monitor, http_server: FaultServer
 ) -> None:
     # The index lags behind the table (AWS: usually well under a second; runs are a minute apart). If it
-    # lagged a whole run behind a first failure, the pass after it goes unread, so uncounted: the failing
-    # streak is not reset by it. As if that run had been inconclusive for the target; failures always count.
+    # lagged a whole run behind a first failure, the pass after it goes unread. The next failure, read by
+    # key, finds an item its shard's index did not hold, so its streak counts again from there: DOWN a
+    # run or two later at worst, never after failures that were not in a row.
     api = [service(http_server, "api", up=False)]
     monitor.run(at(0), api)
     monitor.dynamodb.update_item(
         TableName=monitor.state_table, Key={"Id": {"S": "api"}}, UpdateExpression="REMOVE Watch"
     )  # the index has not caught up with the first failure's write
-    monitor.run(at(1), [service(http_server, "api")])
-    monitor.run(at(2), api)
+    monitor.run(at(1), [service(http_server, "api")])  # unread
+    for minute in (2, 3):
+        monitor.run(at(minute), api)
     assert monitor.indexed() == {"api"}  # read by key for its failure, and indexed from then on
-    assert monitor.alerts() == []
-    monitor.run(at(3), api)
-    [alert] = monitor.alerts()  # three failures in four runs, the pass among them uncounted
-    assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: api", at(0))
+    assert monitor.alerts() == []  # not DOWN after failures at 18:00, 18:02 and 18:03
+    monitor.run(at(4), api)
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: api", at(2))
 
 
 class LaggingIndex(StateStore):

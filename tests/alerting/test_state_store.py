@@ -20,6 +20,7 @@ from healthcheck.alerting.state_store import (
     read_item,
     shard_key,
 )
+from healthcheck.alerting.watch import watch_for
 from healthcheck.exceptions import StateNotSavedError
 from localdev.dynamodb import create_state_table
 
@@ -47,7 +48,7 @@ def test_a_state_round_trips_with_its_pending_alerts(store: StateStore) -> None:
         "DOWN", T0, 0, 1, T1, T1, T0, 7, (Alert("DOWN", "ápi \ud800", "https://x/", T1, T0, ("status 503",)),)
     )
     state = dataclasses.replace(state, cert_expiry="2026-12-04T18:00:00Z")
-    assert store.save("ápi", NO_ITEM, state, deadline(), shard=SHARD) == Version.of(state)
+    assert store.save("ápi", NO_ITEM, state, deadline(), watch=SHARD) == Version.of(state)
     [(name, loaded)] = store.load(["ápi", "never-seen"], deadline()).items()
     assert name == "ápi"
     assert loaded == dataclasses.replace(
@@ -57,13 +58,13 @@ def test_a_state_round_trips_with_its_pending_alerts(store: StateStore) -> None:
 
 def test_a_write_computed_from_a_state_another_run_has_moved_is_refused(store: StateStore) -> None:
     first = TargetState(failures=1, streak_start=T0, last_event=T0)
-    assert store.save("api", NO_ITEM, first, deadline(), shard=SHARD) == Version.of(first)
+    assert store.save("api", NO_ITEM, first, deadline(), watch=SHARD) == Version.of(first)
     other = TargetState(failures=1, streak_start=T0, last_event=T0, cert_warned=14)
-    refused = store.save("api", NO_ITEM, other, deadline(), shard=SHARD)  # a concurrent run also saw no item
+    refused = store.save("api", NO_ITEM, other, deadline(), watch=SHARD)  # a concurrent run also saw no item
     assert refused == Refused(Stored(first, Version.of(first), watch=SHARD))  # what it found, read at no extra cost
     moved = TargetState(failures=2, streak_start=T0, last_event=T1)
-    assert store.save("api", Version.of(first), moved, deadline(), shard=SHARD) == Version.of(moved)
-    stale = store.save("api", Version.of(first), TargetState(last_event=T1), deadline(), shard=SHARD)
+    assert store.save("api", Version.of(first), moved, deadline(), watch=SHARD) == Version.of(moved)
+    stale = store.save("api", Version.of(first), TargetState(last_event=T1), deadline(), watch=SHARD)
     assert isinstance(stale, Refused)
     assert store.load(["api"], deadline()) == {"api": moved}
 
@@ -76,7 +77,7 @@ def test_reads_are_batched_by_100(store: StateStore) -> None:
 
 def test_a_missing_table_is_a_clear_error(dynamodb: DynamoDBClient) -> None:
     with pytest.raises(StateNotSavedError, match="writing the state of api failed"):
-        StateStore(dynamodb, "no-such-table").save("api", NO_ITEM, TargetState(last_event=T0), deadline(), shard=SHARD)
+        StateStore(dynamodb, "no-such-table").save("api", NO_ITEM, TargetState(last_event=T0), deadline(), watch=SHARD)
 
 
 DOWN = Alert("DOWN", "api", "https://x/", T0, T0, ("status 503",))
@@ -84,7 +85,7 @@ REMINDER = Alert("STILL DOWN", "api", "https://x/", T1, T0, ("status 503",))
 
 
 def saved(store: StateStore, state: TargetState) -> Stored:
-    assert store.save("api", NO_ITEM, state, deadline(), shard=SHARD) == Version.of(state)
+    assert store.save("api", NO_ITEM, state, deadline(), watch=SHARD) == Version.of(state)
     return Stored(state, Version.of(state))
 
 
@@ -110,7 +111,7 @@ def test_a_state_write_keeps_the_claim_and_the_clear_keeps_what_it_added(store: 
     assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
     reminded = TargetState("DOWN", T0, last_event=T1, reminded_at=T1, pending=(DOWN, REMINDER))
     # Run B, while A publishes:
-    assert store.save("api", read.version, reminded, deadline(), shard=SHARD) == Version.of(reminded)
+    assert store.save("api", read.version, reminded, deadline(), watch=SHARD) == Version.of(reminded)
     assert store.clear("api", read, {DOWN}, set(), "run-a", deadline())
     [loaded] = store.load(["api"], deadline()).values()
     assert (loaded.pending, loaded.claimed_by, loaded.claim_expires) == ((REMINDER,), None, None)
@@ -122,7 +123,7 @@ def test_a_write_from_a_read_before_a_clear_is_refused(store: StateStore) -> Non
     assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
     assert store.clear("api", read, {DOWN}, set(), "run-a", deadline())
     # Computed from the read with DOWN still pending: writing it would bring the sent DOWN back.
-    refused = store.save("api", read.version, dataclasses.replace(read.state, last_event=T1), deadline(), shard=SHARD)
+    refused = store.save("api", read.version, dataclasses.replace(read.state, last_event=T1), deadline(), watch=SHARD)
     assert isinstance(refused, Refused)
     assert refused.found.state == TargetState("DOWN", T0, last_event=T0)
 
@@ -175,21 +176,28 @@ CERTIFICATE = Alert("CERTIFICATE", "api", "https://x/", T0, T0, cert_days_left=9
 def test_a_write_indexes_the_item_under_its_shard_while_it_is_not_clean(
     store: StateStore, state: TargetState, indexed: bool
 ) -> None:
-    store.save("api", NO_ITEM, state, deadline(), shard=SHARD)
+    store.save("api", NO_ITEM, state, deadline(), watch=watch_for(state, SHARD, None))
     assert set(store.watched(SHARD, deadline()).items) == ({"api"} if indexed else set())
     assert store.watched("2", deadline()).items == {}  # another shard's index
     clean = TargetState(last_event=T1)
-    store.save("api", Version.of(state), clean, deadline(), shard=SHARD)
+    store.save("api", Version.of(state), clean, deadline(), watch=watch_for(clean, SHARD, SHARD))
     assert store.watched(SHARD, deadline()).items == {}  # the write that makes it clean takes it out
 
 
-def test_a_write_from_another_shard_moves_the_item_to_that_shards_index(store: StateStore) -> None:
+@pytest.mark.parametrize(
+    ("writer", "indexed"),
+    [("2", "2"), ("default", "1")],
+    ids=["another-schedules-shard-takes-it", "a-run-without-a-shard-leaves-it-to-its-schedule"],
+)
+def test_a_write_from_another_shard(store: StateStore, writer: str, indexed: str) -> None:
+    # A target that moved to another schedule's shard follows its writer; a manual invoke (no shard) is no move.
     down = TargetState("DOWN", T0, last_event=T0)
-    store.save("api", NO_ITEM, down, deadline(), shard="1")
+    store.save("api", NO_ITEM, down, deadline(), watch=watch_for(down, "1", None))
     moved = TargetState("DOWN", T0, last_event=T1, reminded_at=T1)
-    store.save("api", Version.of(down), moved, deadline(), shard="2")
-    assert (set(store.watched("1", deadline()).items), set(store.watched("2", deadline()).items)) == (set(), {"api"})
-    assert store.watched("2", deadline()).items["api"] == Stored(moved, Version.of(moved), watch="2")
+    store.save("api", Version.of(down), moved, deadline(), watch=watch_for(moved, writer, "1"))
+    assert {shard: set(store.watched(shard, deadline()).items) for shard in ("1", "2", "default")} == {
+        shard: {"api"} if shard == indexed else set() for shard in ("1", "2", "default")
+    }
 
 
 def test_a_clear_that_leaves_the_item_clean_takes_it_out_of_the_index(store: StateStore) -> None:
@@ -207,7 +215,7 @@ def test_a_clear_keeps_the_item_indexed_when_a_state_write_came_between(store: S
     read = dataclasses.replace(saved(store, TargetState(last_event=T0, pending=(CERTIFICATE,))), watch=SHARD)
     assert store.claim("api", read.version, "run-a", int(time.time()) + 600, deadline())
     failing = TargetState(failures=1, streak_start=T1, last_event=T1, pending=(CERTIFICATE,))
-    assert store.save("api", read.version, failing, deadline(), shard=SHARD) == Version.of(failing)
+    assert store.save("api", read.version, failing, deadline(), watch=SHARD) == Version.of(failing)
     assert store.clear("api", read, {CERTIFICATE}, set(), "run-a", deadline())
     [(name, found)] = store.watched(SHARD, deadline()).items.items()
     assert (name, found.state) == ("api", dataclasses.replace(failing, pending=()))
@@ -218,7 +226,7 @@ def test_the_index_is_read_page_by_page(store: StateStore) -> None:
     reasons = ("x" * 1000,) * 5
     for index in range(300):
         down = TargetState("DOWN", T0, last_event=T0, pending=(Alert("DOWN", f"t{index}", "u", T0, T0, reasons),))
-        store.save(f"t{index}", NO_ITEM, down, deadline(), shard=SHARD)
+        store.save(f"t{index}", NO_ITEM, down, deadline(), watch=SHARD)
     found = store.watched(SHARD, deadline())
     assert len(found.items) == 300
     assert store.calls["Query"] == 2
@@ -231,7 +239,7 @@ def test_a_shards_own_item_records_its_full_read_and_is_no_target(store: StateSt
     store.mark_reconciled(SHARD, "2026-11-27T18", "0123456789abcdef", deadline())
     assert store.watched(SHARD, deadline()) == ShardIndex({}, "2026-11-27T18", "0123456789abcdef")
     assert store.watched("2", deadline()) == ShardIndex({}, None, None)
-    store.save("api", NO_ITEM, TargetState(last_event=T0), deadline(), shard=SHARD)
+    store.save("api", NO_ITEM, TargetState(last_event=T0), deadline(), watch=None)
     assert read_states(dynamodb, store.table_name) == {"api": TargetState(last_event=T0)}  # the report's read
 
 
@@ -252,7 +260,7 @@ def test_a_shards_own_item_edited_out_of_shape_is_no_record(
 
 def test_an_item_is_taken_out_of_a_shards_index_only_if_that_shard_has_it(store: StateStore) -> None:
     down = TargetState("DOWN", T0, last_event=T0)
-    store.save("api", NO_ITEM, down, deadline(), shard="2")
+    store.save("api", NO_ITEM, down, deadline(), watch="2")
     store.unwatch("api", "1", deadline())  # shard 1 no longer has it: shard 2 keeps it
     assert set(store.watched("2", deadline()).items) == {"api"}
     store.unwatch("api", "2", deadline())

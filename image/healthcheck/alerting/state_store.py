@@ -1,11 +1,11 @@
 """The state table (hash key ``Id``): batched reads, writes conditional on what was read, and publish claims.
 
 A sparse index, ``Watch``, holds the items that are not clean (see
-``TargetState.clean``): each write sets ``Watch`` to the writer's shard while
-the item is not clean and removes it in the write that makes it clean, so a
-run finds every item that needs it in one ``Query`` of its shard. One more
-item per shard (``shard_key``: no target name can be it) sits in the index
-too: when all the shard's items were last read (see alerting/watch.py).
+``TargetState.clean``): each state write sets ``Watch`` to a shard while the
+item is not clean (alerting/watch.py says which) and removes it in the write
+that makes it clean, so a run finds every item that needs it in one ``Query``
+of its shard. One more item per shard (``shard_key``: no target name can be
+it) sits in the index too: when all the shard's items were last read.
 
 Every state write names the ``LastEvent`` and ``Pending`` it was computed
 from, as stored (the raw values read, see ``Version``): if another
@@ -66,7 +66,6 @@ __all__ = [
     "read_item",
     "shard_key",
     "to_item",
-    "watch_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,11 +139,6 @@ def to_item(name: str, state: TargetState) -> dict[str, AttributeValueTypeDef]:
     return item
 
 
-def watch_for(state: TargetState, shard: str) -> str | None:
-    """The ``Watch`` an item holding ``state`` should carry when written by a run of ``shard``: none once clean."""
-    return None if state.clean else shard
-
-
 def shard_key(shard: str) -> str:
     """The ``Id`` of the item that records when all of ``shard``'s items were last read."""
     return SHARD_KEY_PREFIX + shard
@@ -202,10 +196,6 @@ class Stored:
     """Why the item was treated as absent, when it was."""
     watch: str | None = None
     """The shard the item was indexed under (``Watch``) when read; None when it was in no shard's index."""
-
-    def misindexed(self, shard: str) -> bool:
-        """Whether a run of ``shard`` should write this item to index it right (a malformed one is replaced anyway)."""
-        return self.malformed is None and self.version.exists and self.watch != watch_for(self.state, shard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,10 +494,12 @@ class StateStore:
             response["Responses"] = {self.table_name: []}
         return response
 
-    def save(self, name: str, read: Version, new: TargetState, deadline: float, *, shard: str) -> Version | Refused:
+    def save(
+        self, name: str, read: Version, new: TargetState, deadline: float, *, watch: str | None
+    ) -> Version | Refused:
         """Write ``new`` if the item still holds what was read: its new version, or what refused it.
 
-        Only the state's own attributes and ``Watch`` (``shard`` unless ``new`` is clean) are
+        Only the state's own attributes and ``Watch`` (removed when ``watch`` is None) are
         written: a claim on the item stays as it is.
         """
         values: dict[str, AttributeValueTypeDef] = {}
@@ -523,7 +515,6 @@ class StateStore:
             else:
                 removes.append(f"#a{index}")
         names["#w"] = WATCH
-        watch = watch_for(new, shard)
         if watch is None:
             removes.append("#w")
         else:

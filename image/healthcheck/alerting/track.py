@@ -40,8 +40,8 @@ from .messages import Message, build_messages
 from .notify import Notifier
 from .policy import AlertPolicy
 from .state import TRANSITIONS, Alert, TargetState, next_state
-from .state_store import ABSENT, Refused, StateStore, Stored, watch_for
-from .watch import ReadPlan, plan_reads, reconcile_hour
+from .state_store import ABSENT, Refused, StateStore, Stored
+from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, watch_for
 
 __all__ = ["AlertingOutcome", "claim_expiry", "track"]
 
@@ -121,9 +121,16 @@ class _Change:
     cert_min_days: int
     at: str
     shard: str
+    unseen: bool
+    """The item was not in the shard's index: this shard's runs could not have counted its target's passes."""
 
     def apply(self, item: Stored) -> TargetState | None:
-        new = next_state(item.state, self.result, self.policy, self.cert_min_days, self.at)
+        state = item.state
+        if self.unseen and state.state == "UP" and state.failures and not self.result.success:
+            # Its failing streak was out of this shard's sight (an item the index had not caught up with, or
+            # another shard's, or edited by hand): a pass since may have gone unread, so it counts from here.
+            state = dataclasses.replace(state, failures=0, streak_start=None)
+        new = next_state(state, self.result, self.policy, self.cert_min_days, self.at)
         if new is None and item.malformed is not None and not (self.result.inconclusive or self.result.maintenance):
             # A malformed item is replaced by the first conclusive result, so its warning stops.
             return dataclasses.replace(item.state, last_event=self.at)
@@ -146,15 +153,16 @@ def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline:
     """
     for _ in range(MAX_SAVE_ATTEMPTS):
         new = change.apply(item)
-        indexing = new is None and item.misindexed(change.shard)
+        indexing = new is None and misindexed(item, change.shard)
         if indexing:
             log.info("the state item of %s is not indexed right for shard %s: written again", name, change.shard)
             new = item.state
         if new is None:
             return item, "unchanged"
-        saved = store.save(name, item.version, new, deadline, shard=change.shard)
+        watch = watch_for(new, change.shard, item.watch)
+        saved = store.save(name, item.version, new, deadline, watch=watch)
         if not isinstance(saved, Refused):
-            return Stored(new, saved, watch=watch_for(new, change.shard)), "indexed" if indexing else "moved"
+            return Stored(new, saved, watch=watch), "indexed" if indexing else "moved"
         item = saved.found
         if item.state.last_event is not None and item.state.last_event >= change.at:
             log.info("%s: another invocation applied this event or a later one; its alerts are that run's", name)
@@ -209,7 +217,8 @@ def track(
         target = targets[result.name]
         outcome.states[result.name] = items[result.name].state
         policy = defaults.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
-        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard)))
+        unseen = result.name not in index.items
+        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard, unseen)))
     owned = {result.name for result in checked if not result.maintenance}
 
     def save(change: tuple[str, _Change]) -> tuple[Stored, Saved]:

@@ -33,10 +33,31 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..check.probe import CheckResult
-from .state import moves_clean
-from .state_store import ShardIndex
+from ..event import DEFAULT_SHARD
+from .state import TargetState, moves_clean
+from .state_store import ShardIndex, Stored
 
-__all__ = ["ReadPlan", "plan_reads", "reconcile_hour", "roster_digest"]
+__all__ = ["ReadPlan", "misindexed", "plan_reads", "reconcile_hour", "roster_digest", "watch_for"]
+
+
+def watch_for(state: TargetState, shard: str, current: str | None) -> str | None:
+    """The ``Watch`` an item holding ``state`` carries after a write by a run of ``shard`` (``current`` before it).
+
+    None once it is clean. Otherwise the writer's shard, so that an item follows
+    a target that moved to another shard; but a run of the ``default`` shard (an
+    event without one: a manual invoke, ``make run``) leaves a schedule's shard
+    in place, as that schedule still checks the target and must keep finding it.
+    """
+    if state.clean:
+        return None
+    if shard == DEFAULT_SHARD and current is not None:
+        return current
+    return shard
+
+
+def misindexed(item: Stored, shard: str) -> bool:
+    """Whether a run of ``shard`` should write ``item`` as it is, to set its ``Watch`` right (not a malformed one)."""
+    return item.malformed is None and item.version.exists and item.watch != watch_for(item.state, shard, item.watch)
 
 
 def roster_digest(names: Collection[str]) -> str:
