@@ -169,6 +169,17 @@ def test_a_target_that_moves_to_another_shard_while_down_recovers_there(
     assert (monitor.indexed("1"), monitor.indexed("2")) == (set(), set())
 
 
+def test_a_target_that_moves_to_another_shard_while_failing_keeps_its_count(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    # Schedule 1 read every pass of it until the move: its two failures were in a row.
+    for minute in (0, 1):
+        monitor.run(at(minute), [service(http_server, "api", up=False), service(http_server, "web")], shard="1")
+    monitor.run(at(2), [service(http_server, "api", up=False)], shard="2")
+    [alert] = monitor.alerts()
+    assert (alert.subject, alert.body["targets"][0]["since"]) == ("DOWN: api", at(0))
+
+
 def test_an_invoke_by_hand_leaves_each_target_to_its_schedule(monitor: Monitor, http_server: FaultServer) -> None:
     # An event without "shard" (README: "Invoke once by hand") checks the same targets as schedule 1, as the
     # shard `default`. It must not take schedule 1's items out of that schedule's sight.

@@ -41,7 +41,7 @@ from .notify import Notifier
 from .policy import AlertPolicy
 from .state import TRANSITIONS, Alert, TargetState, next_state
 from .state_store import ABSENT, Refused, StateStore, Stored
-from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, watch_for
+from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, seen, watch_for
 
 __all__ = ["AlertingOutcome", "claim_expiry", "track"]
 
@@ -121,14 +121,18 @@ class _Change:
     cert_min_days: int
     at: str
     shard: str
-    unseen: bool
-    """The item was not in the shard's index: this shard's runs could not have counted its target's passes."""
+    indexed: bool
+    """The index's answer held the item."""
 
     def apply(self, item: Stored) -> TargetState | None:
         state = item.state
-        if self.unseen and state.state == "UP" and state.failures and not self.result.success:
-            # Its failing streak was out of this shard's sight (an item the index had not caught up with, or
-            # another shard's, or edited by hand): a pass since may have gone unread, so it counts from here.
+        if (
+            state.state == "UP"
+            and state.failures
+            and not self.result.success
+            and not seen(item, self.shard, self.indexed)
+        ):
+            # A pass since its failing streak began may have gone unread (alerting/watch.py): it counts from here.
             state = dataclasses.replace(state, failures=0, streak_start=None)
         new = next_state(state, self.result, self.policy, self.cert_min_days, self.at)
         if new is None and item.malformed is not None and not (self.result.inconclusive or self.result.maintenance):
@@ -217,8 +221,8 @@ def track(
         target = targets[result.name]
         outcome.states[result.name] = items[result.name].state
         policy = defaults.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
-        unseen = result.name not in index.items
-        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard, unseen)))
+        indexed = result.name in index.items
+        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard, indexed)))
     owned = {result.name for result in checked if not result.maintenance}
 
     def save(change: tuple[str, _Change]) -> tuple[Stored, Saved]:

@@ -37,7 +37,7 @@ from ..event import DEFAULT_SHARD
 from .state import TargetState, moves_clean
 from .state_store import ShardIndex, Stored
 
-__all__ = ["ReadPlan", "misindexed", "plan_reads", "reconcile_hour", "roster_digest", "watch_for"]
+__all__ = ["ReadPlan", "misindexed", "plan_reads", "reconcile_hour", "roster_digest", "seen", "watch_for"]
 
 
 def watch_for(state: TargetState, shard: str, current: str | None) -> str | None:
@@ -53,6 +53,18 @@ def watch_for(state: TargetState, shard: str, current: str | None) -> str | None
     if shard == DEFAULT_SHARD and current is not None:
         return current
     return shard
+
+
+def seen(item: Stored, shard: str, indexed: bool) -> bool:
+    """Whether every pass of ``item``'s target since its failing streak began was read, by the runs of ``shard``.
+
+    So when the index's answer held it (``indexed``), or another schedule's shard
+    did: the one that checked the target until it moved here. Otherwise (the index
+    behind the table, a blip written by an invoke by hand, an edit by hand
+    without ``Watch``) a pass may have gone unread, so the failures before it
+    may not have been in a row.
+    """
+    return indexed or (item.watch is not None and item.watch not in (shard, DEFAULT_SHARD))
 
 
 def misindexed(item: Stored, shard: str) -> bool:
