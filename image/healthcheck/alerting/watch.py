@@ -24,6 +24,12 @@ The shard's own item records that full read: its hour and a digest of the names
 read. Kept in the table, not in memory, because a container serves whichever
 shard's event comes next: one per container would read every item an hour per
 container, not per shard.
+
+An item is indexed under its last writer's shard (``watch_for``), so it follows
+its target to another schedule; a run without a shard (an invoke by hand,
+``make run``) leaves a schedule's in place. A pass the index kept from a run
+goes unread, so a failing streak that no schedule's index held (``seen``)
+counts again from its next failure: never a DOWN after failures not in a row.
 """
 
 from __future__ import annotations
