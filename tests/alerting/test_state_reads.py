@@ -57,6 +57,7 @@ def read_units_per_run(monitor: Monitor, runs: list[tuple[int, list[object]]]) -
 # --- What it costs -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_steady_run_reads_one_small_query_and_each_hour_every_item(
     monitor: Monitor, http_server: FaultServer
 ) -> None:
@@ -72,6 +73,7 @@ def test_a_steady_run_reads_one_small_query_and_each_hour_every_item(
     assert monitor.indexed() == set()
 
 
+@pytest.mark.slow
 def test_an_incident_reads_the_failing_targets_items_and_the_query(monitor: Monitor, http_server: FaultServer) -> None:
     runs = [(0, hundred(http_server)), *((minute, hundred(http_server, failing=10)) for minute in range(1, 6))]
     units = read_units_per_run(monitor, runs)
