@@ -46,7 +46,8 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
     checks = [json.loads(line) for line in lines if line.startswith('{"type":"check"')]
     assert [(check["id"], check["success"], check["status"]) for check in checks] == [(url, True, 200)]
     assert any(line.split()[:2] == [url, "200"] for line in lines), result.stdout  # the table's row
-    assert "1 record(s) written" in result.stdout
+    assert "1 check(s) recorded in healthcheck-local at " in result.stdout
+    assert ": a run item, and 0 failure item(s)" in result.stdout
     assert f"{url}: UP" in lines  # its state after the run
     # It ends with the status page, its figures read back from the records just written.
     assert lines[-1] == f"status page: {page}"
@@ -115,23 +116,17 @@ def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
 
 
 def test_the_table_says_which_failures_move_no_state() -> None:
-    from healthcheck.check.probe import CheckResult
-    from healthcheck.history.record_store import to_item
+    from healthcheck.history.reader import Check
     from localdev.run import format_table
 
     stamp = "2026-11-28T10:00:00Z"
-    items = [
-        to_item(CheckResult("a", "https://a.test/", True, 80, status=200), stamp),
-        to_item(CheckResult("b", "https://b.test/", False, 3, error="connection refused"), stamp),
-        to_item(
-            CheckResult(
-                "c", "https://c.test/", False, 0, error="secret /x not readable: Throttling", inconclusive=True
-            ),
-            stamp,
-        ),
-        to_item(CheckResult("d", "https://d.test/", False, 5, error="connection refused", maintenance=True), stamp),
+    recorded = [
+        Check("a", stamp, True, 80, status=200),
+        Check("b", stamp, False, 3, error="connection refused"),
+        Check("c", stamp, False, 0, error="secret /x not readable: Throttling", inconclusive=True),
+        Check("d", stamp, False, 5, error="connection refused", maintenance=True),
     ]
-    rows = {line.split()[0]: line for line in format_table(items).splitlines()[2:]}
+    rows = {line.split()[0]: line for line in format_table(recorded).splitlines()[2:]}
     assert rows["a"].endswith("  yes")
     assert "  NO  " in rows["b"]
     assert "  no (inconclusive)  " in rows["c"]
