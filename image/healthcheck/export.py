@@ -101,7 +101,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def export(
-    client: DynamoDBClient, table: str, *, since: str, now: datetime, only: Sequence[str], output_format: str, out: TextIO
+    client: DynamoDBClient,
+    table: str,
+    *,
+    since: str,
+    now: datetime,
+    only: Sequence[str],
+    output_format: str,
+    out: TextIO,
 ) -> int:
     """Write the checks from ``now - since`` to ``now`` (both included); returns how many."""
     found = rosters(client, table)

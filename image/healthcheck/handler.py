@@ -232,9 +232,11 @@ def check_and_record(
             now=now,
         )
     if rollups is not None:
-        # After the records: at most one write per target per hour, never a failure of the run.
+        # After the records: a few writes per shard per hour, never a failure of the run.
         # Never past the function's own clock: an event stamped ahead would close hours still to come.
-        rollups.flush([result.name for result in results], min(parse_time(invocation.timestamp), now), deadlines.writes)
+        moment = min(parse_time(invocation.timestamp), now)
+        for shard, part in writer.parts:
+            rollups.flush(shard, settings.region, part.names, moment, deadlines.writes)
         rollups.record_transitions(outcome.transitions if outcome is not None else (), deadlines.writes)
     report.metrics(
         metrics.documents(

@@ -211,7 +211,9 @@ def test_the_sample_event_is_recorded_at_its_own_time_but_moves_no_state(
     url = f"{http_server.base_url}/status/503"
     result = run_local("--event", "events/eventbridge.json", "--url", url, "--status-html", str(tmp_path / "s.html"))
     lines = result.stdout.splitlines()
-    assert "1 record(s) written to healthcheck-local at 2015-10-08T16:53:06Z" in lines
+    assert (
+        "1 check(s) recorded in healthcheck-local at 2015-10-08T16:53:06Z: a run item, and 1 failure item(s)" in lines
+    )
     assert f"{url}: UP" in lines  # no state: as deployed, an event that old is no retry of a scheduled run
     assert "event time 2015-10-08T16:53:06Z is " in result.stderr
     assert "behind the function's clock" in result.stderr

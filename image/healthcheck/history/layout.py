@@ -55,9 +55,10 @@ TLS_UNVERIFIED: Final = "U"
 NO_CHECK: Final = "-"
 FLAGS: Final = frozenset({FAILED, INCONCLUSIVE, MAINTENANCE, TLS_UNVERIFIED, NO_CHECK})
 # One item holds at most 400 KB. A shard is at most 100 targets in 192 KiB of schedule input (infra's
-# chunk_targets), far within both; a hand-made event with more is split into parts of these sizes.
-MAX_PART_ENTRIES: Final = 4000
-MAX_ROSTER_BYTES: Final = 256 * 1024
+# chunk_targets), within both; a hand-made event with more is split into parts of these sizes, so that a
+# part's hour summaries (names and at most ~320 bytes a target, history/rollup_store.py) fit one item too.
+MAX_PART_ENTRIES: Final = 500
+MAX_ROSTER_BYTES: Final = 200 * 1024
 # Part 2 and on of a shard too big for one item: a character no shard id may hold, so never another shard's.
 PART_MARK: Final = "~"
 

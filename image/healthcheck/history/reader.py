@@ -47,10 +47,12 @@ __all__ = [
     "check_from_item",
     "checks",
     "decode_run",
+    "decode_runs",
     "newest_runs",
     "read_states",
     "roster",
     "rosters",
+    "run_items",
 ]
 
 log = logging.getLogger(__name__)
@@ -286,6 +288,48 @@ def decode_run(item: Mapping[str, Any], found: Roster | None) -> list[tuple[Chec
         elif entry.checked:
             decoded.append((_from_entry(name, url, timestamp, region, entry), entry))
     return decoded
+
+
+def decode_runs(
+    client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]], *, deadline: float
+) -> list[tuple[Check, Entry]]:
+    """The checks of run items (any shard), each decoded by its roster (read once per process)."""
+    decoded: list[tuple[Check, Entry]] = []
+    for item in items:
+        roster_id = roster_id_of(item)
+        shard = shard_of(item)
+        found = roster(client, table, shard, roster_id, deadline=deadline) if roster_id else None
+        decoded += decode_run(item, found)
+    return decoded
+
+
+def run_items(
+    client: DynamoDBClient, table: str, shard: str, since: str, until: str, *, limit: int, deadline: float
+) -> tuple[list[dict[str, Any]], bool]:
+    """Run items of ``shard`` from ``since`` to ``until`` (event times), oldest first, at most ``limit``;
+    and whether they are all there are."""
+    start, end = time_range(since, until)
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
+        "ExpressionAttributeValues": {":id": {"S": run_id(shard)}, ":start": {"S": start}, ":end": {"S": end}},
+        "Limit": limit,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+
+        def query(request: dict[str, Any] = request) -> Any:
+            return client.query(**request)
+
+        response = _call(query, deadline, f"reading the runs of shard {shard}")
+        items += response.get("Items", [])
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return items, True
+        if len(items) >= limit:
+            return items, False
+        request = {**request, "ExclusiveStartKey": last, "Limit": limit - len(items)}
 
 
 def roster_id_of(item: Mapping[str, Any]) -> str | None:
