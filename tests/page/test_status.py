@@ -28,7 +28,7 @@ from healthcheck.history import rollup_store
 from healthcheck.history.reader import Check
 from healthcheck.history.record_store import ResultStore, roster_of
 from healthcheck.history.rollup_store import RollupStore, StoredIncident
-from healthcheck.page.data import RAW_READ_BYTES, ShownTarget, TargetReads, load
+from healthcheck.page.data import PERIODS, RAW_READ_BYTES, ShownTarget, TargetReads, load
 from healthcheck.page.render import render
 from localdev.dynamodb import create_results_table, create_rollup_table, create_state_table
 from localdev.function_url import FunctionUrlHandler, function_url_event
@@ -822,3 +822,22 @@ def test_an_outage_of_3_minutes_reads_as_the_alerts_said_it(
         False,
     )
     assert incident.reason == "status 503 not in [2xx]"
+
+
+# The README's figures for a badge of one target of such a shard, by period.
+BADGE_UNITS = {"24h": 33, "7d": 39, "30d": 60, "90d": 117}
+
+
+@pytest.mark.slow
+def test_a_badge_reads_the_days_of_its_period_only(rollups: RollupStore, states: StateStore) -> None:
+    _shard_history(rollups, states, failing=False)
+    spent = {}
+    for period, length in PERIODS.items():
+        meter = ReadMeter(rollups.client)
+        [target] = load(
+            [ShownTarget(SHARD_TARGETS[0], "badge")], rollups, states, NOW, time.monotonic() + 60, days_back=length.days
+        ).targets
+        spent[period] = meter.total
+        assert target.uptime[period] == 100.0
+    print(f"\nbadge of one target of a shard of 100: {spent} read units")
+    assert all(spent[period] <= BADGE_UNITS[period] for period in PERIODS), spent
