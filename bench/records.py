@@ -126,9 +126,9 @@ def measure(
     create_state_table(endpoint, tables["STATE_TABLE_NAME"])
     create_rollup_table(endpoint, tables["ROLLUP_TABLE_NAME"])
     events, environment = stack(count, base_url)
-    print(
-        f"  {count} targets: {len(events)} schedule(s) of {len(events[0]['targets'])} targets (infra's chunk_targets)"
-    )  # type: ignore[arg-type]
+    first = events[0]["targets"]
+    assert isinstance(first, list)
+    print(f"  {count} targets: {len(events)} schedule(s) of {len(first)} targets (infra's chunk_targets)")
     measured = []
     for shard in shards:
         record_store._stored_rosters.clear()  # a new execution environment for each shard measured
