@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: help run report test serve install check-config lint typecheck pytest bench mutate clean
+.PHONY: help run report export test serve install check-config lint typecheck pytest bench mutate clean
 .DEFAULT_GOAL := help
 
 ## help: this list (what plain `make` prints)
@@ -45,6 +45,11 @@ run: $(LOCAL_STAMP)
 # @: make's echo of the command would land in `make report FORMAT=json > report.json`.
 report: $(LOCAL_STAMP)
 	@$(BIN)/python -m localdev.report --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(RUNS),--runs '$(RUNS)') $(if $(SINCE),--since '$(SINCE)') $(if $(FORMAT),--format '$(FORMAT)')
+
+## export: every check as `python -m healthcheck.export` prints it, on the embedded DynamoDB: RUNS real check cycles
+##         first (default 3, a minute apart); SINCE=24h, FORMAT=jsonl|csv, TARGET=<name>; URL= as for run
+export: $(LOCAL_STAMP)
+	@$(BIN)/python -m localdev.export --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(RUNS),--runs '$(RUNS)') $(if $(TARGET),--target '$(TARGET)') $(if $(SINCE),--since '$(SINCE)') $(if $(FORMAT),--format '$(FORMAT)')
 
 ## serve: the Runtime Interface Emulator's invoke URL on 127.0.0.1:9000 (PORT= another port; URL=https://... serves
 ##        one URL)

@@ -26,8 +26,14 @@ __all__ = [
 # delete, never a PutItem. And a Query of its sparse index, which needs the index's ARN.
 STATE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
 STATE_INDEX_ACTIONS = ["dynamodb:Query"]
-# Rollups: which hours are summarised (BatchGetItem), and one conditional SET per hour (UpdateItem).
-ROLLUP_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+# Records: run and failure items in batches, and a roster once per process (a conditional PutItem).
+RECORD_WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+# Read back by the run itself: whether its roster is stored, and, once an hour, the runs to summarise
+# (Query) and the failure whose reason a summary keeps (GetItem).
+RECORD_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
+# Rollups: a shard's item (GetItem, UpdateItem), an hour's and a day's item each written once (conditional
+# PutItem), a day's hours read back as it closes (Query), incidents (UpdateItem).
+ROLLUP_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
 # The status page only reads: day items and the unsummarised hours by Query, state by BatchGetItem.
 READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
 
@@ -66,9 +72,8 @@ def function_policy(
 ) -> str:
     """The function writes records, keeps target state and rollups, sends alerts, writes its logs, parks failed runs."""
     return _document(
-        {"Sid": "WriteCheckRecords", "Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": [table_arn]},
-        # An hour's records are read back once, to summarise them.
-        {"Sid": "SummariseRecords", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [table_arn]},
+        {"Sid": "WriteCheckRecords", "Effect": "Allow", "Action": RECORD_WRITE_ACTIONS, "Resource": [table_arn]},
+        {"Sid": "SummariseRecords", "Effect": "Allow", "Action": RECORD_READ_ACTIONS, "Resource": [table_arn]},
         {"Sid": "KeepRollups", "Effect": "Allow", "Action": ROLLUP_ACTIONS, "Resource": [rollup_table_arn]},
         {"Sid": "KeepTargetState", "Effect": "Allow", "Action": STATE_ACTIONS, "Resource": [state_table_arn]},
         {

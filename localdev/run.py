@@ -29,6 +29,7 @@ import boto3
 
 from healthcheck.config import Settings
 from healthcheck.event import format_timestamp
+from healthcheck.history.reader import Check, checks
 from healthcheck.status import page_html
 from localdev.dynamodb import (
     create_results_table,
@@ -116,28 +117,28 @@ def format_states(items: list[dict[str, Any]], names: list[str], invalid: frozen
     return "\n".join(lines)
 
 
-def _verdict(item: dict[str, Any]) -> str:
+def _verdict(check: Check) -> str:
     """yes or NO; a failure that moves no state says why (our fault, or a maintenance window)."""
-    if item["Success"]["BOOL"]:
+    if check.success:
         return "yes"
-    if item.get("Maintenance", {}).get("BOOL"):
+    if check.maintenance:
         return "no (maintenance)"
-    if item.get("Inconclusive", {}).get("BOOL"):
+    if check.inconclusive:
         return "no (inconclusive)"
     return "NO"
 
 
-def format_table(items: list[dict[str, Any]]) -> str:
+def format_table(recorded: list[Check]) -> str:
     header = ("target", "status", "duration", "success", "error")
     rows = [
         (
-            item["Id"]["S"],
-            item.get("Status", {}).get("N", "-"),
-            f"{item['Duration']['N']} ms",
-            _verdict(item),
-            item.get("Error", {}).get("S", ""),
+            check.target,
+            str(check.status) if check.status is not None else "-",
+            f"{check.duration_ms} ms",
+            _verdict(check),
+            check.error or "",
         )
-        for item in items
+        for check in recorded
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -215,17 +216,17 @@ def main(argv: list[str] | None = None) -> int:
             lines = [json.loads(line) for line in logged.getvalue().splitlines() if line.startswith("{")]
             alerts += [line for line in lines if line.get("type") == "alert"]
         client = boto3.client("dynamodb", endpoint_url=endpoint)
-        items = client.scan(TableName=TABLE_NAME)["Items"]
+        stamp = str(summary["timestamp"])
+        # Read back as every reader of records reads them: the run's item, and the failures' items.
+        latest = list(checks(client, TABLE_NAME, since=stamp, until=stamp))
         states = client.scan(TableName=STATE_TABLE_NAME)["Items"]
-        write_status_page(args.status_html, datetime.fromisoformat(str(summary["timestamp"])) + timedelta(seconds=1))
-    latest = [item for item in items if item["Timestamp"]["S"] == summary["timestamp"]]
-    print(format_table(sorted(latest, key=lambda item: item["Id"]["S"])))
+        write_status_page(args.status_html, datetime.fromisoformat(stamp) + timedelta(seconds=1))
+    print(format_table(sorted(latest, key=lambda check: check.target)))
     print(f"\nsummary: {json.dumps(summary)}")
-    print(f"{len(latest)} record(s) written to {TABLE_NAME} at {summary['timestamp']}")
-    names = sorted(item["Id"]["S"] for item in latest)
-    invalid = frozenset(
-        item["Id"]["S"] for item in latest if item.get("Error", {}).get("S", "").startswith("invalid target: ")
-    )
+    failures = sum(1 for check in latest if not check.success or check.inconclusive)
+    print(f"{len(latest)} check(s) recorded in {TABLE_NAME} at {stamp}: a run item, and {failures} failure item(s)")
+    names = sorted(check.target for check in latest)
+    invalid = frozenset(check.target for check in latest if (check.error or "").startswith("invalid target: "))
     print(f"\nstate after {args.runs} run(s):\n{format_states(states, names, invalid)}")
     if alerts:
         print("\nno alert topic is configured locally; these alerts would have been sent:")

@@ -22,9 +22,11 @@ from healthcheck.config import Settings
 from healthcheck.event import DEFAULT_SHARD
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.handler import check_and_record
+from healthcheck.history.reader import Check
 from healthcheck.history.record_store import ResultStore
 from healthcheck.retrying import CLIENT_CONFIG
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, create_state_table
+from tests.records import all_checks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -172,10 +174,6 @@ class Monitor:
         item = self.dynamodb.get_item(TableName=self.state_table, Key={"Id": {"S": name}}, ConsistentRead=True)
         return item.get("Item")
 
-    def records(self, name: str) -> list[dict[str, Any]]:
-        response = self.dynamodb.query(
-            TableName=self.results_table,
-            KeyConditionExpression="Id = :id",
-            ExpressionAttributeValues={":id": {"S": name}},
-        )
-        return list(response["Items"])
+    def records(self, name: str) -> list[Check]:
+        """Every check of ``name`` stored, oldest first."""
+        return [check for check in all_checks(self.dynamodb, self.results_table) if check.target == name]

@@ -1,13 +1,14 @@
-"""Seeded histories for the report tests: records written with the function's own ``store.to_item``."""
+"""Seeded histories for the report tests: runs written with the function's own ``ResultStore.run``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from healthcheck.check.probe import CheckResult
-from healthcheck.history.record_store import to_item
+from healthcheck.history.record_store import ResultStore, roster_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -29,10 +30,28 @@ def failed(name: str, ms: int, status: int | None = None, error: str = "connecti
     return CheckResult(name, "https://example.test/", False, ms, status, error)
 
 
-def seed(client: DynamoDBClient, table: str, history: Iterable[tuple[str, CheckResult]]) -> int:
-    """Write each (event time, result) as the function does; returns how many."""
-    items = [to_item(result, timestamp) for timestamp, result in history]
-    for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-        client.batch_write_item(RequestItems={table: batch})  # type: ignore[dict-item]
-    return len(items)
+def seed(
+    client: DynamoDBClient,
+    table: str,
+    history: Iterable[tuple[str, CheckResult]],
+    *,
+    shard: str = "1",
+    region: str = "us-east-1",
+) -> int:
+    """Write each (event time, result) as the function does: one run of ``shard`` per event time; returns how many.
+
+    A run is written whole, so one event time of one shard is seeded by one call (a second would replace it).
+    """
+    runs: dict[str, list[CheckResult]] = {}
+    for timestamp, result in history:
+        runs.setdefault(timestamp, []).append(result)
+    store = ResultStore(client, table)
+    for timestamp, results in runs.items():
+        roster = roster_of([(result.name, result.url) for result in results])
+        writer = store.run(
+            shard=shard, region=region, timestamp=timestamp, roster=roster, deadline=time.monotonic() + 60
+        )
+        for result in results:
+            writer.record(result)
+        writer.finish()
+    return sum(len(results) for results in runs.values())

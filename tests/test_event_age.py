@@ -56,7 +56,7 @@ def test_an_event_older_than_any_retry_is_recorded_but_moves_no_state(
     targets: list[object] = [{"name": "api", "url": f"{http_server.base_url}/status/503", "failureThreshold": 1}]
     at = _time(CLOCK - behind)
     assert monitor.run(at, targets, now=CLOCK) is None
-    assert [record["Timestamp"] for record in monitor.records("api")] == [{"S": at}]
+    assert [record.time for record in monitor.records("api")] == [at]
     state = monitor.state("api")
     if moves:
         assert state is not None

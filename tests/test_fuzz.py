@@ -30,6 +30,7 @@ from healthcheck.exceptions import InvalidEventError
 from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from tests.hostile import Peer, Request, raw_server
+from tests.records import all_checks
 from tests.servers import FaultServer
 
 if TYPE_CHECKING:
@@ -132,17 +133,13 @@ def test_the_handler_writes_one_valid_record_per_recordable_entry(
     )
     parsed = parse_targets(entries_)
     expected = {t.name for t in parsed.valid} | {b.label for b in parsed.invalid if b.recordable}
-    items = dynamodb.scan(
-        TableName=table,
-        FilterExpression="#t = :t",
-        ExpressionAttributeNames={"#t": "Timestamp"},
-        ExpressionAttributeValues={":t": {"S": moment}},
-    )["Items"]
-    assert {item["Id"]["S"] for item in items} == expected
+    checks = [check for check in all_checks(dynamodb, table) if check.time == moment]
+    assert {check.target for check in checks} == expected
+    assert len(checks) == len(expected)  # one record each
     assert summary["checked"] == len(expected)
-    for item in items:
-        if item["Id"]["S"].startswith("good-"):
-            assert item["Success"] == {"BOOL": True}, item
+    for check in checks:
+        if check.target.startswith("good-"):
+            assert check.success, check
 
 
 # --- bytes from a server ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from tests.conftest import dynamodb_client
 from tests.dynamodb_proxy import dynamodb_proxy
+from tests.records import Check, all_checks, latest_checks
 from tests.servers import FaultServer, closed_port
 
 if TYPE_CHECKING:
@@ -50,24 +51,23 @@ def _run(
     )
 
 
-def _records(dynamodb: DynamoDBClient, table: str) -> dict[str, dict[str, Any]]:
-    return {item["Id"]["S"]: item for item in dynamodb.scan(TableName=table)["Items"]}
+def _records(dynamodb: DynamoDBClient, table: str) -> dict[str, Check]:
+    return latest_checks(dynamodb, table)
 
 
-def test_scheduled_event_checks_configured_targets_and_writes_one_record_each(
+def test_scheduled_event_checks_configured_targets_and_records_each(
     event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
 ) -> None:
     summary = _run(event, probe, dynamodb, table, _targets(http_server))
     assert summary == {"timestamp": "2015-10-08T16:53:06Z", "checked": 3, "succeeded": 1, "failed": 2, "invalid": 0}
     records = _records(dynamodb, table)
     assert set(records) == {"up", "down", "refused"}
-    assert {r["Timestamp"]["S"] for r in records.values()} == {"2015-10-08T16:53:06Z"}
-    assert records["up"]["Success"] == {"BOOL": True}
-    assert records["up"]["Status"] == {"N": "200"}
-    assert records["down"]["Status"] == {"N": "500"}
-    assert records["down"]["Error"] == {"S": "status 500 not in [2xx]"}
-    assert records["refused"]["Error"] == {"S": "connection refused"}
-    assert "Status" not in records["refused"]
+    assert {r.time for r in records.values()} == {"2015-10-08T16:53:06Z"}
+    assert (records["up"].success, records["up"].status) == (True, 200)
+    assert records["down"].status == 500
+    assert records["down"].error == "status 500 not in [2xx]"
+    assert records["refused"].error == "connection refused"
+    assert records["refused"].status is None
 
 
 def test_event_targets_replace_the_configured_ones(
@@ -81,9 +81,12 @@ def test_event_targets_replace_the_configured_ones(
 def test_same_event_twice_writes_the_same_keys(
     event: dict[str, Any], http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
 ) -> None:
-    _run(event, probe, dynamodb, table, _targets(http_server))
-    _run(event, probe, dynamodb, table, _targets(http_server))
-    assert len(dynamodb.scan(TableName=table)["Items"]) == 3
+    targets = _targets(http_server)
+    _run(event, probe, dynamodb, table, targets)
+    keys = sorted((item["Id"]["S"], item["Timestamp"]["S"]) for item in dynamodb.scan(TableName=table)["Items"])
+    _run(event, probe, dynamodb, table, targets)
+    assert sorted((item["Id"]["S"], item["Timestamp"]["S"]) for item in dynamodb.scan(TableName=table)["Items"]) == keys
+    assert len(all_checks(dynamodb, table)) == 3
 
 
 def test_invalid_target_is_recorded_and_costs_the_others_nothing(
@@ -98,9 +101,9 @@ def test_invalid_target_is_recorded_and_costs_the_others_nothing(
     assert summary["invalid"] == 2
     records = _records(dynamodb, table)
     assert set(records) == {"bad-scheme", "up"}
-    assert records["bad-scheme"]["Error"]["S"].startswith("invalid target: 'url' 'ftp://files.example/'")
-    assert (records["bad-scheme"]["Success"], records["bad-scheme"]["Duration"]) == ({"BOOL": False}, {"N": "0"})
-    assert records["up"]["Success"] == {"BOOL": True}  # not overwritten by the duplicate
+    assert (records["bad-scheme"].error or "").startswith("invalid target: 'url' 'ftp://files.example/'")
+    assert (records["bad-scheme"].success, records["bad-scheme"].duration_ms) == (False, 0)
+    assert records["up"].success is True  # not overwritten by the duplicate
 
 
 def test_a_duplicate_is_logged_as_an_invalid_target_but_never_recorded(
@@ -151,7 +154,7 @@ def test_dynamodb_failure_raises_after_every_result_was_logged(
     dynamodb: DynamoDBClient,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(RecordsNotWrittenError, match="3 of 3 records were not written to missing-table"):
+    with pytest.raises(RecordsNotWrittenError, match="records were not written to missing-table"):
         _run(event, probe, dynamodb, "missing-table", _targets(http_server))
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {line["id"] for line in logged if line["type"] == "check"} == {"up", "down", "refused"}
@@ -213,34 +216,37 @@ def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
         now=NOW,
     )
     assert time.monotonic() - started < 4
-    [record] = dynamodb.scan(TableName=table)["Items"]
+    [record] = all_checks(dynamodb, table)
     # A quarter of the time left (here about 1 s) is kept for writing. The cut is
     # the run's doing, not the target's: inconclusive, so it never counts against it.
     assert re.fullmatch(
         r"not checked in full: the invocation ran out of time after (2\.9\d*|3) s \(the target's timeout is 10 s\)",
-        record["Error"]["S"],
-    ), record["Error"]
-    assert record["Inconclusive"] == {"BOOL": True}
-    assert int(record["Duration"]["N"]) < 3100
+        record.error or "",
+    ), record.error
+    assert record.inconclusive is True
+    assert record.duration_ms < 3100
     assert all(json.loads(line)["requestId"] == "req-1" for line in capsys.readouterr().out.splitlines())
 
 
 @pytest.mark.slow
-def test_records_of_fast_targets_are_stored_while_slow_ones_still_run(
+def test_failures_of_fast_targets_are_stored_while_slow_ones_still_run(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
 ) -> None:
-    # 25 fast targets fill a batch: it is written at once, not after the slow check.
-    targets: list[object] = [{"name": f"fast-{i}", "url": f"{http_server.base_url}/ok"} for i in range(25)]
+    # 25 fast failures fill a batch: it is written at once, not after the slow check.
+    targets: list[object] = [{"name": f"fast-{i}", "url": f"{http_server.base_url}/status/500"} for i in range(25)]
     targets.append({"name": "slow", "url": f"{http_server.base_url}/slow?ms=2000"})
     run = threading.Thread(target=_run, args=({"time": "2026-01-01T00:00:00Z"}, probe, dynamodb, table, targets))
     run.start()
     stored_during_run = 0
     while run.is_alive() and stored_during_run < 25:
-        stored_during_run = len(dynamodb.scan(TableName=table)["Items"])
+        items = dynamodb.scan(TableName=table)["Items"]
+        stored_during_run = sum(item["Id"]["S"].startswith("check#") for item in items)
         time.sleep(0.05)
     run.join()
     assert stored_during_run == 25
-    assert len(dynamodb.scan(TableName=table)["Items"]) == 26
+    # Then the run item, holding all 26 checks, and the roster.
+    assert len(dynamodb.scan(TableName=table)["Items"]) == 27
+    assert len(all_checks(dynamodb, table)) == 26
 
 
 def test_an_invalid_target_with_an_oversized_name_costs_no_other_record(
@@ -253,7 +259,7 @@ def test_an_invalid_target_with_an_oversized_name_costs_no_other_record(
     _run(event, probe, dynamodb, table, targets)
     records = _records(dynamodb, table)
     assert set(records) == {"https://x.example/", "up"}
-    assert records["https://x.example/"]["Error"]["S"].startswith("invalid target: 'name' is longer than 1024 bytes")
+    assert (records["https://x.example/"].error or "").startswith("invalid target: 'name' is longer than 1024 bytes")
 
 
 @pytest.mark.slow
@@ -264,7 +270,7 @@ def test_a_dynamodb_that_never_answers_fails_the_invocation_before_lambda_ends_i
     with dynamodb_proxy(dynamodb_endpoint) as proxy:
         proxy.black_hole = True
         started = time.monotonic()
-        with pytest.raises(RecordsNotWrittenError, match="30 of 30 records were not written"):
+        with pytest.raises(RecordsNotWrittenError, match=r"^1 of 1 records were not written.*the roster was not"):
             check_and_record(
                 {"time": "2026-01-01T00:00:00Z"},
                 _LambdaContext(remaining_ms=3000),
@@ -294,7 +300,7 @@ def test_the_lambda_entrypoint_runs_on_its_environment_and_the_time_it_is_called
     summary = entrypoint.handler({}, _LambdaContext(remaining_ms=30_000))
     after = datetime.now(UTC)
     assert summary["checked"] == summary["succeeded"] == 1
-    [record] = dynamodb.scan(TableName=table)["Items"]
-    assert record["Id"] == {"S": "up"}
-    assert before <= datetime.fromisoformat(record["Timestamp"]["S"]) <= after
+    [record] = all_checks(dynamodb, table)
+    assert (record.target, record.region) == ("up", "us-east-1")  # the function's own AWS_REGION
+    assert before <= datetime.fromisoformat(record.time) <= after
     assert {json.loads(line)["requestId"] for line in capsys.readouterr().out.splitlines()} == {"req-1"}

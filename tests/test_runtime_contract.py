@@ -18,6 +18,7 @@ import pytest
 from localdev.dockerfile import Dockerfile, assemble_task_root
 from localdev.dynamodb import use_endpoint
 from localdev.runtime_api import RuntimeAPI, start_function
+from tests.records import all_checks
 from tests.servers import FaultServer
 
 if TYPE_CHECKING:
@@ -85,12 +86,8 @@ def test_scheduled_event_through_the_runtime_client_writes_a_record(
         "failed": 0,
         "invalid": 0,
     }
-    [item] = dynamodb.scan(TableName=table)["Items"]
-    assert (item["Id"], item["Timestamp"], item["Success"]) == (
-        {"S": "local"},
-        {"S": "2015-10-08T16:53:06Z"},
-        {"BOOL": True},
-    )
+    [check] = all_checks(dynamodb, table)
+    assert (check.target, check.time, check.success) == ("local", "2015-10-08T16:53:06Z", True)
 
 
 def test_scheduler_input_through_the_runtime_client(
@@ -102,7 +99,7 @@ def test_scheduler_input_through_the_runtime_client(
     }
     result = runtime.invoke(json.dumps(event).encode(), timeout_s=60)
     assert result.ok, result.body
-    assert [item["Id"]["S"] for item in dynamodb.scan(TableName=table)["Items"]] == ["from-schedule"]
+    assert [check.target for check in all_checks(dynamodb, table)] == ["from-schedule"]
 
 
 def test_a_bad_event_is_a_named_function_error(runtime: RuntimeAPI, dynamodb: DynamoDBClient, table: str) -> None:

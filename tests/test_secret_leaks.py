@@ -38,6 +38,7 @@ from healthcheck.history.record_store import ResultStore
 from localdev.dynamodb import LOCAL_AWS_ENV, create_state_table
 from tests.echo_server import ENCODINGS, echo_server
 from tests.hostile import Peer, Request, raw_server
+from tests.records import Check, latest_checks
 from tests.servers import closed_port
 
 if TYPE_CHECKING:
@@ -116,14 +117,14 @@ class Outputs:
     """What one run left in every channel."""
 
     summary: dict[str, Any]
-    records: dict[str, dict[str, Any]]
+    records: dict[str, Check]
     states: list[dict[str, Any]]
     published: list[dict[str, Any]]
     channels: dict[str, str]
 
     @property
     def by_id(self) -> dict[str, tuple[bool, str | None]]:
-        return {name: (r["Success"]["BOOL"], r.get("Error", {}).get("S")) for name, r in self.records.items()}
+        return {name: (r.success, r.error) for name, r in self.records.items()}
 
     def alert(self, kind: str) -> dict[str, str]:
         """Every form of the one alert of ``kind`` (``DOWN``...)."""
@@ -179,13 +180,14 @@ class Harness:
             notifier=Notifier(sns, topic),
         )
         out, err = self.capsys.readouterr()
-        records = {item["Id"]["S"]: item for item in self.dynamodb.scan(TableName=self.table)["Items"]}
+        records = latest_checks(self.dynamodb, self.table)
+        stored = self.dynamodb.scan(TableName=self.table)["Items"]  # every item: runs, failures and rosters
         states = self.dynamodb.scan(TableName=state_table)["Items"]
         channels = {
             "stdout": out,
             "stderr": err,
             "logs": self.caplog.text + "".join(str(r.args) for r in self.caplog.records),
-            "records": json.dumps(records),
+            "records": json.dumps(stored),
             "summary": json.dumps(summary),
             "state": json.dumps(states),
             "alerts": json.dumps(sns.published),
@@ -283,8 +285,8 @@ def test_planted_secrets_reach_the_server_and_no_output(harness: Harness, plante
 
     run.assert_hidden(planted.values)
     # The record keeps the URL, its user information replaced: the check stays recognisable.
-    assert run.records["refused"]["Url"]["S"].startswith("http://***@127.0.0.1:")
-    assert run.records["token-refused"]["Url"]["S"].startswith("http://***@127.0.0.1:")
+    assert run.records["refused"].url.startswith("http://***@127.0.0.1:")
+    assert run.records["token-refused"].url.startswith("http://***@127.0.0.1:")
     assert any(
         line.startswith('{"type":"check","id":"http://***@127.0.0.1:') for line in run.channels["stdout"].splitlines()
     )
@@ -338,7 +340,7 @@ def test_secrets_echoed_in_every_encoding_and_into_the_framing_reach_no_output(
     assert run.by_id["framing/chunk"] == (False, f"protocol error: invalid chunk size line '{pad}***'")
     assert run.by_id["framing/chunk/base64"] == (False, f"protocol error: invalid chunk size line '{pad}***'")
     for encoding in ENCODINGS:
-        failures = [line["S"] for line in run.records[f"echo-{encoding}"]["Failures"]["L"]]
+        failures = list(run.records[f"echo-{encoding}"].failures)
         assert len(failures) == 3, failures  # each expectation quoted what the server echoed
         assert all("***" in line for line in failures), failures
     down = run.alert("DOWN")["default"]

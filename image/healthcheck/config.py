@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from .alerting.maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, 
 from .alerting.policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
 from .check.targets import parse_target
 from .exceptions import ConfigError, InvalidTargetError
+from .history.record_store import LOCAL_REGION
 
 __all__ = [
     "ENV_ALERTING",
@@ -18,6 +20,7 @@ __all__ = [
     "ENV_MAINTENANCE",
     "ENV_MAX_CONCURRENCY",
     "ENV_PER_TARGET_METRICS",
+    "ENV_REGION",
     "ENV_RETENTION_DAYS",
     "ENV_ROLLUP_TABLE_NAME",
     "ENV_STATE_TABLE_NAME",
@@ -39,6 +42,11 @@ ENV_PER_TARGET_METRICS = "PER_TARGET_METRICS"
 ENV_RETENTION_DAYS = "RETENTION_DAYS"
 ENV_ROLLUP_TABLE_NAME = "ROLLUP_TABLE_NAME"
 ENV_STATUS_SHOW_URLS = "STATUS_SHOW_URLS"
+# Lambda sets both to the function's own region; AWS_DEFAULT_REGION alone is what a shell may have.
+ENV_REGION = "AWS_REGION"
+ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+# A region names record keys ("<time>#<region>"): no "#", and short.
+_REGION = re.compile(r"[A-Za-z0-9-]{1,64}")
 # A hundred years: past that, "keep forever" is what is meant, and that is leaving it unset.
 MAX_RETENTION_DAYS = 36500
 DEFAULT_MAX_CONCURRENCY = 128
@@ -65,6 +73,8 @@ class Settings:
     """None: no hourly rollups (and no status page figures)."""
     status_show_urls: bool = False
     """The status page shows target URLs (redacted) only when this is set: a public page must not publish them."""
+    region: str = LOCAL_REGION
+    """The region a run checks from, recorded with every check: the function's own ``AWS_REGION``."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -84,7 +94,15 @@ class Settings:
             retention_days=_retention_days(environ.get(ENV_RETENTION_DAYS)),
             rollup_table_name=_optional_text(environ.get(ENV_ROLLUP_TABLE_NAME)),
             status_show_urls=_flag(ENV_STATUS_SHOW_URLS, environ.get(ENV_STATUS_SHOW_URLS)),
+            region=_region(environ),
         )
+
+
+def _region(environ: Mapping[str, str]) -> str:
+    name = _optional_text(environ.get(ENV_REGION)) or _optional_text(environ.get(ENV_DEFAULT_REGION)) or LOCAL_REGION
+    if not _REGION.fullmatch(name):
+        raise ConfigError(f"{ENV_REGION} must be a region name (letters, digits and '-'), got {name[:80]!r}")
+    return name
 
 
 def _optional_text(text: str | None) -> str | None:

@@ -33,7 +33,7 @@ from .check.targets import Target, parse_targets, redact_url
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
-from .history.record_store import ResultStore, to_item
+from .history.record_store import ResultStore, roster_of
 from .history.rollup_store import RollupStore
 from .log_lines import Report, Summary
 from .retrying import CLIENT_CONFIG
@@ -131,18 +131,26 @@ def check_and_record(
         raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
     parsed = parse_targets(raw_targets)
     report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
-    mark = _marker(
-        settings.maintenance,
-        parse_time(invocation.timestamp),
-        _canary_passes(settings.connectivity_check, probe, deadlines.checks),
+    canary_answered = _canary_passes(settings.connectivity_check, probe, deadlines.checks)
+    mark = _marker(settings.maintenance, parse_time(invocation.timestamp), canary_answered)
+    roster = roster_of(
+        [(target.name, target.url) for target in parsed.valid],
+        [(bad.label, bad.url) for bad in parsed.invalid if bad.recordable],
     )
-    writer = store.writer(deadlines.writes)
+    writer = store.run(
+        shard=invocation.shard,
+        region=settings.region,
+        timestamp=invocation.timestamp,
+        roster=roster,
+        deadline=deadlines.writes,
+        retention_days=settings.retention_days,
+    )
 
     def record(result: CheckResult) -> None:
         result = mark(result)
         # Logged first, so the result survives even if DynamoDB does not take it.
         report.check(result)
-        writer.add(to_item(result, invocation.timestamp, retention_days=settings.retention_days))
+        writer.record(result)
 
     try:
         invalid = [
@@ -194,7 +202,7 @@ def check_and_record(
     finally:
         # Every record still pending is sent, whatever happened above.
         try:
-            writer.finish()
+            writer.finish(canary_answered=canary_answered)
         except RecordsNotWrittenError as exc:
             records_error: RecordsNotWrittenError | None = exc
         else:
@@ -225,9 +233,11 @@ def check_and_record(
             shard=invocation.shard,
         )
     if rollups is not None:
-        # After the records: at most one write per target per hour, never a failure of the run.
+        # After the records: a few writes per shard per hour, never a failure of the run.
         # Never past the function's own clock: an event stamped ahead would close hours still to come.
-        rollups.flush([result.name for result in results], min(parse_time(invocation.timestamp), now), deadlines.writes)
+        moment = min(parse_time(invocation.timestamp), now)
+        for shard, part in writer.parts:
+            rollups.flush(shard, settings.region, part.names, moment, deadlines.writes)
         rollups.record_transitions(outcome.transitions if outcome is not None else (), deadlines.writes)
     report.metrics(
         metrics.documents(

@@ -1,12 +1,13 @@
 """`python -m healthcheck.report`: uptime, latency percentiles and incidents per target, from the tables.
 
-Reads each target's records with a ``Query`` by ``Id`` and time range (never a
-``Scan`` of the results), and the state table for each target's current
-state. Table names come from ``--table``/``--state-table``, else from
-``pulumi stack output`` (``tableName``, ``stateTableName``). Target names come
-from ``--target``, else from the stack's ``targets`` config (``pulumi config``)
-together with the state table's items: a target that has never gone down has
-no state item, and the results table is never scanned for names.
+Reads the checks through ``history.reader``: the roster items (one ``Query``)
+say which shards hold the targets, then each such shard's run items in the
+period (one ``Query``, paged) and the failure items of the targets that failed
+(one ``Query`` each); never a ``Scan`` of the results. The state table gives
+each target's current state. Table names come from ``--table``/``--state-table``,
+else from ``pulumi stack output`` (``tableName``, ``stateTableName``). Target
+names come from ``--target``, else from the stack's ``targets`` config
+(``pulumi config``) together with the state table's items.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -31,14 +32,14 @@ from .check.targets import parse_targets
 from .event import format_timestamp
 from .exceptions import ConfigError
 from .history.progress import Progress
-from .history.reader import read_checks, read_states
+from .history.reader import checks, read_states, rosters
 from .history.report_format import FORMATS, ReportData, TargetReport, render, terminal_text
-from .history.uptime import figures, replay, sparkline
+from .history.uptime import Replay, Sparkline, Tally
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["PERIODS", "StackInfo", "build_report", "main"]
+__all__ = ["PERIODS", "StackInfo", "build_report", "main", "no_such_target", "pulumi_config", "stack_tables"]
 
 PERIODS: Final = {
     "1h": timedelta(hours=1),
@@ -78,6 +79,13 @@ def stack_info(config: dict[str, Any]) -> StackInfo:
     return StackInfo(tuple(names), policies, default)
 
 
+def no_such_target(name: str, known: Sequence[str], period: str) -> ConfigError:
+    """A name nothing knows (no stack target, no state, no roster: no record ever), with the close one."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the targets are {', '.join(sorted(set(known))[:20])}"
+    return ConfigError(f"no target named {name!r} and no records of one in the last {period}: {hint}")
+
+
 def build_report(
     client: DynamoDBClient,
     table: str,
@@ -94,33 +102,42 @@ def build_report(
     end = format_timestamp(now)
     start = format_timestamp(now - PERIODS[period])
     states: dict[str, TargetState] = read_states(client, state_table) if state_table else {}
-    names = list(only) or list(dict.fromkeys([*stack.names, *sorted(states)]))
+    names = list(dict.fromkeys(only)) or list(dict.fromkeys([*stack.names, *sorted(states)]))
     if not names:
         raise ConfigError("no targets to report on: pass --target NAME (the stack's targets config was not found)")
-    progress = progress or Progress(len(names))
-    on_page: Callable[[int], None] = progress.page
-    targets: list[TargetReport] = []
-    incidents = []
-    known = [*stack.names, *states]
+    found = rosters(client, table)
+    # A target renamed or removed still has its history (its rosters name it); a typo has none.
+    known = [*stack.names, *states, *sorted(found.names)]
     for name in names:
-        checks = read_checks(client, table, name, start, end, on_page=on_page, page_size=page_size)
-        progress.target_done()
-        if not checks and known and name not in known:
-            # A target that was renamed or removed still has its history; a typo has none.
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"the targets are {', '.join(sorted(set(known))[:20])}"
-            raise ConfigError(f"no target named {name!r} and no records of one in the last {period}: {hint}")
+        if known and name not in known:
+            raise no_such_target(name, known, period)
+    progress = progress or Progress()
+    tallies = {name: Tally() for name in names}
+    lines = {name: Sparkline(start, end) for name in names}
+    replays: dict[str, Replay] = {}
+    for name in names:
         stored = states.get(name)
         # An outage the state table says began before the window is still open at its start.
         initial = None
         if stored is not None and stored.state == "DOWN" and stored.since is not None and stored.since < start:
             initial = TargetState("DOWN", stored.since)
-        replayed, found = replay(name, checks, stack.policy(name), initial)
-        # The state table is the truth for the current state; without it, the records replayed say it.
-        current = stored or replayed
-        targets.append(TargetReport(name, current.state, current.since, figures(checks), sparkline(checks, start, end)))
-        incidents += found
+        replays[name] = Replay(name, stack.policy(name), initial)
+    read = checks(
+        client, table, since=start, until=end, names=names, on_page=progress.page, page_size=page_size, found=found
+    )
+    for check in read:  # in order of time: each target's checks oldest first, as the state rules want them
+        tallies[check.target].add(check)
+        lines[check.target].add(check)
+        replays[check.target].add(check)
     progress.close()
+    targets: list[TargetReport] = []
+    incidents = []
+    for name in names:
+        replayed = replays[name]
+        # The state table is the truth for the current state; without it, the records replayed say it.
+        current = states.get(name) or replayed.state
+        targets.append(TargetReport(name, current.state, current.since, tallies[name].figures(), lines[name].text()))
+        incidents += replayed.incidents()
     incidents.sort(key=lambda incident: (incident.start, incident.target))
     return ReportData(period, start, end, tuple(targets), tuple(incidents))
 

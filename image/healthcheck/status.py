@@ -34,7 +34,7 @@ from .check.targets import parse_targets, redact_url
 from .config import Settings
 from .exceptions import ConfigError, HealthcheckError
 from .history.rollup_store import RollupStore
-from .page.data import PERIODS, ShownTarget, StatusData, load, without_details
+from .page.data import DAYS_SHOWN, PERIODS, ShownTarget, StatusData, load, without_details
 from .page.render import badge, render
 from .retrying import CLIENT_CONFIG
 from .text import clip
@@ -124,11 +124,12 @@ def _method(event: Mapping[str, Any]) -> str:
     return str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
 
 
-def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) -> dict[str, Any]:
+def respond(event: Mapping[str, Any], data: Callable[[str | None, str | None], StatusData]) -> dict[str, Any]:
     """The response to a Function URL event.
 
-    ``data(name)`` reads the figures (of target ``name`` only, for a badge), and
-    is called only once the request is known good: a bad path reads nothing.
+    ``data(name, period)`` reads the figures (of target ``name`` and for ``period``
+    only, for a badge), and is called only once the request is known good: a bad
+    path reads nothing.
     """
     method = _method(event)
     head = method == "HEAD"
@@ -141,16 +142,16 @@ def respond(event: Mapping[str, Any], data: Callable[[str | None], StatusData]) 
     if path == "/":
         form = query.get("format", "html")
         if form == "json":
-            return _response(200, json.dumps(data(None).to_json()), "application/json", CACHE_SECONDS, head)
+            return _response(200, json.dumps(data(None, None).to_json()), "application/json", CACHE_SECONDS, head)
         if form != "html":
             return _error(400, "format must be html or json", head)
-        return _response(200, render(data(None)), "text/html; charset=utf-8", CACHE_SECONDS, head)
+        return _response(200, render(data(None, None)), "text/html; charset=utf-8", CACHE_SECONDS, head)
     if path.startswith("/badge/") and path.endswith(".svg"):
         name = unquote(path.removeprefix("/badge/").removesuffix(".svg"))
         period = str(query.get("period", "30d"))
         if period not in PERIODS:
             return _error(400, f"period must be one of {', '.join(PERIODS)}", head)
-        for target in data(name).targets:
+        for target in data(name, period).targets:
             if target.name == name:
                 svg = badge(f"uptime {period}", target.uptime[period], target.maintenance[period])
                 return _response(200, svg, "image/svg+xml", BADGE_CACHE_SECONDS, head)
@@ -180,10 +181,12 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
         rollups, state = _stores(settings)
         shown = targets_shown(settings)
 
-        def data(only: str | None) -> StatusData:
+        def data(only: str | None, period: str | None) -> StatusData:
             targets = [target for target in shown if only is None or target.name == only]
             now, deadline = datetime.now(UTC), time.monotonic() + READ_BUDGET_S
-            return _shown(settings, load(targets, rollups, state, now, deadline))
+            # A badge reads the days of its period only: "7d" is 7 days' items, not 90.
+            days_back = PERIODS[period].days if period is not None else DAYS_SHOWN
+            return _shown(settings, load(targets, rollups, state, now, deadline, days_back=days_back))
 
         return respond(event, data)
     except (HealthcheckError, ClientError, BotoCoreError, TimeoutError) as exc:

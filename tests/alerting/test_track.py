@@ -114,7 +114,7 @@ def test_inconclusive_runs_are_recorded_but_never_move_state(monitor: Monitor, h
     monitor.connectivity_check = f"http://127.0.0.1:{closed_port()}/"  # our own network is "down"
     for minute in range(5):
         assert monitor.run(at(minute), _unreachable()) is None
-    assert [record["Inconclusive"] for record in monitor.records("api")] == [{"BOOL": True}] * 5
+    assert [record.inconclusive for record in monitor.records("api")] == [True] * 5
     assert monitor.state("api") is None  # nothing written at all
     assert monitor.alerts() == []
     monitor.connectivity_check = f"{http_server.base_url}/ok"  # the canary passes: failures count again
@@ -135,7 +135,7 @@ def test_a_target_that_answered_is_down_whatever_the_canary_says(
     for minute in range(3):
         monitor.run(at(minute), api(http_server, False))
     assert [alert.subject for alert in monitor.alerts()] == ["DOWN: api"]
-    assert all("Inconclusive" not in record for record in monitor.records("api"))
+    assert not any(record.inconclusive for record in monitor.records("api"))
 
 
 def test_a_canary_that_answers_lets_unanswered_failures_count(monitor: Monitor, http_server: FaultServer) -> None:
@@ -166,10 +166,10 @@ def test_a_maintenance_window_freezes_state_and_sends_nothing(monitor: Monitor, 
         assert monitor.run(at(minute), api(http_server, False)) is None
     assert monitor.state("api") is None
     assert monitor.alerts() == []
-    assert all(record["Maintenance"] == {"BOOL": True} for record in monitor.records("api"))
+    assert all(record.maintenance for record in monitor.records("api"))
     for minute in range(5, 8):  # the window is over: three failures from here
         monitor.run(at(minute), api(http_server, False))
-    assert "Maintenance" not in monitor.records("api")[-1]
+    assert not monitor.records("api")[-1].maintenance
     [alert] = monitor.alerts()
     assert alert.body["targets"][0]["since"] == at(5)
 
@@ -423,7 +423,7 @@ def test_an_event_from_the_future_is_recorded_but_moves_no_state(
     targets = api(http_server, False, failureThreshold=1)
     assert monitor.run("2031-01-01T00:00:00Z", targets, now=clock) is None  # a mistyped manual invoke
     assert "event time 2031-01-01T00:00:00Z is" in caplog.text
-    assert [record["Timestamp"] for record in monitor.records("api")] == [{"S": "2031-01-01T00:00:00Z"}]
+    assert [record.time for record in monitor.records("api")] == ["2031-01-01T00:00:00Z"]
     assert monitor.state("api") is None
     assert monitor.alerts() == []
     assert monitor.run(at(10), targets, now=clock) is None  # 10 minutes ahead: clock skew, still applied
@@ -487,8 +487,8 @@ def test_a_secrets_service_out_of_reach_is_inconclusive(monitor: Monitor, http_s
     for minute in range(4):
         assert monitor.run(at(minute), targets, secrets=secrets) is None
     [record, *_] = monitor.records("api")
-    assert record["Error"]["S"] == "secret /healthcheck/token not readable: EndpointConnectionError"
-    assert record["Inconclusive"] == {"BOOL": True}
+    assert record.error == "secret /healthcheck/token not readable: EndpointConnectionError"
+    assert record.inconclusive is True
     assert monitor.state("api") is None
     assert monitor.alerts() == []
 

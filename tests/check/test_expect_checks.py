@@ -19,6 +19,7 @@ from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from tests.conftest import server_context
+from tests.records import Check, latest_checks
 from tests.servers import FaultServer, closed_port, running
 
 if TYPE_CHECKING:
@@ -173,8 +174,17 @@ def test_an_expired_certificate_stays_a_tls_failure(ca: trustme.CA, probe: Probe
 # --- through the handler into DynamoDB -----------------------------------------------------------
 
 
-def _records(dynamodb: DynamoDBClient, table: str) -> dict[str, dict[str, Any]]:
-    return {item["Id"]["S"]: item for item in dynamodb.scan(TableName=table)["Items"]}
+def _records(dynamodb: DynamoDBClient, table: str) -> dict[str, Check]:
+    return latest_checks(dynamodb, table)
+
+
+def _expiries(dynamodb: DynamoDBClient, table: str) -> dict[str, str | None]:
+    """Each stored item's ``ExpiresAt``, by key (rosters never expire: they are left out)."""
+    return {
+        item["Id"]["S"]: item.get("ExpiresAt", {}).get("N")
+        for item in dynamodb.scan(TableName=table)["Items"]
+        if item["Id"]["S"] != "roster"
+    }
 
 
 def test_records_carry_failures_cert_days_and_expiry(
@@ -201,21 +211,22 @@ def test_records_carry_failures_cert_days_and_expiry(
         )
     records = _records(dynamodb, table)
     expires = str(int(NOW.timestamp()) + 90 * 86400)
-    assert {name: r["ExpiresAt"] for name, r in records.items()} == {key: {"N": expires} for key in records}
+    # The run item and each failure item expire together.
+    assert _expiries(dynamodb, table) == dict.fromkeys(
+        ["run#default", "check#down", "check#refused", "check#bad"], expires
+    )
     up, down, refused, bad = records["up"], records["down"], records["refused"], records["bad"]
-    assert (up["Success"], up["CertDaysLeft"]) == ({"BOOL": True}, {"N": "9"})
-    assert "Failures" not in up
-    assert "Error" not in up
-    assert down["Failures"] == {
-        "L": [{"S": "status 503 not in [2xx]"}, {"S": "body lacks 'UP'"}, {"S": "json status is 'DOWN', expected 'UP'"}]
-    }
-    assert down["Error"] == {"S": "status 503 not in [2xx]"}
-    assert "CertDaysLeft" not in down
-    assert refused["Failures"] == {"L": [{"S": "connection refused"}]}
-    assert bad["Error"]["S"].startswith("invalid target: 'expect.bodyRegex' '(?<=x)y' is not a pattern RE2 accepts")
+    assert (up.success, up.cert_days_left) == (True, 9)
+    assert up.failures == ()
+    assert up.error is None
+    assert down.failures == ("status 503 not in [2xx]", "body lacks 'UP'", "json status is 'DOWN', expected 'UP'")
+    assert down.error == "status 503 not in [2xx]"
+    assert down.cert_days_left is None
+    assert refused.failures == ("connection refused",)
+    assert (bad.error or "").startswith("invalid target: 'expect.bodyRegex' '(?<=x)y' is not a pattern RE2 accepts")
     for record in records.values():
-        assert "Inconclusive" not in record
-        assert "Maintenance" not in record
+        assert not record.inconclusive
+        assert not record.maintenance
 
 
 def test_without_retention_records_never_expire(
@@ -229,7 +240,7 @@ def test_without_retention_records_never_expire(
         store=ResultStore(dynamodb, table),
         now=NOW,
     )
-    assert "ExpiresAt" not in _records(dynamodb, table)["up"]
+    assert _expiries(dynamodb, table) == {"run#default": None}
 
 
 class _LambdaContext:
@@ -260,7 +271,7 @@ def test_a_target_the_run_had_no_time_for_is_recorded_inconclusive(
         now=NOW,
     )
     records = _records(dynamodb, table)
-    assert records["drip-0"]["Error"]["S"].startswith("not checked in full: the invocation ran out of time after")
-    assert records["drip-0"]["Inconclusive"] == {"BOOL": True}
-    assert records["drip-1"]["Error"]["S"].startswith("not checked: the invocation ran out of time")
-    assert records["drip-1"]["Inconclusive"] == {"BOOL": True}
+    assert (records["drip-0"].error or "").startswith("not checked in full: the invocation ran out of time after")
+    assert records["drip-0"].inconclusive is True
+    assert (records["drip-1"].error or "").startswith("not checked: the invocation ran out of time")
+    assert records["drip-1"].inconclusive is True

@@ -23,6 +23,7 @@ from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from localdev.dynamodb import LOCAL_AWS_ENV, create_state_table
+from tests.records import all_checks
 from tests.servers import closed_port
 from tests.test_secret_leaks import RecordingSns
 
@@ -69,9 +70,9 @@ def test_a_name_with_a_line_break_forges_no_line_in_the_alert_or_the_log(
         notifier=Notifier(sns, topic),
     )
 
-    records = {item["Id"]["S"]: item for item in dynamodb.scan(TableName=table)["Items"]}
+    records = {check.target: check for check in all_checks(dynamodb, table)}
     assert set(records) == {url, "web"}  # labelled by its URL, never by the name that breaks lines
-    assert records[url]["Error"]["S"] == (
+    assert records[url].error == (
         "invalid target: 'name' 'api\\nRECOVERED: db is back up' has a control character (a line break, tab...): "
         "names are shown on one line"
     )

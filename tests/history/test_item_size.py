@@ -41,16 +41,16 @@ def test_strings_and_booleans_measure_as_moto_measures_them() -> None:
     assert item_bytes(scalars) == by_moto
 
 
-def test_a_failure_with_30_long_unmet_expectations_is_186_times_a_success() -> None:
+def test_a_failure_item_with_30_long_unmet_expectations_measures_as_dynamodb_bills_it() -> None:
     success = to_item(CheckResult("api", "https://api.test/health", True, 80, 200), "2026-11-28T10:00:00Z")
     lines = tuple(f"json $.checks[{n}].status is 'degraded', expected 'ok' ".ljust(512, "x") for n in range(30))
     failure = to_item(
         CheckResult("api", "https://api.test/health", False, 80, 503, failures=lines), "2026-11-28T10:00:00Z"
     )
-    # 5 Id + 29 Timestamp + 26 Url + 8 Success + 10 Duration + 8 Status.
-    assert item_bytes(success) == 86
+    # 11 Id (check#api) + 35 Timestamp (<time>#local) + 26 Url + 8 Success + 10 Duration + 8 Status.
+    assert item_bytes(success) == 98
     # The same, Status 9 (503: 2 digits' worth), Error 517 (the first line), Failures 8 + 3 + 30 x (1 + 512).
-    assert item_bytes(failure) == 86 + 1 + 517 + 15_401
+    assert item_bytes(failure) == 98 + 1 + 517 + 15_401
 
 
 @pytest.mark.parametrize(

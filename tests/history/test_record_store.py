@@ -40,10 +40,10 @@ def _count(dynamodb: DynamoDBClient, table: str) -> int:
 
 
 def test_item_schema_for_a_response_and_for_a_failure() -> None:
-    up = to_item(CheckResult("site", "https://site.example/", True, 123, status=200), TS)
+    up = to_item(CheckResult("site", "https://site.example/", True, 123, status=200), TS, region="eu-west-1")
     assert up == {
-        "Id": {"S": "site"},
-        "Timestamp": {"S": TS},
+        "Id": {"S": "check#site"},
+        "Timestamp": {"S": f"{TS}#eu-west-1"},
         "Url": {"S": "https://site.example/"},
         "Success": {"BOOL": True},
         "Duration": {"N": "123"},
@@ -82,9 +82,8 @@ def test_records_land_in_the_table_in_batches_of_25(dynamodb: DynamoDBClient, ta
     assert ResultStore(dynamodb, table).write(_items(60), _soon()) == 60
     assert sorted(sizes) == [10, 25, 25]
     assert _count(dynamodb, table) == 60
-    assert dynamodb.get_item(TableName=table, Key={"Id": {"S": "t7"}, "Timestamp": {"S": TS}})["Item"]["Duration"] == {
-        "N": "7"
-    }
+    key = {"Id": {"S": "check#t7"}, "Timestamp": {"S": f"{TS}#local"}}
+    assert dynamodb.get_item(TableName=table, Key=key)["Item"]["Duration"] == {"N": "7"}
 
 
 def _stubbed() -> tuple[DynamoDBClient, Stubber]:
@@ -207,7 +206,7 @@ def test_a_batch_refused_as_invalid_is_split_so_only_the_bad_record_is_lost(
     assert _count(dynamodb, table) == 24
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors[0].startswith(
-        "DynamoDB rejected the record of  at 2015-10-08T16:53:06Z, which is lost: "
+        "DynamoDB rejected the record of  at 2015-10-08T16:53:06Z#local, which is lost: "
         "An error occurred (ValidationException) when calling the BatchWriteItem operation"
     )
 

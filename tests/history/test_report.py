@@ -23,7 +23,7 @@ from healthcheck.alerting.state import TargetState
 from healthcheck.alerting.state_store import to_item as state_item
 from healthcheck.check.probe import CheckResult
 from healthcheck.history.progress import Progress
-from healthcheck.history.reader import Check, read_checks
+from healthcheck.history.reader import Check, checks
 from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
 from healthcheck.history.uptime import percentile, sparkline
 from healthcheck.report import StackInfo, build_report, main, stack_info
@@ -146,8 +146,12 @@ def test_state_table_gives_current_state_and_an_outage_begun_before_the_window(
     dynamodb.put_item(TableName=state_table, Item=state_item("db", down))
     recovered = TargetState("UP", since="2026-11-27T09:00:00Z", last_event=at(29))
     dynamodb.put_item(TableName=state_table, Item=state_item("web", recovered))
-    seed(dynamodb, table, [(at(minute), failed("db", 50, 500, "status 500, expected 2xx")) for minute in range(20, 30)])
-    seed(dynamodb, table, [(at(minute), ok("web", 80)) for minute in range(20, 30)])
+    seed(
+        dynamodb,
+        table,
+        [(at(minute), failed("db", 50, 500, "status 500, expected 2xx")) for minute in range(20, 30)]
+        + [(at(minute), ok("web", 80)) for minute in range(20, 30)],
+    )
     # No --target: the names come from the stack (web, new) and the state table (db).
     code, text = run(
         ["--table", table, "--state-table", state_table, "--since", "1h", "--format", "json"],
@@ -200,23 +204,27 @@ def test_since_24h_reaches_back_a_day_and_1h_does_not(dynamodb: DynamoDBClient, 
 
 
 def test_reads_page_past_1_mb(dynamodb: DynamoDBClient, table: str) -> None:
-    # Each record carries 32 failure lines of 512 bytes: ~17 KB, so 80 of them are ~1.4 MB.
+    # Each failure item carries 32 failure lines of 512 bytes: ~17 KB, so 80 of them are ~1.4 MB.
     reasons = tuple(f"{n:03d}" + "x" * 600 for n in range(40))
     history = [(at(0, second), CheckResult(API, "u", False, 5, 500, failures=reasons)) for second in range(80)]
     seed(dynamodb, table, history)
-    pages: list[int] = []
-    checks = read_checks(dynamodb, table, API, at(0), at(2), on_page=pages.append)
-    assert len(pages) >= 2
-    assert sum(pages) == len(checks) == 80
-    assert [check.timestamp for check in checks] == [timestamp for timestamp, _ in history]
+    pages: list[str] = []
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: pages.append(params["ExpressionAttributeValues"][":id"]["S"]),
+    )
+    read = list(checks(dynamodb, table, since=at(0), until=at(2)))
+    assert pages.count("check#api") >= 2  # the failure items, past DynamoDB's 1 MB page
+    assert [check.time for check in read] == [timestamp for timestamp, _ in history]
+    assert all(len(check.failures) == 32 for check in read)
 
 
 def test_many_small_pages_give_the_same_figures(dynamodb: DynamoDBClient, table: str) -> None:
     seed(dynamodb, table, api_history())
     pages: list[int] = []
-    read_checks(dynamodb, table, API, at(0), at(30), on_page=pages.append, page_size=3)
+    list(checks(dynamodb, table, since=at(0), until=at(30), on_page=pages.append, page_size=3))
     assert sum(pages) == 30
-    assert len(pages) >= 10  # 30 items, 3 a page
+    assert len(pages) >= 10  # 30 run items, 3 a page
     whole = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)))
     paged = build_report(dynamodb, table, None, period="1h", now=NOW, stack=StackInfo((API,)), page_size=3)
     assert paged == whole
@@ -284,7 +292,7 @@ def test_a_target_without_records_reports_no_figures(dynamodb: DynamoDBClient, t
 
 def test_sparkline_is_the_median_per_slice_scaled_to_blocks() -> None:
     def check(minute: int, ms: int) -> Check:
-        return Check(at(minute), True, ms, 200)
+        return Check(API, at(minute), True, ms, 200)
 
     checks = [check(0, 100), check(2, 250), check(2, 300), check(2, 350), check(3, 240)]
     # 4 slices of a minute: medians 100, none, 300, 240; (240-100)/(300-100)*7 = 4.9 -> block 5.
@@ -328,25 +336,24 @@ class Clock:
         return self.now
 
 
-def test_progress_bar_appears_only_after_a_second() -> None:
+def test_progress_appears_only_after_a_second() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = Progress(4, stream, clock=clock, force=True)
+    progress = Progress(stream, clock=clock, force=True)
     progress.page(100)
-    progress.target_done()
     clock.now = 1.0
     progress.page(50)
     assert stream.getvalue() == ""  # a read of a second or less draws nothing
     clock.now = 1.5
-    progress.target_done()
+    progress.page(1200)
     progress.close()
-    assert stream.getvalue() == "\rreading ██████████░░░░░░░░░░ 2/4 targets, 150 records\n"
+    assert stream.getvalue() == "\rreading: 1,350 checks\n"
 
 
-def test_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
+def test_progress_stays_off_when_stderr_is_not_a_terminal() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = Progress(1, stream, clock=clock)
+    progress = Progress(stream, clock=clock)
     clock.now = 5.0
-    progress.target_done()
+    progress.page(10)
     progress.close()
     assert stream.getvalue() == ""
 
@@ -475,14 +482,18 @@ def test_a_misspelt_target_is_named_with_the_close_one(
         .err.strip()
         .endswith("no target named 'apii' and no records of one in the last 24h: did you mean 'api'?")
     )
-    # Where nothing names the targets, a name with no records is reported empty, and said to be so.
-    assert main(["--table", table, "--target", "apii"], client=dynamodb, now=NOW) == 0
+    # Without the stack, the rosters name every target ever recorded: the typo is still caught.
+    assert main(["--table", table, "--target", "apii"], client=dynamodb, now=NOW) == 2
+    assert "did you mean 'api'?" in capsys.readouterr().err
+    # A target recorded once, with no records in the period, is reported empty, and said to be so.
+    seed(dynamodb, table, [("2026-11-20T12:00:00Z", ok("gone", 100))], shard="2")
+    assert main(["--table", table, "--target", "gone"], client=dynamodb, now=NOW) == 0
     assert capsys.readouterr().err == (
-        "healthcheck report: no records of 'apii' in the last 24h: "
+        "healthcheck report: no records of 'gone' in the last 24h: "
         "a misspelt name, a target added since, or a monitor that has not run\n"
     )
     # A target no longer configured, with records in the period, is still reported.
-    seed(dynamodb, table, [(at(0), ok("old", 100))])
+    seed(dynamodb, table, [(at(0), ok("old", 100))], shard="3")
     code, text = run(["--table", table, "--since", "1h", "--format", "json", "--target", "old"], dynamodb)
     assert (code, [target["name"] for target in json.loads(text)["targets"]]) == (0, ["old"])
 
@@ -600,3 +611,28 @@ def test_the_reports_messages_on_stderr_carry_no_such_character(
     # Nothing names the targets: the name asked for is said to have no records.
     assert main(["--table", table, "--target", known[1]], client=dynamodb, now=NOW) == 0
     assert _shown_raw(capsys.readouterr().err, unsafe) == []
+
+
+def test_a_target_that_moved_between_shards_is_reported_whole_and_no_other_shard_is_read(
+    dynamodb: DynamoDBClient, table: str
+) -> None:
+    """A change of the target list moves targets between schedules: the rosters say where each has been."""
+    seed(dynamodb, table, [(at(minute), ok(API, 100)) for minute in range(10)], shard="1")
+    moved = [(at(minute), result) for minute in range(10, 20) for result in (ok("web", 90), ok(API, 110))]
+    seed(dynamodb, table, moved, shard="2")
+    seed(dynamodb, table, [(at(minute), ok("db", 80)) for minute in range(20)], shard="3")
+    queried: list[str] = []
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: queried.append(params["ExpressionAttributeValues"][":id"]["S"]),
+    )
+    [api] = report_json(dynamodb, table, "--target", API)["targets"]
+    assert (api["checks"], api["p50Ms"]) == (20, 100)
+    assert queried == ["roster", "run#1", "run#2"]  # one Query each; shard 3 holds no api
+
+
+def test_checks_from_two_regions_are_each_counted(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, [(at(minute), ok(API, 100)) for minute in range(5)], region="us-east-1")
+    seed(dynamodb, table, [(at(minute), failed(API, 5)) for minute in range(5)], region="eu-west-1")
+    [api] = report_json(dynamodb, table)["targets"]
+    assert (api["checks"], api["failures"]) == (10, 5)

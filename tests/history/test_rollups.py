@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,10 +12,13 @@ import pytest
 from healthcheck.check.probe import CheckResult, Probe
 from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
-from healthcheck.history.record_store import ResultStore, to_item
-from healthcheck.history.rollup_store import RollupStore, StoredIncident, closed_hours, hour_summaries
+from healthcheck.history import record_store, rollup_store
+from healthcheck.history.reader import Check
+from healthcheck.history.record_store import ResultStore, roster_of
+from healthcheck.history.rollup_store import RollupStore, StoredIncident, closed_hours, summaries_of
 from healthcheck.history.rollups import HourSummary, merge, percentile, summarise, uptime
 from localdev.dynamodb import create_rollup_table
+from tests.records import all_checks
 from tests.servers import FaultServer
 
 if TYPE_CHECKING:
@@ -27,13 +29,13 @@ _numbers = itertools.count()
 
 def record(
     success: bool, duration: int, *, maintenance: bool = False, inconclusive: bool = False, answered: bool = True
-) -> dict[str, Any]:
-    """A record as the monitor writes it: a failure is an HTTP 500, or with ``answered=False`` a refusal."""
+) -> Check:
+    """A check as the reader gives it back: a failure is an HTTP 500, or with ``answered=False`` a refusal."""
     status = (200 if success else 500) if answered else None
     error = None if success else ("HTTP 500" if answered else "connection refused")
-    result = CheckResult(
+    return Check(
         "t",
-        "https://x.test/",
+        "2026-11-28T04:00:00Z",
         success,
         duration,
         status=status,
@@ -41,7 +43,6 @@ def record(
         maintenance=maintenance,
         inconclusive=inconclusive,
     )
-    return to_item(result, "2026-11-28T04:00:00Z")
 
 
 def test_uptime_leaves_out_maintenance_and_inconclusive_checks() -> None:
@@ -111,47 +112,81 @@ def test_closed_hours_wait_out_the_grace_period() -> None:
 def rollups(dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str) -> RollupStore:
     name = f"rollups-{next(_numbers)}"
     create_rollup_table(dynamodb_endpoint, name)
+    # Each test as a fresh process: nothing known of rosters or shards yet.
+    record_store._stored_rosters.clear()
+    rollup_store._known.clear()
     return RollupStore(dynamodb, name, table)
-
-
-def test_each_target_costs_one_write_per_hour_whatever_the_schedule(
-    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
-) -> None:
-    start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
-    results = ResultStore(dynamodb, table)
-    writes = 0
-    # Every minute for three hours, as a rate(1 minute) schedule runs; target b fails at 02:30.
-    for minute in range(180):
-        # Each run has a deadline of its own, as each invocation does: one 60 s deadline for all
-        # 180 ran out on a busy machine (the loop took 60.4 s), and the last writes were refused.
-        deadline = time.monotonic() + 60
-        moment = start + timedelta(minutes=minute)
-        stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-        down = minute == 90
-        items = [
-            to_item(CheckResult("a", "https://a.test/", True, 100), stamp),
-            to_item(CheckResult("b", "https://b.test/", not down, 200, error="refused" if down else None), stamp),
-        ]
-        results.write(items, deadline)
-        writes += rollups.flush(["a", "b"], moment, deadline)
-    # 180 runs; per target, the first run writes the latest closed hour, 23:00 (empty: a first run starts
-    # there), then 00:00 (empty), 01:00 and 02:00 close (03:00 waits for 04:50): 4 hours, each written once.
-    assert writes == rollups.calls["UpdateItem"] == 2 * 4
-    # Reads: one BatchGetItem a run (the first also looks back 100 days for an older summary: 2 more),
-    # and one Query per target per hour closed.
-    assert rollups.calls["BatchGetItem"] == 180 + 3
-    assert rollups.calls["Query"] == 2 * 4
-    deadline = time.monotonic() + 60
-    assert rollups.flush(["a", "b"], start + timedelta(minutes=179), deadline) == 0  # a retried event writes nothing
-    hours = hour_summaries(rollups.days("b", "2026-11-27", "2026-11-28", deadline))
-    assert sorted(hours) == [start + timedelta(hours=h) for h in range(-2, 2)]
-    failing = hours[start + timedelta(hours=1)]
-    assert (failing.checks, failing.failed, failing.first_reason) == (60, 1, "refused")
-    assert hours[start].failed == 0
 
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write(
+    dynamodb: DynamoDBClient, table: str, results: list[CheckResult], moment: datetime, shard: str = "1"
+) -> None:
+    """One run's records, as the handler writes them."""
+    roster = roster_of([(result.name, result.url) for result in results])
+    writer = ResultStore(dynamodb, table).run(
+        shard=shard, region="us-east-1", timestamp=_stamp(moment), roster=roster, deadline=time.monotonic() + 60
+    )
+    for result in results:
+        writer.record(result)
+    writer.finish()
+
+
+def _run(
+    dynamodb: DynamoDBClient,
+    table: str,
+    rollups: RollupStore,
+    results: list[CheckResult],
+    moment: datetime,
+    shard: str = "1",
+) -> int:
+    """One run: its records, then its shard's rollups (as the handler does); the rollup items written."""
+    _write(dynamodb, table, results, moment, shard)
+    return rollups.flush(shard, "us-east-1", [result.name for result in results], moment, time.monotonic() + 60)
+
+
+def _hours(rollups: RollupStore, name: str, first: str, last: str, shard: str = "1") -> dict[datetime, HourSummary]:
+    """Each hour's summary of ``name`` from its shard's hour items."""
+    found = rollups.hours(
+        shard,
+        "us-east-1",
+        datetime.fromisoformat(first + "+00:00"),
+        datetime.fromisoformat(last + "+00:00"),
+        time.monotonic() + 10,
+    )
+    return {hour: summaries[name] for hour, summaries in found.items() if name in summaries}
+
+
+def test_a_shard_costs_an_item_per_hour_whatever_its_targets(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    writes = 0
+    # Every minute for three hours, as a rate(1 minute) schedule runs; target b fails at 02:30.
+    for minute in range(180):
+        down = minute == 90
+        results = [
+            CheckResult("a", "https://a.test/", True, 100, 200),
+            CheckResult("b", "https://b.test/", not down, 200, 503 if down else 200, error="refused" if down else None),
+        ]
+        writes += _run(dynamodb, table, rollups, results, start + timedelta(minutes=minute))
+    # 01:00 and 02:00 close (03:00 waits for 04:50): one item each, every target in it.
+    assert writes == rollups.calls["PutItem"] == 2
+    # Reads: the shard's item when an hour is due (four: 23:00, 00:00, 01:00, 02:00), the hour before a failing
+    # one, and the failure's own item for its reason; one Query of each hour's runs, and of the day before's
+    # hours as it closes (the first run summarises up to its 23:00).
+    assert rollups.calls["GetItem"] == 4 + 2
+    assert rollups.calls["Query"] == 4 + 1
+    hours = _hours(rollups, "b", "2026-11-28T00", "2026-11-28T03")
+    assert sorted(hours) == [start, start + timedelta(hours=1)]
+    failing = hours[start + timedelta(hours=1)]
+    assert (failing.checks, failing.failed, failing.first_reason) == (60, 1, "refused")
+    assert hours[start].failed == 0
+    # A retried event writes nothing again.
+    assert rollups.flush("1", "us-east-1", ["a", "b"], start + timedelta(minutes=179), time.monotonic() + 60) == 0
 
 
 @pytest.mark.parametrize("every_hours", [6, 24, 24 * 7, 24 * 30], ids=["6-hourly", "daily", "weekly", "monthly"])
@@ -159,83 +194,83 @@ def test_every_hour_holding_checks_is_summarised_whatever_the_schedule(
     dynamodb: DynamoDBClient, table: str, rollups: RollupStore, every_hours: int
 ) -> None:
     """The next run may come days after an hour closes: the hour is summarised then, not lost to the page."""
-    results = ResultStore(dynamodb, table)
-    deadline = time.monotonic() + 60
     runs = [datetime(2026, 9, 1, 0, 0, tzinfo=UTC) + timedelta(hours=every_hours * n) for n in range(4)]
     writes = 0
     for index, moment in enumerate(runs):
         failing = index == 1
-        result = CheckResult("api", "https://api.test/", not failing, 100, status=503 if failing else 200)
-        results.write(
-            [to_item(dataclasses.replace(result, error="status 503" if failing else None), _stamp(moment))], deadline
+        result = CheckResult(
+            "api",
+            "https://api.test/",
+            not failing,
+            100,
+            503 if failing else 200,
+            error="status 503" if failing else None,
         )
-        writes += rollups.flush(["api"], moment, deadline)
-    hours = hour_summaries(rollups.days("api", "2026-08-01", "2026-12-31", deadline))
+        writes += _run(dynamodb, table, rollups, [result], moment)
+    hours = _hours(rollups, "api", "2026-08-01T00", "2026-12-31T23")
     # Every run's hour but the last (it closes after that run) holds its one check.
-    assert {hour: summary.checks for hour, summary in hours.items() if summary.checks} == dict.fromkeys(runs[:-1], 1)
+    assert {hour: summary.checks for hour, summary in hours.items()} == dict.fromkeys(runs[:-1], 1)
     assert (hours[runs[1]].failed, hours[runs[1]].first_reason) == (1, "status 503")
-    # Per run, at most the hours checked since the last run and the latest closed hour (so the next starts there).
-    assert writes == rollups.calls["UpdateItem"] == 1 + 2 * 3
+    # Per run, the hours checked since the last run, and each day they close (its 23:00 closed by the last run).
+    closed = [run.replace(hour=0) for run in runs[:-1] if run.replace(hour=23) <= closed_hours(runs[-1])[0]]
+    days = rollups.days("1", "us-east-1", runs[0], runs[-1], time.monotonic() + 10)
+    assert {day: summaries["api"].checks for day, summaries in days.items()} == dict.fromkeys(closed, 1)
+    assert writes == rollups.calls["PutItem"] == 3 + len(closed)
 
 
 def test_a_business_hours_schedule_summarises_its_last_hour_the_next_morning(
     dynamodb: DynamoDBClient, table: str, rollups: RollupStore
 ) -> None:
     """cron(*/10 6-22 ? * * *): the 22:xx checks close at 23:50, and no run comes until 06:00."""
-    results = ResultStore(dynamodb, table)
-    deadline = time.monotonic() + 120
     day = datetime(2026, 11, 28, tzinfo=UTC)
     for moment in (
         day + timedelta(days=d, hours=h, minutes=m) for d in (0, 1) for h in range(6, 23) for m in range(0, 60, 10)
     ):
-        results.write(
-            [to_item(CheckResult("api", "https://api.test/", True, 100, status=200), _stamp(moment))], deadline
-        )
-        rollups.flush(["api"], moment, deadline)
-    hours = hour_summaries(rollups.days("api", "2026-11-28", "2026-11-29", deadline))
-    checked = {hour: summary.checks for hour, summary in hours.items() if summary.checks}
+        _run(dynamodb, table, rollups, [CheckResult("api", "https://api.test/", True, 100, 200)], moment)
+    hours = _hours(rollups, "api", "2026-11-28T00", "2026-11-29T23")
+    checked = {hour: summary.checks for hour, summary in hours.items()}
     # All of the first day, 22:00 included; the second day's 22:00 waits for the next morning's first run.
     expected = [day + timedelta(hours=h) for h in range(6, 23)] + [
         day + timedelta(days=1, hours=h) for h in range(6, 22)
     ]
     assert checked == dict.fromkeys(expected, 6)
+    [first_day] = rollups.days("1", "us-east-1", day, day, time.monotonic() + 10).values()
+    assert (first_day["api"].checks, first_day["api"].counted) == (17 * 6, 17 * 6)
 
 
 @pytest.mark.parametrize("limit", [5, 30], ids=["hour-over-the-limit", "hours-per-run"])
 def test_rollups_stalled_for_hours_are_caught_up_a_bounded_read_at_a_time(
     dynamodb: DynamoDBClient, table: str, rollups: RollupStore, monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
-    """Each run reads at most MAX_RECORDS records per target; an hour it cuts short waits for the next run."""
-    monkeypatch.setattr("healthcheck.history.rollup_store.MAX_RECORDS", limit)
+    """Each run reads at most MAX_RUNS run items; an hour it cuts short waits for the next run."""
+    monkeypatch.setattr("healthcheck.history.rollup_store.MAX_RUNS", limit)
     start = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
-    deadline = time.monotonic() + 60
-    items = [
-        to_item(
-            CheckResult("api", "https://api.test/", minute != 125, 100, status=200),
-            _stamp(start + timedelta(minutes=minute)),
-        )
-        for minute in range(0, 10 * 60, 5)  # 10 hours, 12 checks each; one failure at 02:05
-    ]
-    ResultStore(dynamodb, table).write(items, deadline)
     # The rollups had been written up to 22:00 the day before; then runs failed to write any for hours.
-    rollups.flush(["api"], start, deadline)
+    rollups.flush("1", "us-east-1", ["api"], start, time.monotonic() + 60)
+    for minute in range(0, 10 * 60, 5):  # 10 hours, 12 checks each; one failure at 02:05
+        result = CheckResult("api", "https://api.test/", minute != 125, 100, 200 if minute != 125 else 500)
+        _write(dynamodb, table, [result], start + timedelta(minutes=minute))
     now = start + timedelta(hours=10, minutes=50)
     runs = 0
-    while rollups.flush(["api"], now, deadline):
+    while rollups.flush("1", "us-east-1", ["api"], now, time.monotonic() + 60):
         runs += 1
+        rollup_store._known.clear()  # each a new run that has not caught up
         assert runs <= 12
-    hours = hour_summaries(rollups.days("api", "2026-11-28", "2026-11-28", deadline))
+    assert runs > 1
+    hours = _hours(rollups, "api", "2026-11-28T00", "2026-11-28T23")
     assert {hour: summary.checks for hour, summary in hours.items()} == {
         start + timedelta(hours=h): 12 for h in range(10)
     }
     assert hours[start + timedelta(hours=2)].failed == 1
 
 
-def _run(moment: datetime, probe: Probe, dynamodb: DynamoDBClient, table: str, url: str, rollups: RollupStore) -> None:
+def _handler_run(
+    moment: datetime, probe: Probe, dynamodb: DynamoDBClient, table: str, url: str, rollups: RollupStore
+) -> None:
     check_and_record(
-        {"time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        {"time": _stamp(moment), "shard": "7"},
         None,
-        settings=Settings(table, [{"name": "site", "url": url}]),
+        settings=Settings(table, [{"name": "site", "url": url}], region="us-east-1"),
         probe=probe,
         store=ResultStore(dynamodb, table),
         now=moment,
@@ -248,23 +283,24 @@ def test_runs_summarise_the_last_closed_hour_through_the_handler(
 ) -> None:
     first = datetime(2026, 11, 28, 9, 50, tzinfo=UTC)
     for minutes in (0, 5, 15, 55):  # 09:50, 09:55, then 10:05, 10:45 (09:00 not closed yet), and 10:50 closes it
-        _run(first + timedelta(minutes=minutes), probe, dynamodb, table, f"{http_server.base_url}/ok", rollups)
-    assert datetime(2026, 11, 28, 9, tzinfo=UTC) not in hour_summaries(
-        rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10)
-    )
-    _run(first + timedelta(minutes=60), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
-    hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
-    nine = hours[datetime(2026, 11, 28, 9, tzinfo=UTC)]
+        _handler_run(first + timedelta(minutes=minutes), probe, dynamodb, table, f"{http_server.base_url}/ok", rollups)
+    assert datetime(2026, 11, 28, 9, tzinfo=UTC) not in _hours(rollups, "site", "2026-11-28T00", "2026-11-28T23", "7")
+    _handler_run(first + timedelta(minutes=60), probe, dynamodb, table, f"{http_server.base_url}/status/503", rollups)
+    nine = _hours(rollups, "site", "2026-11-28T00", "2026-11-28T23", "7")[datetime(2026, 11, 28, 9, tzinfo=UTC)]
     assert (nine.checks, nine.failed) == (2, 0)  # the 10:xx checks belong to the next hour
+    [(pair, head)] = rollups.shards(time.monotonic() + 10).items()
+    assert pair == ("7", "us-east-1")
+    assert (head.hour, dict(head.names)) == (datetime(2026, 11, 28, 9, tzinfo=UTC), {"site": "2026-11-28"})
 
 
 def test_a_missing_rollups_table_costs_the_run_nothing(
-    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
+    http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = RollupStore(dynamodb, "no-such-table", table)
-    _run(datetime(2026, 11, 28, 10, 30, tzinfo=UTC), probe, dynamodb, table, f"{http_server.base_url}/ok", broken)
-    [record] = dynamodb.scan(TableName=table)["Items"]
-    assert record["Success"]["BOOL"] is True
+    moment = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    _handler_run(moment, probe, dynamodb, table, f"{http_server.base_url}/ok", broken)
+    assert [check.success for check in all_checks(dynamodb, table)] == [True]
+    assert "rollups of shard 7 not brought up to date (the next run tries again)" in caplog.text
 
 
 def test_an_event_stamped_ahead_of_the_clock_closes_no_hour_still_to_come(
@@ -272,19 +308,17 @@ def test_an_event_stamped_ahead_of_the_clock_closes_no_hour_still_to_come(
 ) -> None:
     """A manual invoke with a time hours ahead must not summarise hours whose checks are still to come."""
     now = datetime(2026, 11, 28, 9, 20, tzinfo=UTC)
-    ahead = now + timedelta(hours=3)
     check_and_record(
-        {"time": ahead.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        {"time": _stamp(now + timedelta(hours=3))},
         None,
-        settings=Settings(table, [{"name": "site", "url": f"{http_server.base_url}/ok"}]),
+        settings=Settings(table, [{"name": "site", "url": f"{http_server.base_url}/ok"}], region="us-east-1"),
         probe=probe,
         store=ResultStore(dynamodb, table),
         now=now,
         rollups=rollups,
     )
-    hours = hour_summaries(rollups.days("site", "2026-11-28", "2026-11-28", time.monotonic() + 10))
-    assert hours  # the hours closed by the real clock are summarised (empty: nothing was checked then)
-    assert max(hours) == datetime(2026, 11, 28, 7, tzinfo=UTC)  # 08:00 closes at 09:50 by the function's clock
+    [head] = rollups.shards(time.monotonic() + 10).values()
+    assert head.hour == datetime(2026, 11, 28, 7, tzinfo=UTC)  # 08:00 closes at 09:50 by the function's clock
 
 
 @pytest.mark.parametrize(
@@ -298,22 +332,20 @@ def test_an_event_stamped_ahead_of_the_clock_closes_no_hour_still_to_come(
         "x|y|z",
     ],
 )
-def test_an_unreadable_hour_is_refused(text: str) -> None:
+def test_an_unreadable_summary_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match=r"not a count|no latency bucket|inconsistent counts|not enough values"):
         HourSummary.from_attribute({"S": text})
 
 
-def test_one_unreadable_hour_costs_that_hour_only() -> None:
+def test_one_unreadable_summary_costs_that_target_only(caplog: pytest.LogCaptureFixture) -> None:
     good = summarise([record(True, 80)]).to_attribute()
-    items = [
-        {"Id": {"S": "t"}, "Day": {"S": "2026-11-28"}, "H00": {"S": "12,12,0,0,0"}, "H01": {"N": "1"}, "H02": good},
-        {"Id": {"S": "t"}, "Day": {"S": "not a day"}, "H00": good},
-        {"Id": {"S": "t"}, "Day": {"S": "2026-11-29"}, "H24": good, "H03": good},
-    ]
-    assert sorted(hour_summaries(items)) == [
-        datetime(2026, 11, 28, 2, tzinfo=UTC),
-        datetime(2026, 11, 29, 3, tzinfo=UTC),
-    ]
+    item: dict[str, Any] = {
+        "Id": {"S": "hour#1#us-east-1"},
+        "Day": {"S": "2026-11-28T04"},
+        "Targets": {"M": {"a": good, "b": {"S": "12,12,0,0,0"}, "c": {"N": "1"}, "d": good}},
+    }
+    assert sorted(summaries_of(item)) == ["a", "d"]
+    assert "rollup 2026-11-28T04 of b unreadable, skipped" in caplog.text
 
 
 def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
@@ -326,37 +358,72 @@ def test_an_hour_closes_only_after_its_latest_records_can_land() -> None:
 
 
 def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: str, rollups: RollupStore) -> None:
-    """Only an incident's first hour keeps its reason: the page shows no other, and every byte is read per view."""
+    """Only an outage's first hour keeps its reason: the page shows no other, and every byte is read per view."""
     from healthcheck.alerting.state import TargetState
     from healthcheck.page.data import ShownTarget, TargetReads, build
 
     start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
-    deadline = time.monotonic() + 60
-    items = [
-        to_item(
-            CheckResult("x", "https://x.test/", False, 90, status=503, error="status 503 not in [2xx]"),
-            (start + timedelta(minutes=5 * index)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        for index in range(36)  # 01:00 to 03:55, every check failing
-    ]
-    ResultStore(dynamodb, table).write(items, deadline)
-    # 01:00 and 02:00 in one run; 03:00 in the next, which reads 02:00 back from the table.
-    assert rollups.flush(["x"], datetime(2026, 11, 28, 3, 50, tzinfo=UTC), deadline) == 2
-    assert rollups.flush(["x"], datetime(2026, 11, 28, 4, 50, tzinfo=UTC), deadline) == 1
-    hours = hour_summaries(rollups.days("x", "2026-11-28", "2026-11-28", deadline))
+    reads: list[str] = []
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params["Key"]["Id"]["S"])
+    )
+    rollups.flush("1", "us-east-1", ["x"], start, time.monotonic() + 60)  # caught up to 23:00 the day before
+    for index in range(36):  # 01:00 to 03:55, every check failing
+        failure = CheckResult("x", "https://x.test/", False, 90, 503, error="status 503 not in [2xx]")
+        _write(dynamodb, table, [failure], start + timedelta(minutes=5 * index))
+    # 00:00 to 02:00 in one run; 03:00 in the next, which reads 02:00 back from the table.
+    rollup_store._known.clear()
+    assert rollups.flush("1", "us-east-1", ["x"], datetime(2026, 11, 28, 3, 50, tzinfo=UTC), time.monotonic() + 60) == 2
+    assert rollups.flush("1", "us-east-1", ["x"], datetime(2026, 11, 28, 4, 50, tzinfo=UTC), time.monotonic() + 60) == 1
+    hours = _hours(rollups, "x", "2026-11-28T00", "2026-11-28T23")
     assert [hours[start + timedelta(hours=h)].first_reason for h in range(3)] == ["status 503 not in [2xx]", None, None]
     assert [hours[start + timedelta(hours=h)].failed for h in range(3)] == [12, 12, 12]
+    assert reads.count("check#x") == 1  # the reason is read once, for the outage's first hour
     # An outage whose DOWN was never recorded as an incident (it began before this version) takes its first
     # hour's reason: the state's DOWN since says when it began.
-    reads = TargetReads(summarised=hours, state=TargetState("DOWN", since="2026-11-28T01:00:00Z"))
+    target_reads = TargetReads(hours=hours, state=TargetState("DOWN", since="2026-11-28T01:00:00Z"))
     [incident] = (
-        build([ShownTarget("x", "x")], {"x": reads}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
+        build([ShownTarget("x", "x")], {"x": target_reads}, datetime(2026, 11, 28, 5, tzinfo=UTC)).targets[0].incidents
     )
     assert (incident.start, incident.ongoing, incident.reason) == (
         "2026-11-28T01:00:00Z",
         True,
         "status 503 not in [2xx]",
     )
+
+
+def test_a_day_closes_into_one_item_and_the_shards_names_say_when_each_was_last_seen(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    start = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    for minute in range(0, 3 * 60, 10):  # 22:00 to 00:50: the 27th closes at 00:50
+        moment = start + timedelta(minutes=minute)
+        results = [CheckResult("a", "https://a.test/", True, 100, 200)]
+        if moment.hour == 22:  # b leaves the shard at 23:00 (the target list changed)
+            results.append(CheckResult("b", "https://b.test/", minute != 10, 120, 200 if minute != 10 else 500))
+        _run(dynamodb, table, rollups, results, moment)
+    [day] = rollups.days("1", "us-east-1", start, start, time.monotonic() + 10).values()
+    assert (day["a"].checks, day["b"].checks, day["b"].failed) == (12, 6, 1)
+    [head] = rollups.shards(time.monotonic() + 10).values()
+    assert dict(head.names) == {"a": "2026-11-27", "b": "2026-11-27"}
+    assert head.hour == datetime(2026, 11, 27, 23, tzinfo=UTC)
+
+
+def test_a_new_target_is_listed_at_its_first_run_and_the_list_is_read_once_an_hour(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """A page finds a new target's shard at once; a run reads the shard's item only when its list or hour moved."""
+    moment = datetime(2026, 11, 28, 10, 55, tzinfo=UTC)
+    _run(dynamodb, table, rollups, [CheckResult("a", "https://a.test/", True, 1, 200)], moment)
+    calls = dict(rollups.calls)
+    _run(dynamodb, table, rollups, [CheckResult("a", "https://a.test/", True, 1, 200)], moment + timedelta(minutes=1))
+    assert rollups.calls == calls  # nothing to do: nothing read, nothing written
+    both = [CheckResult(name, f"https://{name}.test/", True, 1, 200) for name in ("a", "new")]
+    _run(dynamodb, table, rollups, both, moment + timedelta(minutes=2), shard="2")
+    assert {pair: dict(head.names) for pair, head in rollups.shards(time.monotonic() + 10).items()} == {
+        ("1", "us-east-1"): {"a": "2026-11-28"},
+        ("2", "us-east-1"): {"a": "2026-11-28", "new": "2026-11-28"},  # a moved: both shards list it
+    }
 
 
 def test_transitions_are_recorded_as_incidents_once_each(
@@ -375,9 +442,8 @@ def test_transitions_are_recorded_as_incidents_once_each(
     assert rollups.incidents("api", first, last, deadline, limit=10) == [
         StoredIncident("2026-11-28T02:10:00Z", "2026-11-28T02:13:00Z", "status 503 not in [2xx]")
     ]
-    # Its own item, outside every day's range: the day items read as they were.
-    assert rollups.days("api", "2026-11-28", "2026-11-28", deadline) == []
     [item] = dynamodb.scan(TableName=rollups.table_name)["Items"]
+    assert (item["Id"], item["Day"]) == ({"S": "incident#api"}, {"S": "I2026-11-28T02:10:00Z"})
     assert item["ExpiresAt"]["N"] == str(int(datetime(2027, 3, 8, 2, 10, tzinfo=UTC).timestamp()))  # + 100 days
 
 

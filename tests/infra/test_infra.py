@@ -259,8 +259,12 @@ def test_function_may_only_write_records_state_alerts_its_logs_and_failed_runs(s
     grants = {(a, r) for s in _statements(policy.inputs["policy"]) for a in s["Action"] for r in s["Resource"]}
     assert grants == {
         ("dynamodb:BatchWriteItem", table),
+        ("dynamodb:PutItem", table),
+        ("dynamodb:GetItem", table),
         ("dynamodb:Query", table),
-        ("dynamodb:BatchGetItem", rollups),
+        ("dynamodb:GetItem", rollups),
+        ("dynamodb:PutItem", rollups),
+        ("dynamodb:Query", rollups),
         ("dynamodb:UpdateItem", rollups),
         ("dynamodb:BatchGetItem", state),
         ("dynamodb:UpdateItem", state),

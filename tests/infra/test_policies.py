@@ -20,9 +20,14 @@ def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]
         (
             function_policy("arn:table", "arn:logs", "arn:queue", "arn:state", "arn:topic", "arn:rollups"),
             [
-                _allow("WriteCheckRecords", ["dynamodb:BatchWriteItem"], ["arn:table"]),
-                _allow("SummariseRecords", ["dynamodb:Query"], ["arn:table"]),
-                _allow("KeepRollups", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], ["arn:rollups"]),
+                # No Scan, no DeleteItem, no UpdateItem: records are written whole, once.
+                _allow("WriteCheckRecords", ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], ["arn:table"]),
+                _allow("SummariseRecords", ["dynamodb:GetItem", "dynamodb:Query"], ["arn:table"]),
+                _allow(
+                    "KeepRollups",
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                    ["arn:rollups"],
+                ),
                 # No Scan, no DeleteItem, no PutItem: the state code reads items by key and updates them.
                 _allow("KeepTargetState", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], ["arn:state"]),
                 # A Query of the sparse index only, granted on the index's own ARN (the table's grants no Query).

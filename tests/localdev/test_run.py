@@ -46,7 +46,8 @@ def test_run_verbose_works_with_the_venvs_python_alone(http_server: FaultServer,
     checks = [json.loads(line) for line in lines if line.startswith('{"type":"check"')]
     assert [(check["id"], check["success"], check["status"]) for check in checks] == [(url, True, 200)]
     assert any(line.split()[:2] == [url, "200"] for line in lines), result.stdout  # the table's row
-    assert "1 record(s) written" in result.stdout
+    assert "1 check(s) recorded in healthcheck-local at " in result.stdout
+    assert ": a run item, and 0 failure item(s)" in result.stdout
     assert f"{url}: UP" in lines  # its state after the run
     # It ends with the status page, its figures read back from the records just written.
     assert lines[-1] == f"status page: {page}"
@@ -115,23 +116,17 @@ def test_a_stack_with_no_file_is_one_line_not_a_traceback() -> None:
 
 
 def test_the_table_says_which_failures_move_no_state() -> None:
-    from healthcheck.check.probe import CheckResult
-    from healthcheck.history.record_store import to_item
+    from healthcheck.history.reader import Check
     from localdev.run import format_table
 
     stamp = "2026-11-28T10:00:00Z"
-    items = [
-        to_item(CheckResult("a", "https://a.test/", True, 80, status=200), stamp),
-        to_item(CheckResult("b", "https://b.test/", False, 3, error="connection refused"), stamp),
-        to_item(
-            CheckResult(
-                "c", "https://c.test/", False, 0, error="secret /x not readable: Throttling", inconclusive=True
-            ),
-            stamp,
-        ),
-        to_item(CheckResult("d", "https://d.test/", False, 5, error="connection refused", maintenance=True), stamp),
+    recorded = [
+        Check("a", stamp, True, 80, status=200),
+        Check("b", stamp, False, 3, error="connection refused"),
+        Check("c", stamp, False, 0, error="secret /x not readable: Throttling", inconclusive=True),
+        Check("d", stamp, False, 5, error="connection refused", maintenance=True),
     ]
-    rows = {line.split()[0]: line for line in format_table(items).splitlines()[2:]}
+    rows = {line.split()[0]: line for line in format_table(recorded).splitlines()[2:]}
     assert rows["a"].endswith("  yes")
     assert "  NO  " in rows["b"]
     assert "  no (inconclusive)  " in rows["c"]
@@ -216,7 +211,9 @@ def test_the_sample_event_is_recorded_at_its_own_time_but_moves_no_state(
     url = f"{http_server.base_url}/status/503"
     result = run_local("--event", "events/eventbridge.json", "--url", url, "--status-html", str(tmp_path / "s.html"))
     lines = result.stdout.splitlines()
-    assert "1 record(s) written to healthcheck-local at 2015-10-08T16:53:06Z" in lines
+    assert (
+        "1 check(s) recorded in healthcheck-local at 2015-10-08T16:53:06Z: a run item, and 1 failure item(s)" in lines
+    )
     assert f"{url}: UP" in lines  # no state: as deployed, an event that old is no retry of a scheduled run
     assert "event time 2015-10-08T16:53:06Z is " in result.stderr
     assert "behind the function's clock" in result.stderr

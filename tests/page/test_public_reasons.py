@@ -13,9 +13,8 @@ import pytest
 import healthcheck.status
 from healthcheck.alerting.state import Alert
 from healthcheck.check.probe import CheckResult
-from healthcheck.history.record_store import ResultStore, to_item
+from healthcheck.history.record_store import ResultStore, roster_of
 from healthcheck.history.rollup_store import RollupStore
-from healthcheck.history.rollups import summarise
 from healthcheck.page.public_reasons import HIDDEN, public_reason
 from localdev.dynamodb import create_results_table, create_rollup_table
 from localdev.function_url import function_url_event
@@ -94,23 +93,31 @@ def status_env(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     create_rollup_table(dynamodb_endpoint, rollups)
     client = dynamodb_client(dynamodb_endpoint)
     now = datetime.now(UTC)
-    # This hour: raw records, which the page summarises itself.
-    raw = CheckResult("db", f"https://{SECRET_HOST}/", False, 3, error=f"name not resolved: {SECRET_HOST}")
-    ResultStore(client, results).write([to_item(raw, now.strftime("%Y-%m-%dT%H:%M:%SZ"))], time.monotonic() + 30)
-    # Yesterday: a rollup written by a run's hourly flush.
+    store, rollup_store = ResultStore(client, results), RollupStore(client, rollups, results)
     yesterday = (now - timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
     failed = CheckResult("web", "https://web.test/", False, 90, status=200, error=f"body lacks '{SECRET_TEXT}'")
-    day = yesterday.strftime("%Y-%m-%d")
-    client.put_item(
-        TableName=rollups,
-        Item={
-            "Id": {"S": "web"},
-            "Day": {"S": day},
-            "H06": summarise([to_item(failed, yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"))]).to_attribute(),
-        },
-    )
+    raw = CheckResult("db", f"https://{SECRET_HOST}/", False, 3, error=f"name not resolved: {SECRET_HOST}")
+    passed = {"db": CheckResult("db", f"https://{SECRET_HOST}/", True, 3, 200), "web": failed}
+    # Yesterday web failed, in an hour the next run's rollups summarise; now db fails, read raw by the page.
+    for moment, results_now in (
+        (yesterday, [passed["db"], failed]),
+        (now, [raw, CheckResult("web", "u", True, 5, 200)]),
+    ):
+        roster = roster_of([(result.name, result.url) for result in results_now])
+        deadline = time.monotonic() + 30
+        writer = store.run(
+            shard="1",
+            region="us-east-1",
+            timestamp=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            roster=roster,
+            deadline=deadline,
+        )
+        for result in results_now:
+            writer.record(result)
+        writer.finish()
+        rollup_store.flush("1", "us-east-1", ["db", "web"], moment, deadline)
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    RollupStore(client, rollups, results).record_transitions(
+    rollup_store.record_transitions(
         [
             Alert("DOWN", "db", "u", now.strftime(stamp), now.strftime(stamp), (raw.error or "",)),
             Alert("DOWN", "web", "u", yesterday.strftime(stamp), yesterday.strftime(stamp), (failed.error or "",)),

@@ -24,9 +24,11 @@ from healthcheck.alerting.state_store import to_item as state_item
 from healthcheck.check.probe import CheckResult, Probe
 from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
-from healthcheck.history.record_store import ResultStore, to_item
+from healthcheck.history import rollup_store
+from healthcheck.history.reader import Check
+from healthcheck.history.record_store import ResultStore, roster_of
 from healthcheck.history.rollup_store import RollupStore, StoredIncident
-from healthcheck.page.data import RAW_READ_BYTES, ShownTarget, TargetReads, load
+from healthcheck.page.data import PERIODS, RAW_READ_BYTES, ShownTarget, TargetReads, load
 from healthcheck.page.render import render
 from localdev.dynamodb import create_results_table, create_rollup_table, create_state_table
 from localdev.function_url import FunctionUrlHandler, function_url_event
@@ -39,9 +41,6 @@ from tests.status_seed import CHECKS_PER_HOUR, NAMES, Seeded, seed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-# The README's figure: what a view reads per target at most ("Cost" under "Status page").
-VIEW_READ_UNITS = 20
 
 _numbers = itertools.count()
 
@@ -88,9 +87,9 @@ def percent(failed: int, counted: int) -> float:
 
 
 def counted_7d(data: Seeded) -> int:
-    """Checks in the hours any of which falls in the last 7 days: 168 whole hours back (the oldest of them
-    partly in the period, so a failure in it is never left out), and the current hour so far."""
-    return CHECKS_PER_HOUR * 24 * 7 + data.now.minute // 5 + 1
+    """Checks in the days any of which falls in the last 7 days: 7 whole days back (the oldest of them partly in
+    the period, so a failure in it is never left out), and today so far."""
+    return CHECKS_PER_HOUR * (24 * 7 + data.now.hour) + data.now.minute // 5 + 1
 
 
 def test_json_figures_match_the_hand_computed_ones(seeded: tuple[Seeded, str]) -> None:
@@ -479,6 +478,7 @@ def test_a_target_without_a_name_is_shown_by_its_public_url(
 def rollups(dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str) -> RollupStore:
     name = f"status-rollups-{next(_numbers)}"
     create_rollup_table(dynamodb_endpoint, name)
+    rollup_store._known.clear()
     return RollupStore(dynamodb, name, table)
 
 
@@ -494,16 +494,14 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _check(
-    success: bool, at: datetime, *, lines: int = 0, line_bytes: int = 0, maintenance: bool = False
-) -> dict[str, Any]:
-    """A record as the monitor writes it; a failure with ``lines`` unmet expectations of ``line_bytes`` each."""
+def _result(name: str, success: bool, *, lines: int = 0, line_bytes: int = 0, maintenance: bool = False) -> CheckResult:
+    """A check as the monitor makes it; a failure with ``lines`` unmet expectations of ``line_bytes`` each."""
     failures = tuple(
         f"json $.checks[{n}].status is 'degraded', expected 'ok' ".ljust(line_bytes, "x") for n in range(lines)
     )
-    result = CheckResult(
-        "api",
-        "https://api.test/health",
+    return CheckResult(
+        name,
+        f"https://{name}.test/health",
         success,
         80,
         status=200 if success else 503,
@@ -511,106 +509,157 @@ def _check(
         failures=() if success else failures,
         maintenance=maintenance,
     )
-    return to_item(result, _stamp(at), retention_days=30)
 
 
-def _day_items(rollups: RollupStore, name: str, now: datetime) -> None:
-    """90 days of day items as a one-minute schedule leaves them: 60 checks an hour over 6 latency buckets."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    latest = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    for back in range(89, -1, -1):
-        day = today - timedelta(days=back)
-        item: dict[str, Any] = {"Id": {"S": name}, "Day": {"S": day.strftime("%Y-%m-%d")}}
-        for hour in range(24):
-            if day + timedelta(hours=hour) <= latest:
-                item[f"H{hour:02d}"] = {"S": "60,60,0,0,0,12345|3:10,4:10,5:10,6:10,7:10,8:10"}
-        rollups._client.put_item(TableName=rollups.table_name, Item=item)
+def _record(rollups: RollupStore, runs: list[tuple[datetime, list[CheckResult]]], shard: str = "1") -> None:
+    """Runs as the handler writes them (``RETENTION_DAYS=30``), each followed by its shard's rollups."""
+    store = ResultStore(rollups.client, rollups.results_table)
+    for moment, results in runs:
+        roster = roster_of([(result.name, result.url) for result in results])
+        deadline = time.monotonic() + 60
+        writer = store.run(
+            shard=shard,
+            region="us-east-1",
+            timestamp=_stamp(moment),
+            roster=roster,
+            deadline=deadline,
+            retention_days=30,
+        )
+        for result in results:
+            writer.record(result)
+        writer.finish()
+        rollups.flush(shard, "us-east-1", [result.name for result in results], moment, deadline)
 
 
 NOW = datetime(2026, 11, 28, 10, 49, 30, tzinfo=UTC)
+SHARD_TARGETS = [f"target-{number:03d}.example" for number in range(100)]  # 18-character names
+# An hour of a one-minute schedule: 60 checks, 12 ms apart over 6 latency buckets; a day of them.
+HOUR = "60,60,0,0,0,12345|3:10,4:10,5:10,6:10,7:10,8:10"
+DAY = "1440,1440,0,0,0,296280|3:240,4:240,5:240,6:240,7:240,8:240"
+# The README's figures for a view of a shard of 100 such targets ("Cost" under "Status page").
+SHARD_VIEW_UNITS = {"passing": 167, "failing": 183}
 
 
-def _history(rollups: RollupStore, states: StateStore, scenario: str, line_bytes: int) -> None:
-    """110 minutes since the latest summarised hour (08:00), one check a minute, as ``scenario`` says."""
-    _day_items(rollups, "api", NOW)
-    start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-    outage = {"passing": (), "ongoing": range(10, 110), "recovered": range(10, 90)}[scenario]
-    items = [
-        _check(minute not in outage, start + timedelta(minutes=minute), lines=30, line_bytes=line_bytes)
+def _shard_history(rollups: RollupStore, states: StateStore, failing: bool) -> None:
+    """A shard of 100 targets as a one-minute schedule leaves it at NOW: 91 days of day items, the last day's
+    hour items (summarised up to 08:00), then 110 minutes of runs, read raw. ``failing``: 30 of its targets
+    fail every check since 09:10, each with 30 unmet expectations of 512 bytes (15 KB failure items), and
+    are DOWN."""
+    client, table = rollups.client, rollups.table_name
+    today = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    summarised = NOW.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    targets = {name: {"S": DAY} for name in SHARD_TARGETS}
+    for back in range(1, 92):
+        day = (today - timedelta(days=back)).strftime("%Y-%m-%d")
+        client.put_item(
+            TableName=table, Item={"Id": {"S": "day#1#us-east-1"}, "Day": {"S": day}, "Targets": {"M": targets}}
+        )
+    hourly = {name: {"S": HOUR} for name in SHARD_TARGETS}
+    hour = today - timedelta(days=1)
+    while hour <= summarised:
+        client.put_item(
+            TableName=table,
+            Item={
+                "Id": {"S": "hour#1#us-east-1"},
+                "Day": {"S": hour.strftime("%Y-%m-%dT%H")},
+                "Targets": {"M": hourly},
+            },
+        )
+        hour += timedelta(hours=1)
+    listed = {name: {"S": today.strftime("%Y-%m-%d")} for name in SHARD_TARGETS}
+    client.put_item(
+        TableName=table,
+        Item={
+            "Id": {"S": "shards"},
+            "Day": {"S": "1#us-east-1"},
+            "Hour": {"S": summarised.strftime("%Y-%m-%dT%H")},
+            "Names": {"M": listed},
+            "Version": {"N": "1"},
+        },
+    )
+    start = summarised + timedelta(hours=1)
+    down = set(SHARD_TARGETS[:30]) if failing else set()
+    runs = [
+        (
+            start + timedelta(minutes=minute),
+            [_result(name, name not in down or minute < 10, lines=30, line_bytes=512) for name in SHARD_TARGETS],
+        )
         for minute in range(110)
     ]
-    deadline = time.monotonic() + 60
-    ResultStore(rollups._client, rollups.results_table).write(items, deadline)
-    if scenario == "passing":
-        return
-    down = Alert(
-        "DOWN", "api", "u", _stamp(start + timedelta(minutes=12)), _stamp(start + timedelta(minutes=10)), ("json",)
-    )
-    alerts = [down]
-    state = TargetState("DOWN", since=down.since)
-    if scenario == "recovered":
-        alerts.append(
-            Alert("RECOVERED", "api", "u", _stamp(start + timedelta(minutes=91)), down.since, down_for_s=80 * 60)
-        )
-        state = TargetState("UP", since=_stamp(start + timedelta(minutes=90)))
-    rollups.record_transitions(alerts, deadline)
-    states._client.put_item(TableName=states.table_name, Item=state_item("api", state))
+    _record(rollups, runs)
+    since = _stamp(start + timedelta(minutes=10))
+    for name in down:
+        states._client.put_item(TableName=states.table_name, Item=state_item(name, TargetState("DOWN", since=since)))
+        rollups.record_transitions([Alert("DOWN", name, "u", since, since, ("json",))], time.monotonic() + 60)
 
 
-@pytest.mark.parametrize("line_bytes", [120, 512], ids=["30-lines-of-120-bytes", "30-lines-of-512-bytes"])
-@pytest.mark.parametrize("scenario", ["passing", "ongoing", "recovered"])
-def test_a_view_reads_at_most_its_budget_whatever_the_records_hold(
-    rollups: RollupStore, states: StateStore, scenario: str, line_bytes: int
+@pytest.mark.slow
+@pytest.mark.parametrize("failing", [False, True], ids=["passing", "30-failing-with-15-KB-reasons"])
+def test_a_view_of_a_shard_reads_what_the_readme_says_whatever_its_checks_hold(
+    rollups: RollupStore, states: StateStore, failing: bool
 ) -> None:
-    """A view of a target with 90 days of rollups and 110 unsummarised minutes of checks, measured in read units.
+    """Read units of a view of 100 targets, counted from what each call returned (tests/read_units.py).
 
-    Failures with 30 unmet expectations are 3.7 KB (120-byte lines) or 15.6 KB (512): the raw read stops at
-    its 4 units however many of them there are, and whichever way round they come (failing newest, or
-    passing newest with the failures behind them).
+    Failure reasons are never read raw, so 30 targets failing with 15 KB of reasons each read no more
+    run items than passing ones: only their incidents (one Query each) and their states cost more.
     """
-    _history(rollups, states, scenario, line_bytes)
-    meter = ReadMeter(rollups._client)
-    data = load([ShownTarget("api", "api")], rollups, states, NOW, time.monotonic() + 60)
-    raw = meter.units[rollups.results_table]
-    print(f"\n{scenario}, {line_bytes}-byte lines: {dict(meter.units)} = {meter.total} read units")
-    assert raw <= RAW_READ_BYTES / 8192  # 4 read units
-    assert meter.total <= VIEW_READ_UNITS
-    [target] = data.targets
-    assert target.state == {"passing": "UP", "ongoing": "DOWN", "recovered": "UP"}[scenario]
-    today = target.days[-1]
-    if scenario == "passing":
-        assert (today.checks, target.unread_from) == (9 * 60 + 110, None)  # every check of today read
-        return
-    # Too much to read in one view: the newest checks are counted, the rest said to be unread.
-    assert target.unread_from == "2026-11-28T09:00:00Z"
+    _shard_history(rollups, states, failing)
+    meter = ReadMeter(rollups.client)
+    shown = [ShownTarget(name, name) for name in SHARD_TARGETS]
+    data = load(shown, rollups, states, NOW, time.monotonic() + 60)
+    units = {("results" if table == rollups.results_table else table): value for table, value in meter.units.items()}
+    print(f"\nview of 100 targets ({'30 failing' if failing else 'passing'}): {units} = {meter.total} read units")
+    assert meter.units[rollups.results_table] <= RAW_READ_BYTES / 8192 + 1  # the raw runs, and their roster
+    assert meter.total <= SHARD_VIEW_UNITS["failing" if failing else "passing"]
+    today = data.targets[0].days[-1]
+    assert (today.checks, data.targets[0].unread_from) == (9 * 60 + 110, None)  # every check of today counted
+    states_shown = [target.state for target in data.targets]
+    assert states_shown.count("DOWN") == (30 if failing else 0)
+    assert states_shown.count("UP") == (70 if failing else 100)
+
+
+def test_a_view_reads_no_run_item_of_a_shard_without_a_target_shown(rollups: RollupStore, states: StateStore) -> None:
+    _record(rollups, [(NOW, [_result("api", True)])], shard="1")
+    _record(rollups, [(NOW, [_result("other", True)])], shard="2")
+    queried: list[str] = []
+    rollups.client.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: queried.append(params["ExpressionAttributeValues"][":id"]["S"]),
+    )
+    [target] = load([ShownTarget("api", "api")], rollups, states, NOW, time.monotonic() + 60).targets
+    assert target.last_check == _stamp(NOW)
+    assert "run#2" not in queried
+    assert queried.count("shards") == 1
+
+
+def test_a_view_stops_at_its_budget_and_says_what_it_left_unread(
+    rollups: RollupStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rollups stalled (say, a rollups table the function could not write): the runs since are read newest first,
+    within the budget; the older ones are left out of the figures, and the page says which."""
+    monkeypatch.setattr("healthcheck.page.data.RAW_READ_BYTES", 2 * 4096)
+    names = [f"t{number}" for number in range(100)]
+    start = NOW - timedelta(minutes=30)
+    _record(
+        rollups, [(start + timedelta(minutes=minute), [_result(name, True) for name in names]) for minute in range(31)]
+    )
+    meter = ReadMeter(rollups.client)
+    [target, *_] = load([ShownTarget(name, name) for name in names], rollups, None, NOW, time.monotonic() + 60).targets
+    assert meter.units[rollups.results_table] <= 1 + 1  # 8 KB of run items, then its roster
+    assert target.unread_from is not None
     assert target.unread_until is not None
-    assert today.checks < 9 * 60 + 110
-    assert today.failed > 0  # the failures read are counted, never left out for the budget
-    [incident] = target.incidents
-    assert incident.start == "2026-11-28T09:10:00Z"
-    assert incident.ongoing is (scenario == "ongoing")
-
-
-def test_the_budget_holds_at_the_first_page_of_a_stretch(rollups: RollupStore) -> None:
-    """A read asks for 2 records first, then no more than the rest of its budget holds at the largest seen."""
-    items = [_check(False, NOW - timedelta(minutes=minute), lines=30, line_bytes=512) for minute in range(1, 40)]
-    ResultStore(rollups._client, rollups.results_table).write(items, time.monotonic() + 60)
-    read = rollups.newest_records("api", NOW - timedelta(hours=1), NOW, time.monotonic() + 60, max_bytes=8 * 4096)
-    # 15.6 KB records: 2 fill 32 KB (8 blocks), none more fits.
-    assert (len(read.items), read.billed_bytes, read.complete) == (2, 8 * 4096, False)
-    assert [item["Timestamp"]["S"] for item in read.items] == [_stamp(NOW - timedelta(minutes=m)) for m in (1, 2)]
+    assert 0 < target.days[-1].checks < 31
 
 
 def test_a_check_not_summarised_yet_shows_however_long_ago_it_was(rollups: RollupStore) -> None:
     """A daily schedule: its check's hour is summarised by the next run, a day later; until then it is read raw."""
-    results = ResultStore(rollups._client, rollups.results_table)
-    deadline = time.monotonic() + 60
     today = datetime(2026, 11, 28, tzinfo=UTC)
-    for back, success in ((2, True), (1, True), (0, False)):  # 00:00 each day, as cron(0 0 * * ? *) runs
-        moment = today - timedelta(days=back)
-        results.write([_check(success, moment)], deadline)
-        rollups.flush(["api"], moment, deadline)
-    data = load([ShownTarget("api", "api")], rollups, None, today + timedelta(hours=20), deadline)
+    runs = [
+        (today - timedelta(days=back), [_result("api", success)])
+        for back, success in ((2, True), (1, True), (0, False))
+    ]
+    _record(rollups, runs)  # 00:00 each day, as cron(0 0 * * ? *) runs
+    data = load([ShownTarget("api", "api")], rollups, None, today + timedelta(hours=20), time.monotonic() + 60)
     [target] = data.targets
     assert [(day.checks, day.failed) for day in target.days[-3:]] == [(1, 0), (1, 0), (1, 1)]
     # A day between checks is no sign of a stopped monitor on a daily schedule: no state table, so UNKNOWN,
@@ -618,8 +667,13 @@ def test_a_check_not_summarised_yet_shows_however_long_ago_it_was(rollups: Rollu
     assert (target.state, target.last_check) == ("UNKNOWN", "2026-11-28T00:00:00Z")
 
 
-def _reads(*records: dict[str, Any], state: TargetState | None = None) -> TargetReads:
-    return TargetReads(recent=list(reversed(records)), state=state)
+def _reads(*checks: Check, state: TargetState | None = None) -> TargetReads:
+    return TargetReads(recent=list(reversed(checks)), state=state)
+
+
+def _check(success: bool, at: datetime, *, maintenance: bool = False) -> Check:
+    """A check as the page reads it from a run item."""
+    return Check("api", _stamp(at), success, 80, 200 if success else 503, maintenance=maintenance, region="us-east-1")
 
 
 @pytest.mark.parametrize(
@@ -655,7 +709,7 @@ def _reads(*records: dict[str, Any], state: TargetState | None = None) -> Target
     ids=["no-checks", "up", "stale", "not-stale-yet", "down", "maintenance", "no-state-table"],
 )
 def test_the_state_shown(
-    records: list[dict[str, Any]], state: TargetState | None, now: datetime, expected: tuple[str, str | None]
+    records: list[Check], state: TargetState | None, now: datetime, expected: tuple[str, str | None]
 ) -> None:
     from healthcheck.page.data import build
 
@@ -720,16 +774,19 @@ def test_incidents_are_the_states_transitions(
 def test_a_target_in_maintenance_shows_maintenance_not_up(rollups: RollupStore, states: StateStore) -> None:
     """A whole day inside a maintenance window: the label, the figures and the bar say maintenance."""
     start = NOW.replace(hour=0, minute=0, second=0)
-    items = [_check(True, start + timedelta(minutes=m), maintenance=True) for m in range(0, 10 * 60 + 45, 5)]
-    ResultStore(rollups._client, rollups.results_table).write(items, time.monotonic() + 60)
+    runs = [
+        (start + timedelta(minutes=minute), [_result("api", True, maintenance=True)])
+        for minute in range(0, 10 * 60 + 45, 5)
+    ]
+    _record(rollups, runs)
     data = load([ShownTarget("api", "api")], rollups, states, NOW, time.monotonic() + 60)
     [target] = data.targets
     assert (target.state, target.since) == ("MAINTENANCE", "2026-11-28T00:00:00Z")
-    assert (target.uptime["24h"], target.maintenance["24h"]) == (None, len(items))
+    assert (target.uptime["24h"], target.maintenance["24h"]) == (None, len(runs))
     html = render(data)
     assert 'class="state state-MAINTENANCE">MAINTENANCE</span>' in html
     assert "<dt>24h</dt><dd>maintenance</dd>" in html
-    day = f"28 Nov 2026: maintenance ({len(items)} checks, 0 failed, {len(items)} in maintenance)"
+    day = f"28 Nov 2026: maintenance ({len(runs)} checks, 0 failed, {len(runs)} in maintenance)"
     assert f'<li class="maintenance" title="{day}">' in html
 
 
@@ -765,3 +822,22 @@ def test_an_outage_of_3_minutes_reads_as_the_alerts_said_it(
         False,
     )
     assert incident.reason == "status 503 not in [2xx]"
+
+
+# The README's figures for a badge of one target of such a shard, by period.
+BADGE_UNITS = {"24h": 33, "7d": 39, "30d": 60, "90d": 117}
+
+
+@pytest.mark.slow
+def test_a_badge_reads_the_days_of_its_period_only(rollups: RollupStore, states: StateStore) -> None:
+    _shard_history(rollups, states, failing=False)
+    spent = {}
+    for period, length in PERIODS.items():
+        meter = ReadMeter(rollups.client)
+        [target] = load(
+            [ShownTarget(SHARD_TARGETS[0], "badge")], rollups, states, NOW, time.monotonic() + 60, days_back=length.days
+        ).targets
+        spent[period] = meter.total
+        assert target.uptime[period] == 100.0
+    print(f"\nbadge of one target of a shard of 100: {spent} read units")
+    assert all(spent[period] <= BADGE_UNITS[period] for period in PERIODS), spent

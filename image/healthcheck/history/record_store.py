@@ -1,13 +1,15 @@
-"""The only module that speaks DynamoDB: check records, written in batches before a deadline.
+"""The only module that writes check records: run, failure and roster items, in batches before a deadline.
 
-boto3's ``batch_writer`` resends unprocessed items at once, with no backoff,
-no limit and no notion of time; botocore's own retries give up on a throttled
-table after five attempts, with most of the invocation still left. So retries
-are done here, and only here: throttling, server errors, lost connections and
-unprocessed items are retried with jittered, capped backoff until the
-invocation's deadline, and nothing waits past it. A :class:`RecordWriter`
-sends each batch as soon as it is full, so the records of fast targets are
-stored while slow ones are still being checked.
+A run's checks go into one run item per shard (``history/layout.py``), the
+checks that did not pass into a failure item each, and the target list into a
+roster item the first time a process uses it. boto3's ``batch_writer`` resends
+unprocessed items at once, with no backoff, no limit and no notion of time;
+botocore's own retries give up on a throttled table after five attempts, with
+most of the invocation still left. So retries are done here, and only here:
+throttling, server errors, lost connections and unprocessed items are retried
+with jittered, capped backoff until the invocation's deadline, and nothing
+waits past it. A :class:`RecordWriter` sends each batch as soon as it is full,
+so the failures of fast targets are stored while slow ones are still being checked.
 """
 
 from __future__ import annotations
@@ -28,14 +30,26 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..check.probe import CheckResult
 from ..check.targets import redact_url
 from ..exceptions import RecordsNotWrittenError
-from ..retrying import error_code, retryable
+from ..retrying import error_code, retry_until, retryable
 from ..text import MAX_ERROR_BYTES, clip
+from .layout import ROSTER_ID, Entry, Roster, check_id, encode_checks, run_id, sort_key, split_roster
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestOutputTypeDef
 
-__all__ = ["BATCH_SIZE", "HASH_KEY", "RANGE_KEY", "RecordWriter", "ResultStore", "to_item"]
+__all__ = [
+    "BATCH_SIZE",
+    "HASH_KEY",
+    "LOCAL_REGION",
+    "RANGE_KEY",
+    "RecordWriter",
+    "ResultStore",
+    "RunWriter",
+    "roster_of",
+    "run_item",
+    "to_item",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +62,24 @@ MAX_URL_BYTES: Final = 8192
 MAX_FAILURE_BYTES: Final = 512
 MAX_FAILURES: Final = 32
 SECONDS_PER_DAY: Final = 86400
+# The region a run records when the environment names none (config.Settings.region's fallback).
+LOCAL_REGION: Final = "local"
 
 
 # The request is malformed for one of its items; the others may be fine.
 INVALID_CODE: Final = "ValidationException"
+CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+
+
+def _expires_at(timestamp: str, retention_days: int) -> AttributeValueTypeDef:
+    event_time = datetime.fromisoformat(timestamp)
+    return {"N": str(int(event_time.timestamp()) + retention_days * SECONDS_PER_DAY)}
 
 
 def to_item(
-    result: CheckResult, timestamp: str, *, retention_days: int | None = None
+    result: CheckResult, timestamp: str, *, region: str = LOCAL_REGION, retention_days: int | None = None
 ) -> dict[str, AttributeValueTypeDef]:
-    """The record schema of DESIGN.md: keys ``Id``/``Timestamp``; the other attributes only when known.
+    """A check's whole record, as its failure item holds it: ``check#<name>`` at ``<event time>#<region>``.
 
     Every string is valid UTF-8 and bounded, so no record can make DynamoDB
     refuse the batch it shares with other targets' records. With
@@ -65,8 +87,8 @@ def to_item(
     time plus that many days, so a retried event expires at the same moment.
     """
     item: dict[str, AttributeValueTypeDef] = {
-        HASH_KEY: {"S": result.name},
-        RANGE_KEY: {"S": timestamp},
+        HASH_KEY: {"S": check_id(result.name)},
+        RANGE_KEY: {"S": sort_key(timestamp, region)},
         "Url": {"S": clip(redact_url(result.url), MAX_URL_BYTES)},
         "Success": {"BOOL": result.success},
         "Duration": {"N": str(result.duration_ms)},
@@ -84,8 +106,7 @@ def to_item(
     if result.maintenance:
         item["Maintenance"] = {"BOOL": True}
     if retention_days is not None:
-        event_time = datetime.fromisoformat(timestamp)
-        item["ExpiresAt"] = {"N": str(int(event_time.timestamp()) + retention_days * SECONDS_PER_DAY)}
+        item["ExpiresAt"] = _expires_at(timestamp, retention_days)
     if not result.tls_verified:
         item["TlsVerified"] = {"BOOL": False}  # only when off, so nobody forgets it was
     return item
@@ -96,6 +117,40 @@ def _bounded_failures(failures: Sequence[str]) -> list[str]:
     if len(failures) > MAX_FAILURES:
         lines[-1] = f"and {len(failures) - MAX_FAILURES + 1} more"
     return lines
+
+
+def run_item(
+    shard: str,
+    timestamp: str,
+    region: str,
+    roster: Roster,
+    entries: Sequence[Entry],
+    *,
+    canary_answered: bool = True,
+    retention_days: int | None = None,
+) -> dict[str, AttributeValueTypeDef]:
+    """One run of one shard: an entry per roster position, in the roster's order."""
+    item: dict[str, AttributeValueTypeDef] = {
+        HASH_KEY: {"S": run_id(shard)},
+        RANGE_KEY: {"S": sort_key(timestamp, region)},
+        "Roster": {"S": roster.id},
+        "Checks": {"S": encode_checks(entries)},
+    }
+    if not canary_answered:
+        item["Canary"] = {"BOOL": False}
+    if retention_days is not None:
+        item["ExpiresAt"] = _expires_at(timestamp, retention_days)
+    return item
+
+
+def roster_of(valid: Sequence[tuple[str, str]], invalid: Sequence[tuple[str, str]] = ()) -> Roster:
+    """The roster of a run: each target's name and URL as recorded (redacted, bounded), checkable ones first."""
+    return Roster(tuple((name, clip(redact_url(url), MAX_URL_BYTES)) for name, url in (*valid, *invalid)))
+
+
+# Rosters known to be stored, per endpoint and table: each process writes a roster at most once.
+_stored_rosters: set[tuple[str, str, str, str]] = set()
+_stored_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +191,65 @@ class ResultStore:
     def writer(self, deadline: float) -> RecordWriter:
         """A writer that sends batches while more items arrive; every write ends by ``deadline`` (monotonic)."""
         return RecordWriter(self, deadline)
+
+    def run(
+        self,
+        *,
+        shard: str,
+        region: str,
+        timestamp: str,
+        roster: Roster,
+        deadline: float,
+        retention_days: int | None = None,
+    ) -> RunWriter:
+        """The writer of one run's records: its checks are ``record``-ed as they end, then ``finish``-ed."""
+        return RunWriter(
+            self,
+            shard=shard,
+            region=region,
+            timestamp=timestamp,
+            roster=roster,
+            deadline=deadline,
+            retention_days=retention_days,
+        )
+
+    def store_roster(self, shard: str, roster: Roster, first: str, deadline: float) -> None:
+        """Make sure the roster item of ``shard`` and ``roster`` is stored; at most once per process.
+
+        A read first (half a read unit): the conditional write it saves would be billed, refused
+        or not, by the roster's size, and every new execution environment would make it.
+        """
+        known = (str(self._client.meta.endpoint_url), self.table_name, shard, roster.id)
+        with _stored_lock:
+            if known in _stored_rosters:
+                return
+        key: dict[str, AttributeValueTypeDef] = {
+            HASH_KEY: {"S": ROSTER_ID},
+            RANGE_KEY: {"S": f"{shard}#{roster.id}"},
+        }
+
+        def get() -> object:
+            return self._client.get_item(
+                TableName=self.table_name, Key=key, ProjectionExpression="#i", ExpressionAttributeNames={"#i": HASH_KEY}
+            )
+
+        def put() -> object:
+            return self._client.put_item(
+                TableName=self.table_name,
+                Item={**key, "Targets": {"S": roster.to_json()}, "First": {"S": first}},
+                ConditionExpression="attribute_not_exists(#i)",
+                ExpressionAttributeNames={"#i": HASH_KEY},
+            )
+
+        found = retry_until(get, deadline, f"reading the roster of shard {shard}")
+        if "Item" not in found:  # type: ignore[operator]
+            try:
+                retry_until(put, deadline, f"writing the roster of shard {shard}")
+            except ClientError as exc:
+                if error_code(exc) != CONDITION_FAILED:
+                    raise  # another run stored it first: the same list, the same item
+        with _stored_lock:
+            _stored_rosters.add(known)
 
     def write(self, items: Sequence[dict[str, AttributeValueTypeDef]], deadline: float) -> int:
         """Write every item (batches in parallel); returns how many were stored."""
@@ -219,6 +333,10 @@ class RecordWriter:
         self._count = 0
         self._pool = ThreadPoolExecutor(max_workers=store.parallel_batches, thread_name_prefix="store")
 
+    def submit(self, work: Callable[[], None]) -> Future[None]:
+        """Run ``work`` on the writer's threads, beside the batches."""
+        return self._pool.submit(work)
+
     def add(self, item: dict[str, AttributeValueTypeDef]) -> None:
         with self._lock:
             self._count += 1
@@ -261,3 +379,96 @@ class RecordWriter:
             log.error("%s", message)
             raise RecordsNotWrittenError(message, outcome.unwritten + outcome.rejected)
         return count
+
+
+class RunWriter:
+    """One run's records: a failure item as each check that did not pass ends, the run item(s) at the end.
+
+    The roster is stored (once per process) while the checks run. ``finish``
+    writes the run item of each part of the roster and waits for everything,
+    never past the deadline; it raises :class:`RecordsNotWrittenError` if any
+    item, or the roster, is still unwritten, so Lambda retries the event, which
+    writes the same items again.
+    """
+
+    def __init__(
+        self,
+        store: ResultStore,
+        *,
+        shard: str,
+        region: str,
+        timestamp: str,
+        roster: Roster,
+        deadline: float,
+        retention_days: int | None = None,
+    ) -> None:
+        self._store = store
+        self._region = region
+        self._timestamp = timestamp
+        self._deadline = deadline
+        self._retention_days = retention_days
+        self.parts = split_roster(shard, roster)
+        self._where = {
+            name: (part, position)
+            for part, (_, piece) in enumerate(self.parts)
+            for position, name in enumerate(piece.names)
+        }
+        self._entries = [[Entry(checked=False)] * len(piece.targets) for _, piece in self.parts]
+        self._lock = threading.Lock()
+        self._writer = store.writer(deadline)
+        self._rosters = self._writer.submit(self._store_rosters)
+
+    def _store_rosters(self) -> None:
+        for shard, piece in self.parts:
+            self._store.store_roster(shard, piece, self._timestamp, self._deadline)
+
+    def record(self, result: CheckResult) -> None:
+        """Keep ``result``'s entry for the run item; send its failure item now if it did not pass."""
+        entry = Entry.of(result)
+        where = self._where.get(result.name)
+        if where is None:
+            log.error("a result of %s, which is not in the run's roster, has no place in its run item", result.name)
+        else:
+            part, position = where
+            with self._lock:
+                self._entries[part][position] = entry
+        if entry.needs_details or where is None:
+            self._writer.add(to_item(result, self._timestamp, region=self._region, retention_days=self._retention_days))
+
+    def finish(self, *, canary_answered: bool = True) -> int:
+        """Write the run item(s) and wait for every write; returns the items stored."""
+        problem: str | None = None
+        try:
+            self._rosters.result(timeout=max(0.0, self._deadline - time.monotonic()))
+        except FutureTimeoutError:
+            problem = "no answer before the deadline"
+        except (ClientError, BotoCoreError) as exc:
+            problem = str(exc)
+        with self._lock:
+            entries = [list(part) for part in self._entries]
+        for (shard, piece), part in zip(self.parts, entries, strict=True):
+            # Written even without its roster: the event's retry stores the roster, and this item reads then.
+            self._writer.add(
+                run_item(
+                    shard,
+                    self._timestamp,
+                    self._region,
+                    piece,
+                    part,
+                    canary_answered=canary_answered,
+                    retention_days=self._retention_days,
+                )
+            )
+        try:
+            stored = self._writer.finish()
+        except RecordsNotWrittenError as exc:
+            if problem is None:
+                raise
+            message = f"{exc}; the roster was not written to {self._store.table_name}: {problem}"
+            log.error("%s", message)
+            raise RecordsNotWrittenError(message, exc.unwritten + len(self.parts)) from exc
+        if problem is not None:
+            message = f"the roster was not written to {self._store.table_name}: {problem}"
+            log.error("%s", message)
+            raise RecordsNotWrittenError(message, len(self.parts))
+        return stored

@@ -14,7 +14,7 @@ from typing import Final
 from ..text import clip, percent
 from .uptime import Figures, Incident
 
-__all__ = ["FORMATS", "ReportData", "TargetReport", "json_text", "render", "terminal_text"]
+__all__ = ["FORMATS", "ReportData", "TargetReport", "csv_cell", "json_line", "json_text", "render", "terminal_text"]
 
 FORMATS: Final = ("table", "json", "csv")
 REASON_CHARS: Final = 300  # a reason shown in a terminal; the record keeps up to 1 KB
@@ -53,6 +53,12 @@ def json_text(value: object) -> str:
     return _NOT_PRINTABLE_ASCII.sub(
         lambda match: _json_escape(match[0]) if match[0] != "\n" and _unsafe(match[0]) else match[0], text
     )
+
+
+def json_line(value: object) -> str:
+    """``value`` as one line of compact JSON, escaped as :func:`json_text` escapes (JSON Lines)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _NOT_PRINTABLE_ASCII.sub(lambda match: _json_escape(match[0]) if _unsafe(match[0]) else match[0], text)
 
 
 def _safe(text: str, max_bytes: int = REASON_CHARS) -> str:
@@ -155,7 +161,7 @@ def render_csv(data: ReportData) -> str:
     for target in data.targets:
         row = _target_json(target)
         row["lastFailureReasons"] = " | ".join(target.figures.last_failure_reasons)
-        writer.writerow({key: "" if value is None else _cell(value) for key, value in row.items()})
+        writer.writerow({key: "" if value is None else csv_cell(value) for key, value in row.items()})
     return out.getvalue().rstrip("\n")
 
 
@@ -163,7 +169,7 @@ def render_csv(data: ReportData) -> str:
 _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> object:
+def csv_cell(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula, quoted with a leading "'"; numbers as they are."""
     if not isinstance(value, str):
         return value

@@ -1,46 +1,38 @@
-"""The rollups table (``Id`` target, ``Day`` YYYY-MM-DD): one item per target per day, one string per hour.
+"""The rollups table (``Id``/``Day``): per shard and region, an hour's and a day's item hold every target's summary.
 
-Why a table of its own: the state table's key is ``Id`` alone (DESIGN.md), and
-a page needs a target's days in one ``Query``. Each day item holds attributes
-``H00``..``H23``, one :class:`~healthcheck.history.rollups.HourSummary` each (its compact string).
+Why a table of its own: the state table's key is ``Id`` alone (DESIGN.md), and a
+page needs a shard's days in one ``Query``. Items, told apart by their ``Id``:
 
-Writes: each hour that holds a target's checks is summarised once, after it
-closes, by the first run that finds it closed, however long after that is:
+- ``hour#<shard>#<region>`` / ``YYYY-MM-DDTHH``: ``Targets``, a map of each target's
+  :class:`~healthcheck.history.rollups.HourSummary` (its compact string) for that hour;
+- ``day#<shard>#<region>`` / ``YYYY-MM-DD``: the same for the whole day;
+- ``shards`` / ``<shard>#<region>``: ``Hour``, the latest hour summarised (every one before it is),
+  and ``Names``, each target the shard held in the last ``KEEP_DAYS`` and the last day it did:
+  one ``Query`` of ``Id = shards`` tells a page which shards to read for which targets;
+- ``incident#<target>`` / ``I<start>``: a DOWN period, at the alerts' own times.
 
-- A run reads (``BatchGetItem``, reads only) its targets' day items for its
-  last ``CATCH_UP_HOURS`` closed hours. The latest hour summarised there is
-  where the target's summaries stand: they are written oldest first, so every
-  earlier hour holding checks is summarised too. When those days hold none (a
-  schedule with gaps of hours or days), the days before are read, a week,
-  then back to ``KEEP_DAYS``.
-- If the latest closed hour is not summarised, the records after the latest
-  summarised hour up to the end of the latest closed one are read (one
-  ``Query``, at most ``MAX_RECORDS``) and each hour holding some is written,
-  oldest first, with ``SET Hxx`` on condition that it is absent; so is the
-  latest closed hour even if it holds none, so the next run starts from there.
-  A target with no summary at all starts ``CATCH_UP_HOURS`` back.
+Writes: each hour is summarised once, after it closes (``GRACE``), by the first
+run of its shard that finds it closed, however long after that is. The run reads
+the shard's item (one ``GetItem``, then kept in memory for the hour), and when
+hours are due, their run items (one ``Query``, at most ``MAX_RUNS``): one
+``PutItem`` per hour holding checks, one more per day that closes, then ``Hour``
+moves on. Each is conditional on being absent, so a retried event, or two runs
+at once, write nothing twice. About 4 KB an hour for 100 targets: 4 write units
+an hour, where one item per target and hour took 100.
 
-So each target costs at most one write per hour (fewer on a sparse schedule), a
-retried event rewrites nothing, and an hour a failed run skipped is caught up
-by the next. An hour that continues a failing hour keeps no reason of its own
-(the page names an incident by its first hour's). An hour is closed ``GRACE``
-after it ends, so late and retried deliveries of its events land first.
-
-Incidents: each DOWN and RECOVERED transition the monitor's state makes (the
-alerts' own times) is written to an item of its own, ``Day`` =
-``I<start>`` (``I2026-11-27T10:00:00Z``, outside any day's range), with
-the first reason and, once recovered, ``End``: one ``UpdateItem`` per
-transition, so a retried event writes the same item again. A page reads a
-target's latest ``MAX_INCIDENTS`` with one ``Query``.
+Incidents: each DOWN and RECOVERED transition the monitor's state makes is
+written to an item of its own, with the first reason and, once recovered,
+``End``: one ``UpdateItem`` per transition, so a retried event writes the same
+item again. A page reads a target's latest ``MAX_INCIDENTS`` with one ``Query``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,8 +42,9 @@ from ..alerting.state import Alert, parse_time
 from ..event import format_timestamp
 from ..retrying import error_code, retry_until
 from ..text import clip
-from .item_size import item_bytes, page_bytes
-from .rollups import MAX_REASON_BYTES, HourSummary, summarise
+from .layout import check_id, sort_key
+from .reader import Check, check_from_item, decode_runs, run_items
+from .rollups import MAX_REASON_BYTES, HourSummary, merge, summarise
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -59,11 +52,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CATCH_UP_HOURS",
     "GRACE",
-    "BoundedRead",
+    "KEEP_DAYS",
     "RollupStore",
+    "ShardHead",
     "StoredIncident",
     "closed_hours",
-    "hour_key",
+    "day_of",
     "hour_of",
 ]
 
@@ -71,39 +65,25 @@ log = logging.getLogger(__name__)
 
 HASH_KEY: Final = "Id"
 DAY_KEY: Final = "Day"
-HOUR_ATTRIBUTES: Final = tuple(f"H{hour:02d}" for hour in range(24))
+SHARDS_ID: Final = "shards"
+TARGETS: Final = "Targets"
 # An event may reach the function 15 minutes late from Scheduler and 15 more from Lambda's
 # async queue (both maximum event ages, infra/monitor.py), and run up to 15 minutes: its
 # records can land 45 minutes after their hour ends. An hour is summarised after that.
 GRACE: Final = timedelta(minutes=50)
-# The closed hours whose days every run reads; and how far back a target with no summary yet starts.
+# How far back a shard with no summary yet starts.
 CATCH_UP_HOURS: Final = 3
 # Rollups outlive the 90 days a page shows by a little, then expire (the table's TTL).
 KEEP_DAYS: Final = 100
-# Days read, in turn, when the ones before hold no summary of a target (a schedule with gaps).
-LOOK_BACK_DAYS: Final = (7, KEEP_DAYS)
-# Records one run reads per target to catch up: 16 hours at one check a minute, about 15 read units.
-# Only rollups stalled for hours reach it; the rest is caught up by the following runs.
-MAX_RECORDS: Final = 1000
-GET_BATCH_SIZE: Final = 100
-# A bounded read asks for one record first (a record is at most about 26 KB, see history/record_store.py), then for as
-# many as its budget holds at the largest record seen so far, at most PAGE_GROWTH times the page before.
-FIRST_PAGE: Final = 1
-PAGE_GROWTH: Final = 32
+# Run items one run reads to catch up: 16 hours at one run a minute (about 1.3 MB of items for 100
+# targets). Only rollups stalled for hours reach it; the rest is caught up by the following runs.
+MAX_RUNS: Final = 1000
 INCIDENT_PREFIX: Final = "I"
-
-
-@dataclass(frozen=True, slots=True)
-class BoundedRead:
-    """Records read newest first within a budget of bytes."""
-
-    items: list[dict[str, Any]]
-    billed_bytes: int
-    """What DynamoDB bills for the pages read (each rounded up to 4 KB)."""
-    largest_bytes: int
-    """The largest record read."""
-    complete: bool
-    """Every record of the range was read."""
+HOUR_FORMAT: Final = "%Y-%m-%dT%H"
+DAY_FORMAT: Final = "%Y-%m-%d"
+_SNAKE: Final = {"GetItem": "get_item", "PutItem": "put_item", "Query": "query", "UpdateItem": "update_item"}
+# A shard item written by two runs at once (a new target list, a day closing): tries before leaving it to later.
+VERSION_TRIES: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +96,27 @@ class StoredIncident:
     reason: str | None
 
 
-def hour_key(hour: datetime) -> tuple[str, str]:
-    """(``Day``, hour attribute) of the hour starting at ``hour`` (UTC): ("2026-11-28", "H04")."""
-    return hour.strftime("%Y-%m-%d"), f"H{hour.hour:02d}"
+@dataclass(frozen=True, slots=True)
+class ShardHead:
+    """What the ``shards`` item of one shard and region says."""
+
+    hour: datetime | None = None
+    """The latest hour summarised; every hour before it is too (None: none yet)."""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Each target the shard held in the last ``KEEP_DAYS``, and the last day (YYYY-MM-DD) it did."""
+    version: int = 0
+
+
+def hour_id(shard: str, region: str) -> str:
+    return f"hour#{shard}#{region}"
+
+
+def day_id(shard: str, region: str) -> str:
+    return f"day#{shard}#{region}"
+
+
+def incident_id(name: str) -> str:
+    return f"incident#{name}"
 
 
 def closed_hours(now: datetime) -> list[datetime]:
@@ -127,187 +125,329 @@ def closed_hours(now: datetime) -> list[datetime]:
     return [latest - timedelta(hours=back) for back in range(CATCH_UP_HOURS)]
 
 
-def hour_of(record: dict[str, Any]) -> datetime | None:
-    """The UTC hour a record's ``Timestamp`` falls in; None if it is not one (never written by the monitor)."""
+def hour_of(moment: str) -> datetime | None:
+    """The UTC hour an event time falls in; None if it is not one."""
     try:
-        return datetime.strptime(str(record["Timestamp"]["S"])[:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
-    except (KeyError, TypeError, ValueError):
+        return datetime.strptime(moment[:13], HOUR_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
         return None
 
 
-def _by_hour(records: Iterable[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
-    hours: dict[datetime, list[dict[str, Any]]] = {}
-    for item in records:
-        hour = hour_of(item)
-        if hour is None:
-            log.warning(
-                "record with a bad Timestamp left out of the rollups: %s", clip(repr(item.get("Timestamp")), 80)
-            )
-            continue
-        hours.setdefault(hour, []).append(item)
-    return hours
+def day_of(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _expires(moment: datetime) -> dict[str, str]:
+    return {"N": str(int((moment + timedelta(days=KEEP_DAYS)).timestamp()))}
+
+
+def summaries_of(item: Mapping[str, Any]) -> dict[str, HourSummary]:
+    """Each target's summary in an hour or day item; one that can't be read is logged and left out."""
+    found: dict[str, HourSummary] = {}
+    targets = item.get(TARGETS, {}).get("M", {})
+    if not isinstance(targets, dict):
+        log.warning("rollup item %s has no map of targets, skipped", clip(repr(item.get(DAY_KEY)), 100))
+        return found
+    for name, value in targets.items():
+        try:
+            found[str(name)] = HourSummary.from_attribute(value)
+        except (KeyError, TypeError, ValueError):
+            # One bad summary costs that target's period, never the page: it shows as no data.
+            day = item.get(DAY_KEY, {}).get("S")
+            log.warning("rollup %s of %s unreadable, skipped: %s", day, name, clip(repr(value), 200))
+    return found
+
+
+def _head(item: Mapping[str, Any] | None) -> ShardHead:
+    if item is None:
+        return ShardHead()
+    hour = hour_of(str(item.get("Hour", {}).get("S", "")))
+    names = {
+        str(name): str(value.get("S", ""))
+        for name, value in item.get("Names", {}).get("M", {}).items()
+        if isinstance(value, dict)
+    }
+    try:
+        version = int(item.get("Version", {}).get("N", "0"))
+    except ValueError:
+        version = 0
+    return ShardHead(hour, names, version)
+
+
+# What each process knows of each shard's item: the hour summarised and the names listed. A run
+# whose hour is summarised and whose targets are listed reads nothing (until its hour closes).
+_known: dict[tuple[str, str, str, str], ShardHead] = {}
+_known_lock = threading.Lock()
 
 
 class RollupStore:
-    """Writes hourly summaries from the results table into the rollups table, and reads them back."""
+    """Writes a shard's summaries from the results table into the rollups table, and reads them back."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, results_table: str) -> None:
         self._client = client
         self.table_name = table_name
         self.results_table = results_table
-        self.calls = {"BatchGetItem": 0, "Query": 0, "UpdateItem": 0}
+        self.calls = {"GetItem": 0, "PutItem": 0, "Query": 0, "UpdateItem": 0}
         """Calls made, so tests and the benchmark can count them."""
 
-    def latest(
-        self, names: Sequence[str], now: datetime, deadline: float
-    ) -> dict[str, tuple[datetime, HourSummary | None]]:
-        """Each target's latest summarised hour and its summary (None: unreadable), within ``KEEP_DAYS``.
+    @property
+    def client(self) -> DynamoDBClient:
+        """The client it reads and writes with (the page reads the results table's runs through it too)."""
+        return self._client
 
-        The days of the last closed hours first (all a steady schedule needs), then
-        the week before, then the rest, each only for the targets not found yet.
+    def _call(self, operation: str, what: str, deadline: float, **request: Any) -> Any:
+        method: Callable[..., Any] = getattr(self._client, _SNAKE[operation])
+
+        def call() -> Any:
+            self.calls[operation] += 1
+            return method(**request)
+
+        return retry_until(call, deadline, what)
+
+    def _known_key(self, shard: str, region: str) -> tuple[str, str, str, str]:
+        return (str(self._client.meta.endpoint_url), self.table_name, shard, region)
+
+    # --- a run's writes ----------------------------------------------------------------------------
+
+    def flush(self, shard: str, region: str, names: Sequence[str], now: datetime, deadline: float) -> int:
+        """After a run of ``shard`` in ``region``: list its targets, summarise the hours closed since; returns
+        the items written.
+
+        A failure is logged and left for the next run: rollups never cost a run its records or its alerts.
         """
-        first = sorted({hour_key(hour)[0] for hour in closed_hours(now)}, reverse=True)
-        oldest = datetime.fromisoformat(first[-1] + "T00:00:00+00:00")
-        steps = [first]
-        done = 0
-        for until in LOOK_BACK_DAYS:
-            steps.append([(oldest - timedelta(days=back)).strftime("%Y-%m-%d") for back in range(done + 1, until + 1)])
-            done = until
-        found: dict[str, tuple[str, str, Any]] = {}
-        pending = list(dict.fromkeys(names))
-        for days in steps:
-            if not pending:
-                break
-            keys = [{HASH_KEY: {"S": name}, DAY_KEY: {"S": day}} for name in pending for day in days]
-            for item in self._batch_get(keys, [HASH_KEY, DAY_KEY, *HOUR_ATTRIBUTES], deadline):
-                name, day = item[HASH_KEY]["S"], item[DAY_KEY]["S"]
-                present = [attribute for attribute in HOUR_ATTRIBUTES if attribute in item]
-                if present and (name not in found or (day, present[-1]) > found[name][:2]):
-                    found[name] = (day, present[-1], item[present[-1]])
-            pending = [name for name in pending if name not in found]
-        latest: dict[str, tuple[datetime, HourSummary | None]] = {}
-        for name, (day, attribute, value) in found.items():
-            hour = datetime.fromisoformat(f"{day}T{attribute[1:]}:00:00+00:00")
-            # An unreadable hour is there all the same, so it is never rewritten; just not read.
-            latest[name] = (hour, _read_hour(day, attribute, value))
-        return latest
+        try:
+            last = closed_hours(now)[0]
+            key = self._known_key(shard, region)
+            with _known_lock:
+                known = _known.get(key)
+            if known is not None and known.hour is not None and known.hour >= last and set(names) <= set(known.names):
+                return 0
+            head = self._head(shard, region, deadline)
+            written = 0
+            if not set(names) <= set(head.names):
+                head = self._list(shard, region, head, dict.fromkeys(names, format_timestamp(now)[:10]), deadline)
+            if head.hour is None or head.hour < last:
+                written, head = self._catch_up(shard, region, head, last, deadline)
+            with _known_lock:
+                _known[key] = head
+        except (ClientError, BotoCoreError, TimeoutError) as exc:
+            log.warning("rollups of shard %s not brought up to date (the next run tries again): %s", shard, exc)
+            return 0
+        return written
 
-    def _batch_get(self, keys: list[dict[str, Any]], projection: list[str], deadline: float) -> list[dict[str, Any]]:
-        names = {f"#a{index}": attribute for index, attribute in enumerate(projection)}
-        items: list[dict[str, Any]] = []
-        for start in range(0, len(keys), GET_BATCH_SIZE):
-            pending: Any = keys[start : start + GET_BATCH_SIZE]
-            while pending:
-                request: Any = {
-                    self.table_name: {
-                        "Keys": pending,
-                        "ProjectionExpression": ", ".join(names),
-                        "ExpressionAttributeNames": names,
-                    }
-                }
+    def _head(self, shard: str, region: str, deadline: float) -> ShardHead:
+        response = self._call(
+            "GetItem",
+            f"reading the rollups of shard {shard}",
+            deadline,
+            TableName=self.table_name,
+            Key={HASH_KEY: {"S": SHARDS_ID}, DAY_KEY: {"S": f"{shard}#{region}"}},
+        )
+        return _head(response.get("Item"))
 
-                def get(request: Any = request) -> Any:
-                    self.calls["BatchGetItem"] += 1
-                    return self._client.batch_get_item(RequestItems=request)
+    def _list(
+        self, shard: str, region: str, head: ShardHead, seen: Mapping[str, str], deadline: float, *, prune: str = ""
+    ) -> ShardHead:
+        """Add ``seen`` (name: day) to the shard's names, dropping those last seen before ``prune``.
 
-                response = retry_until(get, deadline, "reading rollups")
-                items += response.get("Responses", {}).get(self.table_name, [])
-                pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
-                if pending:
-                    if time.monotonic() >= deadline:
-                        # Not "missing": guessing would rewrite hours, past the one-write-per-hour bound.
-                        raise TimeoutError(f"{len(pending)} rollup items left unread at the deadline (throttled)")
-                    time.sleep(0.1)
-        return items
+        Written only when it changes; a write that races another (its ``Version`` moved) reads again.
+        """
+        for _ in range(VERSION_TRIES):
+            names = {name: day for name, day in head.names.items() if day >= prune}
+            for name, day in seen.items():
+                names[name] = max(day, names.get(name, ""))
+            if names == dict(head.names):
+                return head
+            try:
+                self._call(
+                    "UpdateItem",
+                    f"listing the targets of shard {shard}",
+                    deadline,
+                    TableName=self.table_name,
+                    Key={HASH_KEY: {"S": SHARDS_ID}, DAY_KEY: {"S": f"{shard}#{region}"}},
+                    UpdateExpression="SET #n = :n, #v = :v",
+                    ConditionExpression="attribute_not_exists(#v) OR #v = :was",
+                    ExpressionAttributeNames={"#n": "Names", "#v": "Version"},
+                    ExpressionAttributeValues={
+                        ":n": {"M": {name: {"S": day} for name, day in names.items()}},
+                        ":v": {"N": str(head.version + 1)},
+                        ":was": {"N": str(head.version)},
+                    },
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                head = self._head(shard, region, deadline)
+                continue
+            return ShardHead(head.hour, names, head.version + 1)
+        log.warning("the targets of shard %s were not listed: other runs kept changing them", shard)
+        return head
 
-    def records(self, name: str, start: datetime, end: datetime, deadline: float) -> list[dict[str, Any]]:
-        """Raw records of ``name`` with ``start <= Timestamp < end`` (all pages), in time order."""
-        items, _complete = self.some_records(name, start, end, deadline)
-        return items
+    def _catch_up(
+        self, shard: str, region: str, head: ShardHead, last: datetime, deadline: float
+    ) -> tuple[int, ShardHead]:
+        """Summarise the hours after ``head.hour`` up to ``last`` (oldest first), then the days they close."""
+        start = head.hour + timedelta(hours=1) if head.hour is not None else last - timedelta(hours=CATCH_UP_HOURS - 1)
+        items, complete = self._runs(shard, start, last, MAX_RUNS, deadline)
+        through = last
+        if not complete and items:
+            # The last hour read may be cut short: it waits for the next run, unless it is the only
+            # one read (more than MAX_RUNS runs in an hour), then read whole.
+            cut = hour_of(str(items[-1]["Timestamp"]["S"])) or start
+            through = cut - timedelta(hours=1)
+            if hour_of(str(items[0]["Timestamp"]["S"])) == cut:
+                items, _ = self._runs(shard, cut, cut, 10 * MAX_RUNS, deadline)
+                through = cut
+        by_hour = self._by_hour(items, region, deadline)
+        written = 0
+        previous: dict[str, HourSummary] | None = None  # the hour before's summaries, read only when needed
+        for hour in sorted(moment for moment in by_hour if moment <= through):
+            if previous is None and any(not check.success for check, _ in by_hour[hour]):
+                previous = self._hour_item(shard, region, hour - timedelta(hours=1), deadline)
+            summaries = self._summaries(by_hour[hour], previous or {}, deadline)
+            written += self._put(hour_id(shard, region), hour.strftime(HOUR_FORMAT), summaries, hour, deadline)
+            previous = summaries if hour + timedelta(hours=1) in by_hour else {}
+        # The days whose last hour is now summarised: one item each, from their hour items.
+        day = day_of(start)
+        while day + timedelta(hours=23) <= through:
+            if day + timedelta(hours=23) >= start:
+                closed, head = self._close_day(shard, region, head, day, deadline)
+                written += closed
+            day += timedelta(days=1)
+        self._call(
+            "UpdateItem",
+            f"moving the rollups of shard {shard} on",
+            deadline,
+            TableName=self.table_name,
+            Key={HASH_KEY: {"S": SHARDS_ID}, DAY_KEY: {"S": f"{shard}#{region}"}},
+            UpdateExpression="SET #h = :h, #x = :x",
+            ConditionExpression="attribute_not_exists(#h) OR #h < :h",
+            ExpressionAttributeNames={"#h": "Hour", "#x": "ExpiresAt"},
+            ExpressionAttributeValues={":h": {"S": through.strftime(HOUR_FORMAT)}, ":x": _expires(through)},
+        )
+        return written, dataclasses.replace(head, hour=through)
 
-    def some_records(
-        self,
-        name: str,
-        start: datetime,
-        end: datetime,
-        deadline: float,
-        *,
-        limit: int | None = None,
+    def _runs(
+        self, shard: str, first: datetime, last: datetime, limit: int, deadline: float
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Records of ``name`` with ``start <= Timestamp < end``: all of them, or one page of at most ``limit``.
+        """Run items of the hours from ``first`` to ``last``, at most ``limit``; and whether they are all."""
+        self.calls["Query"] += 1
+        return run_items(
+            self._client,
+            self.results_table,
+            shard,
+            format_timestamp(first),
+            format_timestamp(last + timedelta(hours=1) - timedelta(seconds=1)),
+            limit=limit,
+            deadline=deadline,
+        )
 
-        Returns them in time order, and whether they are all there are in the range.
-        """
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.results_table,
-            "KeyConditionExpression": "#id = :id AND #ts BETWEEN :start AND :end",
-            "ExpressionAttributeNames": {"#id": "Id", "#ts": "Timestamp"},
-            "ExpressionAttributeValues": {
-                ":id": {"S": name},
-                ":start": {"S": format_timestamp(start)},
-                # Timestamps are second-precision ISO strings: the last second before ``end``.
-                ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
-            },
-            **({"Limit": limit} if limit is not None else {}),
+    def _by_hour(
+        self, items: Iterable[dict[str, Any]], region: str, deadline: float
+    ) -> dict[datetime, list[tuple[Check, bool]]]:
+        """This region's checks of ``items`` by the hour they fall in, each with whether a failure item holds more."""
+        hours: dict[datetime, list[tuple[Check, bool]]] = {}
+        for check, entry in decode_runs(self._client, self.results_table, items, deadline=deadline):
+            hour = hour_of(check.time)
+            if check.region == region and hour is not None:
+                hours.setdefault(hour, []).append((check, entry.needs_details))
+        return hours
+
+    def _summaries(
+        self, checks: Sequence[tuple[Check, bool]], previous: Mapping[str, HourSummary], deadline: float
+    ) -> dict[str, HourSummary]:
+        """Each target's summary of the hour; the reason of a failure that starts an outage read from its item."""
+        by_target: dict[str, list[tuple[Check, bool]]] = {}
+        for check, detailed in checks:
+            by_target.setdefault(check.target, []).append((check, detailed))
+        summaries: dict[str, HourSummary] = {}
+        for name, own in by_target.items():
+            plain = [check for check, _ in own]
+            before = previous.get(name)
+            if before is not None and before.failed:
+                # The same outage goes on: the page names it by its first hour's reason only, so the reason
+                # is not read again nor repeated in every hour a long outage fills (item size is cost).
+                summaries[name] = summarise(plain)
+                continue
+            first = next(
+                ((index, has) for index, (check, has) in enumerate(own) if check.counted and not check.success), None
+            )
+            if first is not None and first[1]:
+                plain[first[0]] = self._details(plain[first[0]], deadline)
+            summaries[name] = summarise(plain)
+        return summaries
+
+    def _details(self, check: Check, deadline: float) -> Check:
+        """``check`` with its failure item's error and failures (as it is, when that item is missing)."""
+        response = self._call(
+            "GetItem",
+            f"reading a failure of {check.target}",
+            deadline,
+            TableName=self.results_table,
+            Key={"Id": {"S": check_id(check.target)}, "Timestamp": {"S": sort_key(check.time, check.region or "")}},
+        )
+        item = response.get("Item")
+        if item is None:
+            return check
+        try:
+            return check_from_item(item)
+        except (KeyError, TypeError, ValueError):
+            return check
+
+    def _hour_item(self, shard: str, region: str, hour: datetime, deadline: float) -> dict[str, HourSummary]:
+        response = self._call(
+            "GetItem",
+            f"reading the rollups of shard {shard}",
+            deadline,
+            TableName=self.table_name,
+            Key={HASH_KEY: {"S": hour_id(shard, region)}, DAY_KEY: {"S": hour.strftime(HOUR_FORMAT)}},
+        )
+        item = response.get("Item")
+        return summaries_of(item) if item is not None else {}
+
+    def _put(
+        self, item_id: str, day: str, summaries: Mapping[str, HourSummary], moment: datetime, deadline: float
+    ) -> int:
+        item = {
+            HASH_KEY: {"S": item_id},
+            DAY_KEY: {"S": day},
+            TARGETS: {"M": {name: summary.to_attribute() for name, summary in summaries.items()}},
+            "ExpiresAt": _expires(moment),
         }
-        while True:
+        try:
+            self._call(
+                "PutItem",
+                f"writing the rollups {item_id} {day}",
+                deadline,
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#i)",
+                ExpressionAttributeNames={"#i": HASH_KEY},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return 0  # another invocation summarised it first
+            raise
+        return 1
 
-            def query(kwargs: dict[str, Any] = kwargs) -> Any:
-                self.calls["Query"] += 1
-                return self._client.query(**kwargs)
+    def _close_day(
+        self, shard: str, region: str, head: ShardHead, day: datetime, deadline: float
+    ) -> tuple[int, ShardHead]:
+        """The day's item, from its hour items; and the shard's names, last seen that day."""
+        hours = self.hours(shard, region, day, day + timedelta(hours=23), deadline)
+        by_target: dict[str, list[HourSummary]] = {}
+        for hour in sorted(hours):
+            for name, summary in hours[hour].items():
+                by_target.setdefault(name, []).append(summary)
+        written = 0
+        if by_target:
+            summaries = {name: merge(parts) for name, parts in by_target.items()}
+            written = self._put(day_id(shard, region), day.strftime(DAY_FORMAT), summaries, day, deadline)
+        prune = (day - timedelta(days=KEEP_DAYS)).strftime(DAY_FORMAT)
+        seen = dict.fromkeys(by_target, day.strftime(DAY_FORMAT))
+        return written, self._list(shard, region, head, seen, deadline, prune=prune)
 
-            response = retry_until(query, deadline, f"reading the records of {name}")
-            items += response.get("Items", [])
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return items, True
-            if limit is not None:
-                return items, False
-            kwargs = {**kwargs, "ExclusiveStartKey": last}
-
-    def newest_records(
-        self, name: str, start: datetime, end: datetime, deadline: float, *, max_bytes: int
-    ) -> BoundedRead:
-        """Records of ``name`` with ``start <= Timestamp < end``, newest first, until ``max_bytes`` are billed.
-
-        A page asks only for as many records as the rest of the budget holds at the
-        largest record read so far, so a run of large records (a failure with 30
-        unmet expectations is 3-20 KB) stops the read at the budget, not at 1 MB.
-        """
-        kwargs: dict[str, Any] = {
-            "TableName": self.results_table,
-            "KeyConditionExpression": "#id = :id AND #ts BETWEEN :start AND :end",
-            "ExpressionAttributeNames": {"#id": "Id", "#ts": "Timestamp"},
-            "ExpressionAttributeValues": {
-                ":id": {"S": name},
-                ":start": {"S": format_timestamp(start)},
-                ":end": {"S": format_timestamp(end - timedelta(seconds=1))},
-            },
-            "ScanIndexForward": False,
-            "Limit": FIRST_PAGE,
-        }
-        items: list[dict[str, Any]] = []
-        billed = largest = 0
-        while True:
-
-            def query(kwargs: dict[str, Any] = kwargs) -> Any:
-                self.calls["Query"] += 1
-                return self._client.query(**kwargs)
-
-            response = retry_until(query, deadline, f"reading the records of {name}")
-            page = response.get("Items", [])
-            items += page
-            billed += page_bytes(page)
-            largest = max([largest, *(item_bytes(item) for item in page)])
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return BoundedRead(items, billed, largest, True)
-            # The budget left is whole 4 KB blocks, so records that fit it fit once rounded up, too.
-            fits = (max_bytes - billed) // max(largest, 1)
-            if fits < 1:
-                return BoundedRead(items, billed, largest, False)
-            kwargs = {**kwargs, "ExclusiveStartKey": last, "Limit": min(fits, kwargs["Limit"] * PAGE_GROWTH)}
+    # --- incidents -----------------------------------------------------------------------------------
 
     def record_transitions(self, transitions: Iterable[Alert], deadline: float) -> int:
         """Write each DOWN and RECOVERED alert's incident item; returns the writes made.
@@ -327,7 +467,7 @@ class RollupStore:
     def _write_transition(self, alert: Alert, deadline: float) -> None:
         start = parse_time(alert.since)
         names = {"#x": "ExpiresAt"}
-        values: dict[str, Any] = {":x": {"N": str(int((start + timedelta(days=KEEP_DAYS)).timestamp()))}}
+        values: dict[str, Any] = {":x": _expires(start)}
         sets = ["#x = :x"]
         if alert.kind == "RECOVERED":
             end = start + timedelta(seconds=alert.down_for_s or 0)
@@ -336,160 +476,97 @@ class RollupStore:
         elif alert.reasons:
             names["#r"], values[":r"] = "Reason", {"S": clip(alert.reasons[0], MAX_REASON_BYTES)}
             sets.append("#r = :r")
-
-        def update() -> object:
-            self.calls["UpdateItem"] += 1
-            return self._client.update_item(
-                TableName=self.table_name,
-                Key={HASH_KEY: {"S": alert.target}, DAY_KEY: {"S": INCIDENT_PREFIX + alert.since}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-
-        retry_until(update, deadline, f"recording an incident of {alert.target}")
+        self._call(
+            "UpdateItem",
+            f"recording an incident of {alert.target}",
+            deadline,
+            TableName=self.table_name,
+            Key={HASH_KEY: {"S": incident_id(alert.target)}, DAY_KEY: {"S": INCIDENT_PREFIX + alert.since}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def incidents(
         self, name: str, first: datetime, last: datetime, deadline: float, *, limit: int
     ) -> list[StoredIncident]:
         """The latest ``limit`` incidents of ``name`` that began from ``first`` to ``last``, newest first (one page)."""
-
-        def query() -> Any:
-            self.calls["Query"] += 1
-            return self._client.query(
-                TableName=self.table_name,
-                KeyConditionExpression="#id = :id AND #day BETWEEN :first AND :last",
-                ExpressionAttributeNames={"#id": HASH_KEY, "#day": DAY_KEY},
-                ExpressionAttributeValues={
-                    ":id": {"S": name},
-                    ":first": {"S": INCIDENT_PREFIX + format_timestamp(first)},
-                    ":last": {"S": INCIDENT_PREFIX + format_timestamp(last)},
-                },
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-
+        response = self._call(
+            "Query",
+            f"reading the incidents of {name}",
+            deadline,
+            TableName=self.table_name,
+            KeyConditionExpression="#id = :id AND #day BETWEEN :first AND :last",
+            ExpressionAttributeNames={"#id": HASH_KEY, "#day": DAY_KEY},
+            ExpressionAttributeValues={
+                ":id": {"S": incident_id(name)},
+                ":first": {"S": INCIDENT_PREFIX + format_timestamp(first)},
+                ":last": {"S": INCIDENT_PREFIX + format_timestamp(last)},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )
         found: list[StoredIncident] = []
-        for item in retry_until(query, deadline, f"reading the incidents of {name}").get("Items", []):
+        for item in response.get("Items", []):
             incident = _incident(item)
             if incident is not None:
                 found.append(incident)
         return found
 
-    def flush(self, names: Sequence[str], now: datetime, deadline: float) -> int:
-        """Summarise every closed hour holding checks that is not summarised yet; returns the summaries written.
+    # --- what a page reads -----------------------------------------------------------------------------
 
-        A failure is logged and left for the next run to catch up: rollups
-        never cost a run its records or its alerts.
-        """
-        written = 0
-        try:
-            latest = self.latest(names, now, deadline)
-            for name in dict.fromkeys(names):
-                written += self._catch_up(name, latest.get(name), closed_hours(now)[0], deadline)
-        except (ClientError, BotoCoreError, TimeoutError) as exc:
-            log.warning("rollups not brought up to date (the next run tries again): %s", exc)
-        return written
-
-    def _catch_up(
-        self, name: str, known: tuple[datetime, HourSummary | None] | None, last: datetime, deadline: float
-    ) -> int:
-        """Write ``name``'s hours after ``known`` (its latest summarised hour) up to ``last``, oldest first."""
-        if known is not None and known[0] >= last:
-            return 0
-        start = known[0] + timedelta(hours=1) if known is not None else last - timedelta(hours=CATCH_UP_HOURS - 1)
-        records, complete = self.some_records(name, start, last + timedelta(hours=1), deadline, limit=MAX_RECORDS)
-        hours = _by_hour(records)
-        if not complete and hours:
-            # The last hour read may be cut short: it waits for the next run, unless it is
-            # the only one (more than MAX_RECORDS checks in an hour), then read whole.
-            partial = max(hours)
-            if len(hours) > 1:
-                del hours[partial]
-            else:
-                hours = {partial: self.records(name, partial, partial + timedelta(hours=1), deadline)}
-        elif complete and last not in hours:
-            # Written empty all the same: the next run starts after it, not from ``known`` again.
-            hours[last] = []
-        written = 0
-        previous = known
-        for hour in sorted(hours):
-            summary = summarise(hours[hour])
-            before = previous[1] if previous is not None and previous[0] == hour - timedelta(hours=1) else None
-            if summary.failed and before is not None and before.failed:
-                # The same incident goes on: the page shows its first hour's reason only, so
-                # the reason is not repeated in every hour a long outage fills (item size is cost).
-                summary = dataclasses.replace(summary, first_reason=None)
-            written += self._write(name, hour, summary, deadline)
-            previous = (hour, summary)
-        return written
-
-    def _write(self, name: str, hour: datetime, summary: HourSummary, deadline: float) -> int:
-        day, attribute = hour_key(hour)
-        expires = int((hour + timedelta(days=KEEP_DAYS)).timestamp())
-
-        def update() -> object:
-            self.calls["UpdateItem"] += 1
-            return self._client.update_item(
-                TableName=self.table_name,
-                Key={HASH_KEY: {"S": name}, DAY_KEY: {"S": day}},
-                UpdateExpression="SET #h = :summary, ExpiresAt = :expires",
-                ConditionExpression="attribute_not_exists(#h)",
-                ExpressionAttributeNames={"#h": attribute},
-                ExpressionAttributeValues={":summary": summary.to_attribute(), ":expires": {"N": str(expires)}},
-            )
-
-        try:
-            retry_until(update, deadline, f"writing the rollup of {name}")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return 0  # another invocation summarised it first
-            raise
-        return 1
-
-    def days(self, name: str, first_day: str, last_day: str, deadline: float) -> list[dict[str, Any]]:
-        """The day items of ``name`` from ``first_day`` to ``last_day`` (one Query, paged)."""
+    def _query(self, what: str, deadline: float, **request: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "#id = :id AND #day BETWEEN :first AND :last",
-            "ExpressionAttributeNames": {"#id": HASH_KEY, "#day": DAY_KEY},
-            "ExpressionAttributeValues": {":id": {"S": name}, ":first": {"S": first_day}, ":last": {"S": last_day}},
-        }
         while True:
-
-            def query(kwargs: dict[str, Any] = kwargs) -> Any:
-                self.calls["Query"] += 1
-                return self._client.query(**kwargs)
-
-            response = retry_until(query, deadline, f"reading the rollups of {name}")
+            response = self._call("Query", what, deadline, TableName=self.table_name, **request)
             items += response.get("Items", [])
             last = response.get("LastEvaluatedKey")
             if not last:
                 return items
-            kwargs = {**kwargs, "ExclusiveStartKey": last}
+            request = {**request, "ExclusiveStartKey": last}
 
+    def shards(self, deadline: float) -> dict[tuple[str, str], ShardHead]:
+        """Every shard's item, by (shard, region): which targets each held, how far each is summarised."""
+        heads: dict[tuple[str, str], ShardHead] = {}
+        for item in self._query(
+            "reading the shards",
+            deadline,
+            KeyConditionExpression="#id = :id",
+            ExpressionAttributeNames={"#id": HASH_KEY},
+            ExpressionAttributeValues={":id": {"S": SHARDS_ID}},
+        ):
+            shard, mark, region = str(item.get(DAY_KEY, {}).get("S", "")).partition("#")
+            if mark:
+                heads[(shard, region)] = _head(item)
+        return heads
 
-def hour_summaries(items: Iterable[dict[str, Any]]) -> dict[datetime, HourSummary]:
-    """Every hour's summary in day items, keyed by the hour's start (UTC)."""
-    hours: dict[datetime, HourSummary] = {}
-    for item in items:
-        try:
-            day = datetime.fromisoformat(item[DAY_KEY]["S"] + "T00:00:00+00:00")
-        except (KeyError, TypeError, ValueError):
-            log.warning("rollup item with a bad Day skipped: %s", clip(repr(item.get(DAY_KEY)), 200))
-            continue
-        for attribute, value in item.items():
-            if (
-                len(attribute) == 3
-                and attribute.startswith("H")
-                and attribute[1:].isdigit()
-                and int(attribute[1:]) < 24
-            ):
-                summary = _read_hour(item[DAY_KEY]["S"], attribute, value)
-                if summary is not None:  # one bad hour costs that hour, never the page: it shows as no data
-                    hours[day + timedelta(hours=int(attribute[1:]))] = summary
-    return hours
+    def days(
+        self, shard: str, region: str, first: datetime, last: datetime, deadline: float
+    ) -> dict[datetime, dict[str, HourSummary]]:
+        """The day items of a shard and region from ``first`` to ``last`` (days), by day."""
+        return self._periods(day_id(shard, region), first.strftime(DAY_FORMAT), last.strftime(DAY_FORMAT), deadline)
+
+    def hours(
+        self, shard: str, region: str, first: datetime, last: datetime, deadline: float
+    ) -> dict[datetime, dict[str, HourSummary]]:
+        """The hour items of a shard and region from ``first`` to ``last`` (hours), by hour."""
+        return self._periods(hour_id(shard, region), first.strftime(HOUR_FORMAT), last.strftime(HOUR_FORMAT), deadline)
+
+    def _periods(self, item_id: str, first: str, last: str, deadline: float) -> dict[datetime, dict[str, HourSummary]]:
+        periods: dict[datetime, dict[str, HourSummary]] = {}
+        for item in self._query(
+            f"reading the rollups {item_id}",
+            deadline,
+            KeyConditionExpression="#id = :id AND #day BETWEEN :first AND :last",
+            ExpressionAttributeNames={"#id": HASH_KEY, "#day": DAY_KEY},
+            ExpressionAttributeValues={":id": {"S": item_id}, ":first": {"S": first}, ":last": {"S": last}},
+        ):
+            moment = hour_of(str(item.get(DAY_KEY, {}).get("S", "")) + ("T00" if len(first) == 10 else ""))
+            if moment is None:
+                log.warning("rollup item with a bad Day skipped: %s", clip(repr(item.get(DAY_KEY)), 200))
+                continue
+            periods[moment] = summaries_of(item)
+        return periods
 
 
 def _incident(item: dict[str, Any]) -> StoredIncident | None:
@@ -505,12 +582,3 @@ def _incident(item: dict[str, Any]) -> StoredIncident | None:
         return None
     reason = item.get("Reason", {}).get("S")
     return StoredIncident(start, str(end) if end is not None else None, str(reason) if reason is not None else None)
-
-
-def _read_hour(day: str, attribute: str, value: Any) -> HourSummary | None:
-    """A stored hour's summary; None (logged) when it can't be read."""
-    try:
-        return HourSummary.from_attribute(value)
-    except (KeyError, TypeError, ValueError):
-        log.warning("rollup %s %s unreadable, skipped: %s", day, attribute, clip(repr(value), 200))
-        return None

@@ -1,7 +1,7 @@
-"""Hourly summaries of check records: counts and a fixed latency histogram (pure functions).
+"""Summaries of checks over an hour or a day: counts and a fixed latency histogram (pure functions).
 
-A status page must not read raw history, so each target's records are
-summarised once per hour into its day's rollup item (``rollup_store``). The
+A status page must not read raw history, so each shard's checks are summarised
+once per hour, and each day once more, into rollup items (``rollup_store``). The
 histogram has fixed bucket bounds, so hours and days merge by adding counts,
 and a percentile is read back as the upper bound of the bucket holding it
 (an answer "at most N ms", exact to the bucket's width).
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..text import clip
+from .reader import Check
 
 __all__ = ["BUCKET_BOUNDS_MS", "HourSummary", "merge", "percentile", "summarise", "uptime"]
 
@@ -123,33 +124,34 @@ def _bucket(duration_ms: int) -> int:
     return bisect.bisect_left(BUCKET_BOUNDS_MS, duration_ms)
 
 
-def summarise(records: Iterable[Mapping[str, Any]]) -> HourSummary:
-    """Summarise raw record items (DynamoDB's typed form), in timestamp order."""
-    checks = counted = failed = maintenance = inconclusive = duration_sum = 0
+def summarise(checks: Iterable[Check]) -> HourSummary:
+    """Summarise checks, in time order. The reason is the first counted failure's, when it was read
+    (checks decoded from a run item alone carry none: see ``reader.with_details``)."""
+    total = counted = failed = maintenance = inconclusive = duration_sum = 0
     buckets = [0] * (len(BUCKET_BOUNDS_MS) + 1)
     reason: str | None = None
-    for item in records:
-        checks += 1
-        if item.get("Maintenance", {}).get("BOOL"):
+    first_failure = True
+    for check in checks:
+        total += 1
+        if check.maintenance:
             maintenance += 1
             continue
-        if item.get("Inconclusive", {}).get("BOOL"):
+        if check.inconclusive:
             inconclusive += 1
             continue
         counted += 1
-        if "Status" in item:
+        if check.status is not None:
             # Latency as the report measures it: counted checks that got a response. A refused
             # connection's 0 ms or a timeout's limit says nothing about how fast the site answers.
-            duration = int(item.get("Duration", {}).get("N", "0"))
-            duration_sum += duration
-            buckets[_bucket(duration)] += 1
-        if not item.get("Success", {}).get("BOOL"):
+            duration_sum += check.duration_ms
+            buckets[_bucket(check.duration_ms)] += 1
+        if not check.success:
             failed += 1
-            if reason is None:
-                lines = [line.get("S", "") for line in item.get("Failures", {}).get("L", [])]
-                reason = item.get("Error", {}).get("S") or (lines[0] if lines else "failed")
+            if first_failure:
+                first_failure = False
+                reason = check.reasons[0] if check.reasons else None
     return HourSummary(
-        checks, counted, failed, maintenance, inconclusive, duration_sum, tuple(buckets), _clip_reason(reason)
+        total, counted, failed, maintenance, inconclusive, duration_sum, tuple(buckets), _clip_reason(reason)
     )
 
 

@@ -9,6 +9,7 @@ one failed check below the failure threshold is not an incident.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -18,7 +19,7 @@ from ..alerting.state import TargetState, next_state, parse_time
 from ..check.probe import CheckResult
 from .reader import Check
 
-__all__ = ["Figures", "Incident", "figures", "percentile", "replay", "sparkline"]
+__all__ = ["Figures", "Incident", "Replay", "Sparkline", "Tally", "figures", "percentile", "replay", "sparkline"]
 
 BLOCKS: Final = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH: Final = 24
@@ -29,11 +30,7 @@ def percentile(values: Sequence[int], p: float) -> int | None:
 
     Always a latency that was measured (never interpolated); None for no values.
     """
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return _ranked(sorted(values), p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,31 +56,65 @@ class Figures:
         return self.checks - self.maintenance - self.inconclusive
 
 
-def figures(checks: Sequence[Check]) -> Figures:
-    """Figures of one target's checks (oldest first).
+class Tally:
+    """One target's figures, from its checks added one at a time (oldest first): no list of checks is kept.
 
-    Latency percentiles are over counted checks that got a response (a
-    ``Status``): a refused connection's 0 ms or a timeout's limit is not a
-    response time.
+    A report reads every target of a shard at once, so a 90-day report of 100
+    targets at one check a minute streams 13 million checks: each target keeps
+    only counts and its latencies (4 bytes each).
     """
-    maintenance = sum(1 for check in checks if check.maintenance)
-    inconclusive = sum(1 for check in checks if check.inconclusive and not check.maintenance)
-    counted = [check for check in checks if check.counted]
-    failed = [check for check in counted if not check.success]
-    latencies = [check.duration_ms for check in counted if check.status is not None]
-    last = failed[-1] if failed else None
-    return Figures(
-        checks=len(checks),
-        maintenance=maintenance,
-        inconclusive=inconclusive,
-        failures=len(failed),
-        uptime_pct=100 * (len(counted) - len(failed)) / len(counted) if counted else None,
-        p50_ms=percentile(latencies, 50),
-        p95_ms=percentile(latencies, 95),
-        p99_ms=percentile(latencies, 99),
-        last_failure_at=last.timestamp if last else None,
-        last_failure_reasons=last.reasons if last else (),
-    )
+
+    def __init__(self) -> None:
+        self.checks = self.maintenance = self.inconclusive = self.counted = self.failed = 0
+        self.latencies = array("l")
+        self.last_failure: Check | None = None
+
+    def add(self, check: Check) -> None:
+        self.checks += 1
+        if check.maintenance:
+            self.maintenance += 1
+        elif check.inconclusive:
+            self.inconclusive += 1
+        if not check.counted:
+            return
+        self.counted += 1
+        if not check.success:
+            self.failed += 1
+            self.last_failure = check
+        if check.status is not None:
+            self.latencies.append(check.duration_ms)
+
+    def figures(self) -> Figures:
+        """Latency percentiles are over counted checks that got a response (a ``Status``): a refused
+        connection's 0 ms or a timeout's limit is not a response time."""
+        last = self.last_failure
+        latencies = sorted(self.latencies)
+        return Figures(
+            checks=self.checks,
+            maintenance=self.maintenance,
+            inconclusive=self.inconclusive,
+            failures=self.failed,
+            uptime_pct=100 * (self.counted - self.failed) / self.counted if self.counted else None,
+            p50_ms=_ranked(latencies, 50),
+            p95_ms=_ranked(latencies, 95),
+            p99_ms=_ranked(latencies, 99),
+            last_failure_at=last.time if last else None,
+            last_failure_reasons=last.reasons if last else (),
+        )
+
+
+def _ranked(ordered: Sequence[int], p: float) -> int | None:
+    if not ordered:
+        return None
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def figures(checks: Sequence[Check]) -> Figures:
+    """Figures of one target's checks (oldest first)."""
+    tally = Tally()
+    for check in checks:
+        tally.add(check)
+    return tally.figures()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,28 +131,32 @@ class Incident:
         return max(0, round((parse_time(self.end or now) - parse_time(self.start)).total_seconds()))
 
 
-def replay(
-    name: str, checks: Sequence[Check], policy: AlertPolicy, initial: TargetState | None = None
-) -> tuple[TargetState, list[Incident]]:
-    """The state after ``checks`` and the DOWN periods they went through, by the function's own state rules.
+class Replay:
+    """The function's own state rules run over one target's checks, added one at a time (oldest first).
 
     ``initial`` is the state before the first check (UP by default; DOWN when
     the state table shows an outage that began before the window).
     """
-    state = initial or TargetState()
-    found: list[Incident] = []
-    opened: Incident | None = None
-    if state.state == "DOWN" and state.since is not None:
-        opened = Incident(name, state.since, None, "")
-    first_reason = ""  # of the current failing streak
-    for check in checks:
+
+    def __init__(self, name: str, policy: AlertPolicy, initial: TargetState | None = None) -> None:
+        self.name = name
+        self.policy = policy
+        self.state = initial or TargetState()
+        self.found: list[Incident] = []
+        self._opened: Incident | None = None
+        if self.state.state == "DOWN" and self.state.since is not None:
+            self._opened = Incident(name, self.state.since, None, "")
+        self._first_reason = ""  # of the current failing streak
+
+    def add(self, check: Check) -> None:
+        state, name = self.state, self.name
         if check.counted and not check.success:
             reason = check.reasons[0] if check.reasons else ""
             if state.state == "UP" and not state.failures:
-                first_reason = reason
-            elif opened is not None and not opened.first_reason:
+                self._first_reason = reason
+            elif self._opened is not None and not self._opened.first_reason:
                 # Down since before the window: its first reason in the window is the one shown.
-                opened = Incident(name, opened.start, None, reason)
+                self._opened = Incident(name, self._opened.start, None, reason)
         result = CheckResult(
             name,
             "",
@@ -132,41 +167,67 @@ def replay(
             inconclusive=check.inconclusive,
             maintenance=check.maintenance,
         )
-        moved = next_state(state, result, policy, 0, check.timestamp)
+        moved = next_state(state, result, self.policy, 0, check.time)
         if moved is None:
-            continue
+            return
         if state.state == "UP" and moved.state == "DOWN":
             assert moved.since is not None
-            opened = Incident(name, moved.since, None, first_reason)
-        elif state.state == "DOWN" and moved.state == "UP" and opened is not None:
-            found.append(Incident(name, opened.start, moved.since, opened.first_reason))
-            opened = None
-        state = moved
-    if opened is not None:
-        found.append(opened)
-    return state, found
+            self._opened = Incident(name, moved.since, None, self._first_reason)
+        elif state.state == "DOWN" and moved.state == "UP" and self._opened is not None:
+            self.found.append(Incident(name, self._opened.start, moved.since, self._opened.first_reason))
+            self._opened = None
+        self.state = moved
+
+    def incidents(self) -> list[Incident]:
+        """The DOWN periods so far, the one still open last."""
+        return [*self.found, *([self._opened] if self._opened is not None else [])]
+
+
+def replay(
+    name: str, checks: Sequence[Check], policy: AlertPolicy, initial: TargetState | None = None
+) -> tuple[TargetState, list[Incident]]:
+    """The state after ``checks`` and the DOWN periods they went through, by the function's own state rules."""
+    replayed = Replay(name, policy, initial)
+    for check in checks:
+        replayed.add(check)
+    return replayed.state, replayed.incidents()
 
 
 def _seconds(timestamp: str) -> float:
     return parse_time(timestamp).timestamp()
 
 
+class Sparkline:
+    """Median response time per slice of a window, from checks added one at a time."""
+
+    def __init__(self, start: str, end: str, width: int = SPARK_WIDTH) -> None:
+        self._first = _seconds(start)
+        self._span = max(_seconds(end) - self._first, 1.0)
+        self._slices = [array("l") for _ in range(width)]
+
+    def add(self, check: Check) -> None:
+        if check.counted and check.status is not None:
+            width = len(self._slices)
+            index = min(width - 1, max(0, int((_seconds(check.time) - self._first) / self._span * width)))
+            self._slices[index].append(check.duration_ms)
+
+    def text(self) -> str:
+        """Unicode blocks, low ▁ to high █; a blank: no response in that slice."""
+        medians = [_ranked(sorted(values), 50) for values in self._slices]
+        present = [value for value in medians if value is not None]
+        if not present:
+            return " " * len(self._slices)
+        low, high = min(present), max(present)
+        top = len(BLOCKS) - 1
+        return "".join(
+            " " if value is None else BLOCKS[0 if high == low else round((value - low) / (high - low) * top)]
+            for value in medians
+        )
+
+
 def sparkline(checks: Sequence[Check], start: str, end: str, width: int = SPARK_WIDTH) -> str:
     """Median response time per slice of the window, as Unicode blocks (low ▁ to high █); a blank: no response."""
-    first, last = _seconds(start), _seconds(end)
-    span = max(last - first, 1.0)
-    buckets: list[list[int]] = [[] for _ in range(width)]
+    line = Sparkline(start, end, width)
     for check in checks:
-        if check.counted and check.status is not None:
-            index = min(width - 1, max(0, int((_seconds(check.timestamp) - first) / span * width)))
-            buckets[index].append(check.duration_ms)
-    medians = [percentile(bucket, 50) for bucket in buckets]
-    present = [value for value in medians if value is not None]
-    if not present:
-        return " " * width
-    low, high = min(present), max(present)
-    top = len(BLOCKS) - 1
-    return "".join(
-        " " if value is None else BLOCKS[0 if high == low else round((value - low) / (high - low) * top)]
-        for value in medians
-    )
+        line.add(check)
+    return line.text()

@@ -1,12 +1,20 @@
-"""What the status page shows, as plain data: built from rollups, incidents, raw records and state.
+"""What the status page shows, as plain data: built from rollups, incidents, raw runs and state.
 
 ``?format=json`` returns exactly :meth:`StatusData.to_json`, so machines and
 the HTML read the same figures. Building is pure (:func:`build`) given what
-was read; :func:`load` does the reads. Per target: one ``Query`` of its day
-items (one item per day shown), one ``Query`` of its latest incidents, and
-the raw records of the hours not summarised yet, newest first, until
-``RAW_READ_BYTES`` are billed (4 read units, whatever the records hold); and
-one ``BatchGetItem`` of the state table for all targets.
+was read; :func:`load` does the reads:
+
+- one ``Query`` of the rollups' ``shards`` items: which shard (and region) held each target
+  shown in the days shown, and how far each is summarised;
+- per such shard and region, one ``Query`` of its day items (one a day, every target of the
+  shard in each) and one of its hour items (the last 24 hours, and those of a day not closed yet);
+- per such shard, its run items after the latest summarised hour, newest first, until
+  ``RAW_READ_BYTES`` are billed, whatever they hold (and each roster they refer to, once per process);
+- per shown target that failed in the days shown or has a state, one ``Query`` of its latest incidents;
+- one ``BatchGetItem`` of the state table for all targets.
+
+Failure reasons are never read raw: the page names an incident by its recorded reason (or its
+first hour's), so a failure with long reasons costs a view nothing more than a pass.
 
 The state shown: ``UNKNOWN`` when the target has no recent check (its newest
 is older than ``STALE_INTERVALS`` of its own check intervals plus ``LATE``:
@@ -17,18 +25,22 @@ the state table's ``UP`` or ``DOWN``, the alerts' own state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from ..alerting.state import TargetState, parse_time
 from ..alerting.state_store import StateStore
 from ..event import format_timestamp
-from ..history.item_size import BLOCK_BYTES
-from ..history.rollup_store import RollupStore, StoredIncident, hour_of, hour_summaries
+from ..history.item_size import READ_UNIT_BYTES
+from ..history.reader import Check, decode_runs, newest_runs
+from ..history.rollup_store import RollupStore, ShardHead, StoredIncident, day_of, hour_of
 from ..history.rollups import HourSummary, merge, percentile, summarise, uptime
 from .public_reasons import public_reason
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 __all__ = [
     "DAYS_SHOWN",
@@ -53,21 +65,24 @@ PERIODS: Final = {
     "90d": timedelta(days=90),
 }
 MAX_INCIDENTS: Final = 10
-# Raw records a view reads per target: 32 KB, 4 read units (eventually consistent). The hours after the
-# latest summarised one are read newest first; at one check a minute (records of about 120 bytes) that is
-# all of them. Records of failures with many unmet expectations (3-20 KB each) fill it sooner: then the
-# older part of those hours is left unread, said so on the page, and counted once summarised.
-RAW_READ_BYTES: Final = 8 * BLOCK_BYTES
+# Run items a view reads per shard after its latest summarised hour: 256 KB, 32 read units (eventually
+# consistent). At one run a minute, a shard of 100 targets has a run item of about 1.2-2 KB, so that holds
+# the two hours an hour waits before it is summarised. Older runs (rollups stalled) are left unread, said
+# so on the page, and counted once summarised. Run items hold no failure reasons: their size is the same
+# whatever the checks found.
+RAW_READ_BYTES: Final = 32 * READ_UNIT_BYTES
 STALE_INTERVALS: Final = 3
 # Events reach the function up to 30 minutes late (Scheduler, then Lambda's async queue); most far sooner.
 LATE: Final = timedelta(minutes=15)
 # The interval assumed while a target has a single check to go by.
 ONE_CHECK_INTERVAL: Final = timedelta(hours=1)
+# How far behind the runs a shard's list of names may say a target was last seen (a day closes at 01:50).
+LISTED_LAG: Final = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
 class ShownTarget:
-    """A target the page shows: ``key`` is its records' ``Id``, ``name`` what the page calls it."""
+    """A target the page shows: ``key`` is its records' name, ``name`` what the page calls it."""
 
     key: str
     name: str
@@ -147,9 +162,13 @@ def _camel_key(key: str) -> str:
 class TargetReads:
     """Everything one view read of one target."""
 
-    summarised: Mapping[datetime, HourSummary] = field(default_factory=dict)
-    recent: Sequence[Mapping[str, Any]] = ()
-    """Raw records after the latest summarised hour, newest first."""
+    days: Mapping[datetime, HourSummary] = field(default_factory=dict)
+    """Each day's summary from the rollups, by the day's start: a closed day's item, or the hours summarised
+    so far of a day not closed yet."""
+    hours: Mapping[datetime, HourSummary] = field(default_factory=dict)
+    """Summarised hours, by the hour's start: at least those of the last 24 hours."""
+    recent: Sequence[Check] = ()
+    """Checks after the latest summarised hour, newest first."""
     unread: tuple[datetime, datetime] | None = None
     """The part of those hours left unread: [from, until)."""
     incidents: Sequence[StoredIncident] = ()
@@ -166,21 +185,13 @@ def _moment(text: object) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _time(item: Mapping[str, Any]) -> datetime | None:
-    return _moment(item.get("Timestamp", {}).get("S"))
-
-
-def _flag(item: Mapping[str, Any], name: str) -> bool:
-    return bool(item.get(name, {}).get("BOOL"))
-
-
 def _seconds(start: str, end: str) -> int:
     return max(0, round((parse_time(end) - parse_time(start)).total_seconds()))
 
 
 def _shown_state(reads: TargetReads, now: datetime) -> tuple[str, str | None]:
     """(state, since) as the page shows them."""
-    times = [moment for moment in map(_time, reads.recent) if moment is not None]
+    times = sorted({moment for moment in (_moment(check.time) for check in reads.recent) if moment}, reverse=True)
     if not times:
         return "UNKNOWN", None
     newest = times[0]
@@ -188,33 +199,39 @@ def _shown_state(reads: TargetReads, now: datetime) -> tuple[str, str | None]:
         interval = newest - times[1]
     else:
         # A sparse schedule: the check before is in a summarised hour, at most that hour's start.
-        earlier = [hour for hour, summary in reads.summarised.items() if summary.checks and hour < newest]
+        earlier = [hour for hour, summary in reads.hours.items() if summary.checks and hour < newest]
         interval = newest - max(earlier) if earlier else ONE_CHECK_INTERVAL
     if now - newest > STALE_INTERVALS * interval + LATE:
         return "UNKNOWN", None
-    if _flag(reads.recent[0], "Maintenance"):
-        since = reads.recent[0]
-        for item in reads.recent:
-            if not _flag(item, "Maintenance"):
-                break
-            since = item
-        return "MAINTENANCE", str(since["Timestamp"]["S"])
+    if reads.recent[0].maintenance:
+        since = reads.recent[0].time
+        for check in reads.recent:
+            if not check.maintenance:
+                return "MAINTENANCE", since
+            since = check.time
+        # Every check read raw was in the window: it began before them, in the summarised hours wholly inside it
+        # (said to the hour: a summary keeps counts, not times).
+        hour = (hour_of(since) or newest) - timedelta(hours=1)
+        while (summary := reads.hours.get(hour)) is not None and 0 < summary.checks == summary.maintenance:
+            since = format_timestamp(hour)
+            hour -= timedelta(hours=1)
+        return "MAINTENANCE", since
     if reads.state is None:
         return "UNKNOWN", None
     return reads.state.state, reads.state.since
 
 
 def _recent_hours(reads: TargetReads) -> dict[datetime, HourSummary]:
-    """The raw records' hours, summarised as the monitor will (a part, for an hour cut by the read budget)."""
-    by_hour: dict[datetime, list[Mapping[str, Any]]] = {}
-    for item in reversed(reads.recent):  # oldest first, as summarise wants them
-        hour = hour_of(dict(item))
+    """The raw checks' hours, summarised as the monitor will (a part, for an hour cut by the read budget)."""
+    by_hour: dict[datetime, list[Check]] = {}
+    for check in reversed(reads.recent):  # oldest first, as summarise wants them
+        hour = hour_of(check.time)
         if hour is not None:
-            by_hour.setdefault(hour, []).append(item)
-    return {hour: summarise(items) for hour, items in by_hour.items()}
+            by_hour.setdefault(hour, []).append(check)
+    return {hour: summarise(checks) for hour, checks in by_hour.items()}
 
 
-def _incidents(reads: TargetReads, hours: Mapping[datetime, HourSummary], now: datetime) -> list[Incident]:
+def _incidents(reads: TargetReads, now: datetime) -> list[Incident]:
     """From the state's transitions: the ongoing one (the state table's DOWN since), then the recorded ones."""
     generated = format_timestamp(now)
 
@@ -222,7 +239,7 @@ def _incidents(reads: TargetReads, hours: Mapping[datetime, HourSummary], now: d
         if recorded is not None:
             return recorded
         # Not recorded (an incident older than its item, or a write that failed): its first hour's reason.
-        summary = hours.get(parse_time(start).replace(minute=0, second=0, microsecond=0))
+        summary = reads.hours.get(parse_time(start).replace(minute=0, second=0, microsecond=0))
         return summary.first_reason if summary is not None else None
 
     state = reads.state
@@ -255,23 +272,35 @@ def _incidents(reads: TargetReads, hours: Mapping[datetime, HourSummary], now: d
     return found[:MAX_INCIDENTS]
 
 
+def _day_ago(now: datetime) -> datetime:
+    """The first hour the "24h" figure counts: the one holding the moment a day before ``now``."""
+    return now.replace(minute=0, second=0, microsecond=0) - PERIODS["24h"]
+
+
+def _merged(*parts: Mapping[datetime, HourSummary]) -> dict[datetime, HourSummary]:
+    """Summaries by period, those of the same period added together."""
+    collected: dict[datetime, list[HourSummary]] = {}
+    for part in parts:
+        for moment, summary in part.items():
+            collected.setdefault(moment, []).append(summary)
+    return {moment: merge(summaries) for moment, summaries in collected.items()}
+
+
 def target_status(target: ShownTarget, reads: TargetReads, now: datetime) -> TargetStatus:
     """One target's figures at ``now``."""
-    hours = {**reads.summarised, **_recent_hours(reads)}
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    raw_hours = _recent_hours(reads)
+    hours = _merged(reads.hours, raw_hours)
+    raw_days = _merged(*({day_of(hour): summary} for hour, summary in raw_hours.items()))
+    days_by_start = _merged(reads.days, raw_days)
+    today = day_of(now)
     first = today - timedelta(days=DAYS_SHOWN - 1)
-    by_day: list[list[HourSummary]] = [[] for _ in range(DAYS_SHOWN)]
-    ordered = sorted(hours.items())
-    for hour, summary in ordered:
-        index = (hour - first).days
-        if 0 <= index < DAYS_SHOWN:
-            by_day[index].append(summary)
     days: list[DayStatus] = []
-    for index, summaries in enumerate(by_day):
-        day = merge(summaries)
+    for index in range(DAYS_SHOWN):
+        start = first + timedelta(days=index)
+        day = days_by_start.get(start, HourSummary())
         days.append(
             DayStatus(
-                day=(first + timedelta(days=index)).strftime("%Y-%m-%d"),
+                day=start.strftime("%Y-%m-%d"),
                 uptime=uptime(day),
                 checks=day.checks,
                 failed=day.failed,
@@ -280,25 +309,31 @@ def target_status(target: ShownTarget, reads: TargetReads, now: datetime) -> Tar
                 p95_ms=percentile(day, 0.95),
             )
         )
-    # An hour counts when any of it falls in the period: "24h" at 10:30 reads from 10:00 yesterday,
-    # so a failure 23 h 45 min ago is never left out (it may read up to an hour more, never less).
+    # A period counts every hour (24h) or day (the others) any of which falls in it: "24h" at 10:30 reads
+    # from 10:00 yesterday, "7d" from midnight 7 days ago, so a failure near its start is never left out (a
+    # period may read up to an hour, or a day, more; never less).
     periods = {
-        label: merge(summary for hour, summary in ordered if hour + timedelta(hours=1) > now - period)
-        for label, period in PERIODS.items()
+        "24h": merge(
+            summary for hour, summary in sorted(hours.items()) if hour + timedelta(hours=1) > now - PERIODS["24h"]
+        )
     }
+    for label, period in PERIODS.items():
+        if label != "24h":
+            periods[label] = merge(
+                summary for day, summary in sorted(days_by_start.items()) if day + timedelta(days=1) > now - period
+            )
     state, since = _shown_state(reads, now)
-    newest = reads.recent[0]["Timestamp"]["S"] if reads.recent else None
     unread = reads.unread
     return TargetStatus(
         name=target.name,
         url=target.url,
         state=state,
         since=since,
-        last_check=str(newest) if newest is not None else None,
-        uptime={label: uptime(summary) for label, summary in periods.items()},
-        maintenance={label: summary.maintenance for label, summary in periods.items()},
+        last_check=reads.recent[0].time if reads.recent else None,
+        uptime={label: uptime(periods[label]) for label in PERIODS},
+        maintenance={label: periods[label].maintenance for label in PERIODS},
         days=days,
-        incidents=_incidents(reads, hours, now),
+        incidents=_incidents(reads, now),
         unread_from=format_timestamp(unread[0]) if unread else None,
         unread_until=format_timestamp(unread[1]) if unread else None,
     )
@@ -329,49 +364,81 @@ def without_details(data: StatusData) -> StatusData:
     )
 
 
-def _raw_window(summarised: Mapping[datetime, HourSummary], now: datetime) -> datetime:
-    """Where the unsummarised hours start: after the latest summarised one (within the days shown).
+@dataclass
+class _Gathered:
+    """What a view read of one target, gathered from each shard and region that held it."""
 
-    Every hour after it is unsummarised, however long ago: the monitor summarises
-    an hour only when a run comes after it closes, which on a daily schedule is a day later.
-    """
-    first = (now - timedelta(days=DAYS_SHOWN)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max([first, *(hour + timedelta(hours=1) for hour in summarised)])
+    days: list[dict[datetime, HourSummary]] = field(default_factory=list)
+    hours: list[dict[datetime, HourSummary]] = field(default_factory=list)
+    recent: list[Check] = field(default_factory=list)
+    unread: tuple[datetime, datetime] | None = None
 
 
-def _read_recent(
-    store: RollupStore,
-    key: str,
-    start: datetime,
+def _read_source(
+    rollups: RollupStore,
+    shard: str,
+    region: str,
+    head: ShardHead,
+    wanted: Iterable[str],
+    gathered: Mapping[str, _Gathered],
     now: datetime,
-    turns: Sequence[str],
+    first_day: datetime,
     deadline: float,
-) -> tuple[list[dict[str, Any]], tuple[datetime, datetime] | None]:
-    """The raw records from ``start`` to ``now``, newest first, within ``RAW_READ_BYTES``; and what was left unread.
+) -> None:
+    """One shard and region's summaries of the wanted targets: its closed days, then its hours."""
+    if head.hour is None:
+        return
+    covered = day_of(head.hour + timedelta(hours=1)) - timedelta(days=1)  # the latest day whose every hour is in
+    days = rollups.days(shard, region, first_day, covered, deadline) if covered >= first_day else {}
+    # The last 24 hours' (for "24h"), and those of the day not closed yet (for its bar): at most two days' worth.
+    hours_from = min(_day_ago(now), covered + timedelta(days=1))
+    hours = rollups.hours(shard, region, hours_from, head.hour, deadline) if hours_from <= head.hour else {}
+    for name in wanted:
+        own_days = {day: summaries[name] for day, summaries in days.items() if name in summaries}
+        own_hours = {hour: summaries[name] for hour, summaries in hours.items() if name in summaries}
+        # The hours of the day not closed yet (or whose item is missing) make its day, until its item does.
+        open_days = _merged(
+            *({day_of(hour): summary} for hour, summary in own_hours.items() if day_of(hour) not in own_days)
+        )
+        target = gathered[name]
+        target.days.append({**own_days, **{day: summary for day, summary in open_days.items() if day > covered}})
+        target.hours.append(own_hours)
 
-    Records change size where the state turned (a failure with many unmet expectations
-    is 30-160 times a success): each stretch between ``turns`` is read on its own,
-    starting from one record again, so passing records read in big pages never lead
-    into a big page of failures.
-    """
-    end = now + timedelta(seconds=1)
-    moments = [moment for moment in map(_moment, turns) if moment is not None]
-    bounds = sorted({moment for moment in moments if start < moment < end}, reverse=True)
-    stretches = list(zip([end, *bounds], [*bounds, start], strict=True))
-    items: list[dict[str, Any]] = []
-    billed = largest = 0
-    for upper, lower in stretches:
-        # A stretch starts with one record: only when the budget left holds one as large as any read so far.
-        if billed and RAW_READ_BYTES - billed < max(largest, BLOCK_BYTES):
-            return items, (start, upper)
-        read = store.newest_records(key, lower, upper, deadline, max_bytes=RAW_READ_BYTES - billed)
-        items += read.items
-        billed += read.billed_bytes
-        largest = max(largest, read.largest_bytes)
-        if not read.complete:
-            oldest = _time(items[-1]) if items else None
-            return items, (start, oldest or upper)
-    return items, None
+
+def _read_raw(
+    client: DynamoDBClient,
+    table: str,
+    shard: str,
+    starts: Mapping[str, datetime],
+    wanted: Iterable[str],
+    gathered: Mapping[str, _Gathered],
+    now: datetime,
+    deadline: float,
+) -> None:
+    """A shard's run items after each region's latest summarised hour (``starts``), newest first, on a budget."""
+    start = min(starts.values())
+    read = newest_runs(
+        client,
+        table,
+        shard,
+        format_timestamp(start),
+        format_timestamp(now),
+        max_bytes=RAW_READ_BYTES,
+        deadline=deadline,
+    )
+    names = set(wanted)
+    oldest: datetime | None = None
+    for check, _ in decode_runs(client, table, read.items, deadline=deadline):
+        moment = _moment(check.time)
+        region_start = starts.get(check.region or "")
+        if moment is None or region_start is None or moment < region_start or check.target not in names:
+            continue
+        gathered[check.target].recent.append(check)
+    times = [_moment(str(item["Timestamp"]["S"]).partition("#")[0]) for item in read.items]
+    oldest = min((moment for moment in times if moment is not None), default=None)
+    if not read.complete:
+        for name in names:
+            gathered[name].unread = (start, oldest or now)
 
 
 def load(
@@ -380,23 +447,64 @@ def load(
     state_store: StateStore | None,
     now: datetime,
     deadline: float,
+    *,
+    days_back: int = DAYS_SHOWN,
 ) -> StatusData:
-    """Read what the page needs: about one item per target per day shown, its incidents, the unsummarised hours."""
-    first_day = (now - timedelta(days=DAYS_SHOWN)).strftime("%Y-%m-%d")
-    last_day = now.strftime("%Y-%m-%d")
+    """Read what the page needs (see the module's docstring) and build it.
+
+    ``days_back``: the days read before today (a badge of the last 7 days needs 7 of them, not 90).
+    """
+    keys = list(dict.fromkeys(target.key for target in targets))
+    first_day = day_of(now) - timedelta(days=days_back)
+    # A shard's names say the last day each was summarised, a day or two behind the runs: margin to spare.
+    oldest_listed = (first_day - LISTED_LAG).strftime("%Y-%m-%d")
+    earliest = min(first_day, _day_ago(now))
+    gathered = {key: _Gathered() for key in keys}
+    heads = rollups.shards(deadline)
+    sources = {pair: [key for key in keys if head.names.get(key, "") >= oldest_listed] for pair, head in heads.items()}
+    raw_starts: dict[str, dict[str, datetime]] = {}
+    for (shard, region), wanted in sources.items():
+        if not wanted:
+            continue
+        head = heads[(shard, region)]
+        _read_source(rollups, shard, region, head, wanted, gathered, now, first_day, deadline)
+        after = head.hour + timedelta(hours=1) if head.hour is not None else earliest
+        raw_starts.setdefault(shard, {})[region] = max(after, earliest)
+    shard_names: dict[str, set[str]] = {}
+    for (shard, _), wanted in sources.items():
+        shard_names.setdefault(shard, set()).update(wanted)
+    for shard, starts in raw_starts.items():
+        _read_raw(
+            rollups.client,
+            rollups.results_table,
+            shard,
+            starts,
+            shard_names[shard],
+            gathered,
+            now,
+            deadline,
+        )
     states: dict[str, TargetState] = {}
     if state_store is not None:
-        stored = state_store.load([target.key for target in targets], deadline)
+        stored = state_store.load(keys, deadline)
         # No item is UP, as for the monitor: nothing has happened to that target yet.
-        states = {target.key: stored.get(target.key, TargetState()) for target in targets}
+        states = {key: stored.get(key, TargetState()) for key in keys}
     reads: dict[str, TargetReads] = {}
-    for target in dict.fromkeys(target.key for target in targets):
-        summarised = hour_summaries(rollups.days(target, first_day, last_day, deadline))
-        incidents = rollups.incidents(target, now - timedelta(days=DAYS_SHOWN), now, deadline, limit=MAX_INCIDENTS)
-        state = states.get(target) if state_store is not None else None
-        turns = [moment for incident in incidents for moment in (incident.start, incident.end) if moment]
-        if state is not None and state.since is not None:
-            turns.append(state.since)
-        recent, unread = _read_recent(rollups, target, _raw_window(summarised, now), now, turns, deadline)
-        reads[target] = TargetReads(summarised, recent, unread, incidents, state)
+    window = now - timedelta(days=days_back)
+    for key in keys:
+        target = gathered[key]
+        target.recent.sort(key=lambda check: (check.time, check.region or ""), reverse=True)
+        days = _merged(*target.days)
+        hours = _merged(*target.hours)
+        state = states.get(key) if state_store is not None else None
+        failed = any(summary.failed for summary in (*days.values(), *hours.values())) or any(
+            check.counted and not check.success for check in target.recent
+        )
+        changed = state is not None and state.since is not None and state.since >= format_timestamp(window)
+        incidents = (
+            rollups.incidents(key, window, now, deadline, limit=MAX_INCIDENTS)
+            if failed or changed or target.unread
+            else []
+        )
+        reads[key] = TargetReads(days, hours, target.recent, target.unread, incidents, state)
     return build(targets, reads, now)
