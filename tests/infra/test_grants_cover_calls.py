@@ -53,6 +53,8 @@ def calls(dynamodb: DynamoDBClient) -> set[tuple[str, str]]:
 
     def remember(model: Any, params: dict[str, Any], **_: object) -> None:
         tables = [params["TableName"]] if "TableName" in params else list(params.get("RequestItems", {}))
+        if "IndexName" in params:  # granted on the index's own ARN: <table ARN>/index/<name>
+            tables = [f"{table}/index/{params['IndexName']}" for table in tables]
         made.update((f"dynamodb:{model.name}", table) for table in tables)
 
     dynamodb.meta.events.register("before-parameter-build.dynamodb", remember)
@@ -95,6 +97,7 @@ def test_the_monitor_and_the_page_are_granted_every_call_they_make(
     monitor = _grants(function_policy(table, "logs", "queue", state, "topic", rollups))
     made = set(calls)
     assert {action for action, _ in made} >= {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
+    assert ("dynamodb:Query", f"{state}/index/Watch") in made  # the state's sparse index
     assert made <= monitor, sorted(made - monitor)
     calls.clear()
     shown = [ShownTarget("up", "up"), ShownTarget("down", "down")]
