@@ -49,6 +49,7 @@ from .strict_http import (
     UnexpectedSwitchError,
 )
 from .targets import SCHEMES, Target, redact_url
+from .tls import TlsContexts
 
 __all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "is_timeout", "timed_out"]
 
@@ -216,16 +217,19 @@ class Probe:
         max_body_bytes: int = MAX_BODY_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         ca_certs: str | None = None,
+        tls: TlsContexts | None = None,
     ) -> None:
+        """``ca_certs`` (a PEM file) replaces the trust store; ``tls`` gives the contexts themselves."""
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
+        # One context per verification mode, shared by every connection: see tls.py.
+        self._tls = tls if tls is not None else TlsContexts(ca_certs)
         self._http = PoolManager(
             num_pools=max_connections,
             # Per host. Not larger: urllib3 fills a queue of this size for every new
             # pool, which cost 0.7 ms of CPU per host at 512 (see bench/).
             maxsize=POOL_SIZE_PER_HOST,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=ca_certs,
             retries=False,
             headers=BASE_HEADERS,
         )
@@ -333,10 +337,14 @@ class Probe:
         if remaining <= 0:
             raise CheckTimedOutError
         parts = parse_url(request.url)
-        # cert_reqs is part of urllib3's pool key: an unverified target gets pools of
-        # its own, and a verified target never reuses one of them.
-        insecure = {"cert_reqs": "CERT_NONE"} if not verify_tls and parts.scheme == "https" else None
-        pool = self._http.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme, pool_kwargs=insecure)
+        # cert_reqs and ssl_context are part of urllib3's pool key: an unverified target
+        # gets pools of its own, and a verified target never reuses one of them.
+        tls = (
+            {"ssl_context": self._tls.get(verify_tls), "cert_reqs": "CERT_REQUIRED" if verify_tls else "CERT_NONE"}
+            if parts.scheme == "https"
+            else None
+        )
+        pool = self._http.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme, pool_kwargs=tls)
         return pool.urlopen(
             request.method,
             parts.request_uri,
