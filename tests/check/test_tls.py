@@ -10,12 +10,16 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 
+from healthcheck.check.connections import epoch_seconds
 from healthcheck.check.probe import Probe
 from healthcheck.check.request_spec import RequestSpec
 from healthcheck.check.runner import run_checks
@@ -260,3 +264,16 @@ def test_a_shared_context_keeps_its_settings(ca_file: str) -> None:
         verified.check_hostname = False
     assert (verified.verify_mode, verified.check_hostname) == (ssl.CERT_REQUIRED, True)
     assert (unverified.verify_mode, unverified.check_hostname) == (ssl.CERT_NONE, False)
+
+
+@given(st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_certificate_times_read_as_the_ssl_module_reads_them(moment: datetime) -> None:
+    # As OpenSSL prints them (the day padded with a space); epoch_seconds skips ssl's strptime.
+    printed = f"{moment:%b} {moment.day:2d} {moment:%H:%M:%S} {moment.year} GMT"
+    assert epoch_seconds(printed) == ssl.cert_time_to_seconds(printed)
+
+
+@pytest.mark.parametrize("printed", ["Jan  5 09:34:43 2018 UTC", "2018-01-05 09:34:43", "Foo  5 09:34:43 2018 GMT"])
+def test_a_certificate_time_printed_otherwise_goes_to_the_ssl_module(printed: str) -> None:
+    with pytest.raises(ValueError, match="time data"):
+        epoch_seconds(printed)

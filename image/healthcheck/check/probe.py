@@ -9,7 +9,6 @@ runs against a monotonic deadline (body reads test it between chunks) and a
 from __future__ import annotations
 
 import http.client
-import logging
 import math
 import ssl
 import time
@@ -31,7 +30,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.response import BaseHTTPResponse, DeflateDecoder, GzipDecoder, GzipDecoderState
-from urllib3.util import Timeout, parse_url
+from urllib3.util import parse_url
 
 from ..text import clip, show
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
@@ -58,7 +57,8 @@ SECONDS_PER_DAY: Final = 86400
 MAX_REDIRECTS: Final = 5
 TIMED_OUT: Final = "timed out after"
 READ_CHUNK: Final = 64 * 1024
-POOL_SIZE_PER_HOST: Final = 10
+# Per host; urllib3 fills a queue of this size for every new pool. Ours keep no connection (connections.py).
+POOL_SIZE_PER_HOST: Final = 1
 USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
 BASE_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*"}
 
@@ -193,16 +193,6 @@ class _Final:
     cert_not_after: float | None = None
 
 
-class _DropPoolFull(logging.Filter):
-    """More targets on one host than the pool keeps is expected; urllib3 would warn once per surplus connection."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Connection pool is full")
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_DropPoolFull())
-
-
 class Probe:
     """Checks URLs with one shared connection pool.
 
@@ -226,8 +216,6 @@ class Probe:
         self._tls = tls if tls is not None else TlsContexts(ca_certs)
         self._http = PoolManager(
             num_pools=max_connections,
-            # Per host. Not larger: urllib3 fills a queue of this size for every new
-            # pool, which cost 0.7 ms of CPU per host at 512 (see bench/).
             maxsize=POOL_SIZE_PER_HOST,
             cert_reqs="CERT_REQUIRED",
             retries=False,
@@ -354,7 +342,7 @@ class Probe:
             retries=False,
             assert_same_host=False,
             preload_content=False,
-            timeout=Timeout(connect=remaining, read=remaining),
+            timeout=remaining,  # connect and each read; urllib3 makes the Timeout
         )
 
     def _read_body(self, response: BaseHTTPResponse, deadline: float, *, keep: bool) -> tuple[bytes, bool]:
