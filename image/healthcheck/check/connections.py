@@ -11,6 +11,7 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,10 +37,12 @@ class Cancel:
 
     A check lets go of its connection (:meth:`let_go`) before the connection
     returns to the pool, so an abort can never reach a socket that another
-    check has taken from the pool since.
+    check has taken from the pool since. ``on_connected`` is called each time a
+    connection of the check is up (TCP, and TLS over HTTPS), from its thread.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_connected: Callable[[], None] | None = None) -> None:
+        self.on_connected = on_connected
         self._lock = threading.Lock()
         self._connection: HTTPConnection | None = None
         # The socket a response reads from: http.client hands it to the response
@@ -105,6 +108,9 @@ class _HTTPConnection(HTTPConnection):
     def connect(self) -> None:
         _hold(self)
         super().connect()
+        cancel: Cancel | None = getattr(_current, "cancel", None)
+        if cancel is not None and cancel.on_connected is not None:
+            cancel.on_connected()
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _hold(self)  # a pooled connection skips connect()

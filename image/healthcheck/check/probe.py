@@ -223,10 +223,6 @@ class Probe:
         )
         self._http.pool_classes_by_scheme = POOL_CLASSES
 
-    def clear(self) -> None:
-        """Drop the run's pools (their connections are already closed): hosts differ from run to run."""
-        self._http.clear()
-
     def check(
         self,
         target: Target,
