@@ -36,7 +36,7 @@ class _Socket:
         self.data = data
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(io.BytesIO(self.data))  # type: ignore[arg-type]
+        return io.BufferedReader(io.BytesIO(self.data))
 
 
 def _read(head: bytes) -> StrictHTTPResponse:
