@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urljoin
 
 from urllib3 import PoolManager
@@ -182,9 +182,8 @@ def _encoding_cut_short(response: BaseHTTPResponse) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class _Final:
-    """The final response of a check, with only what its expectations need kept."""
+class _Final(NamedTuple):
+    """The final response of a check, with only what its expectations need kept (a NamedTuple: see tls.TrustStore)."""
 
     status: int
     body: bytes | None = None
