@@ -1,4 +1,4 @@
-"""Pacing: checks connect a few at a time, a check's clock starts once it may connect, and nothing hung holds a run.
+"""Pacing: HTTPS checks connect a few at a time, the clock starts once one may, and nothing hung holds a run.
 
 Real servers on 127.0.0.1: a TLS site that answers, and a listener that takes
 the TCP connection and never says a word (a handshake that hangs).
@@ -81,13 +81,13 @@ def test_a_checks_duration_starts_when_it_may_connect(https_server: FaultServer,
     assert hung.error == "timed out after 1 s"
 
 
-def test_a_place_frees_once_the_connection_is_up(http_server: FaultServer, probe: Probe) -> None:
+def test_a_place_frees_once_the_connection_is_up(https_server: FaultServer, probe: Probe) -> None:
     # One place and a 60 s lease: the second check may only connect because the first
     # gave its place up when connected, not when its slow answer came.
     finished: list[str] = []
     targets = [
-        Target("slow", f"{http_server.base_url}/slow?ms=1500", timeout=10),
-        Target("fast", f"{http_server.base_url}/ok", timeout=10),
+        Target("slow", f"{https_server.base_url}/slow?ms=1500", timeout=10),
+        Target("fast", f"{https_server.base_url}/ok", timeout=10),
     ]
 
     def note(result: CheckResult) -> None:
@@ -96,6 +96,20 @@ def test_a_place_frees_once_the_connection_is_up(http_server: FaultServer, probe
     results = run_checks(targets, probe, run_deadline=time.monotonic() + 30, on_result=note, pace=(1, 60))
     assert [r.success for r in results] == [True, True]
     assert finished == ["fast", "slow"]
+
+
+def test_plain_http_checks_are_not_paced(http_server: FaultServer, probe: Probe, silent_url: str) -> None:
+    # Only a TLS handshake is worth a turn: a hung one holding the only place holds no HTTP check back.
+    finished: list[str] = []
+    targets = [Target("hung", silent_url, timeout=2), Target("plain", f"{http_server.base_url}/ok", timeout=5)]
+
+    def note(result: CheckResult) -> None:
+        finished.append(result.name)
+
+    hung, plain = run_checks(targets, probe, run_deadline=time.monotonic() + 30, on_result=note, pace=(1, 60))
+    assert plain.success
+    assert hung.error == "timed out after 2 s"
+    assert finished == ["plain", "hung"]
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Checks enter their connect-and-handshake phase a few at a time, so a Duration measures the target.
+"""HTTPS checks enter their connect-and-handshake phase a few at a time, so a Duration measures the target.
 
 A TLS handshake is most of an HTTPS check's CPU (about 1 ms). Started all at
 once, a run's checks share the CPU while their clocks run: on one core, among
@@ -9,16 +9,18 @@ A :class:`Pacer` admits ``slots`` checks at a time; a check's clock starts once
 it is admitted, and its place frees as soon as its connection is up (TCP, then
 TLS), or after ``lease_s`` whatever happens: a far site, or one that never
 answers, holds no other check back for longer than that. Every wait ends by the
-caller's deadline.
+caller's deadline. The runner paces only checks that begin with a TLS handshake.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
+from typing import Final
 
-__all__ = ["Admission", "Pacer"]
+__all__ = ["UNPACED", "Admission", "Pacer"]
 
 
 class Admission:
@@ -26,14 +28,18 @@ class Admission:
 
     __slots__ = ("_pacer", "expires", "held")
 
-    def __init__(self, pacer: Pacer, expires: float) -> None:
+    def __init__(self, pacer: Pacer | None, expires: float) -> None:
         self._pacer = pacer
         self.expires = expires
-        self.held = True
+        self.held = pacer is not None
 
     def release(self) -> None:
-        if self.held:
+        if self.held and self._pacer is not None:
             self._pacer._release(self)
+
+
+UNPACED: Final = Admission(None, math.inf)
+"""What a check that is not paced holds: nothing to release."""
 
 
 class Pacer:
