@@ -10,6 +10,8 @@
    the extra DynamoDB/SNS calls per run, and a run where all 100 go DOWN at once (bench/alerting.py).
 5. hostile heads: peak RSS of a process that checks 128 targets whose every response has a 6 MB
    head (bench/huge_heads.py), with the 64 KiB head cap (aim <= 100 MB; 1.5 GB before the cap).
+6. CPU per check as deployed, ours against bare urllib3 and aiohttp; the trust store both ways;
+   a 300 ms target's Duration among 500 HTTPS targets on one CPU; far sites (bench/cpu.py).
 
 The sites (bench/slow_server.py) and the embedded DynamoDB run in processes of their own.
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import boto3
 
+from bench import cpu
 from bench.alerting import alerting
 from healthcheck.check.probe import Probe
 from healthcheck.check.runner import run_checks
@@ -253,6 +256,7 @@ def main() -> int:
         print("hostile heads")
         peak = huge_heads(hostile_url, env)
         print(f"  ratio peak / 100 MB = {peak / 100:.2f} (aim <= 1.0)")
+    cpu.run(env)
     return 0
 
 

@@ -38,7 +38,7 @@ def installs(plan: list[str]) -> list[str]:
     [
         ("run", ["requirements-local.txt"]),
         ("serve", ["requirements-local.txt"]),
-        ("bench", ["requirements-local.txt"]),
+        ("bench", ["requirements-dev.txt"]),  # trustme's certificates, and aiohttp to compare with
         ("test", ["requirements-dev.txt"]),
     ],
 )

@@ -14,10 +14,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Final
 
 from ..text import show
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = ["NO_WINDOWS", "MaintenanceWindow", "MaintenanceWindowError", "Schedule", "parse_windows"]
 
@@ -69,6 +71,8 @@ class MaintenanceWindow:
         """Whether ``target`` is inside this window at ``moment`` (aware)."""
         if self.targets is not None and target not in self.targets:
             return False
+        from zoneinfo import ZoneInfo  # here: only stacks with windows pay to load time zones (cold start)
+
         zone = ZoneInfo(self.timezone)
         local = moment.astimezone(zone)
         # A window that started on an earlier day may still be open: look back as many days as it lasts.
@@ -125,6 +129,8 @@ def _window(where: str, raw: object) -> MaintenanceWindow:
     if match is None:
         raise MaintenanceWindowError(f"{where}: 'start' must be \"HH:MM\" (24-hour), got {show(start)}{_hint(start)}")
     zone = raw.get("timezone", "UTC")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here, as in covers()
+
     try:
         if not isinstance(zone, str):
             raise ZoneInfoNotFoundError(zone)

@@ -9,13 +9,12 @@ runs against a monotonic deadline (body reads test it between chunks) and a
 from __future__ import annotations
 
 import http.client
-import logging
 import math
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urljoin
 
 from urllib3 import PoolManager
@@ -31,7 +30,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.response import BaseHTTPResponse, DeflateDecoder, GzipDecoder, GzipDecoderState
-from urllib3.util import Timeout, parse_url
+from urllib3.util import parse_url
 
 from ..text import clip, show
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
@@ -49,6 +48,7 @@ from .strict_http import (
     UnexpectedSwitchError,
 )
 from .targets import SCHEMES, Target, redact_url
+from .tls import TlsContexts
 
 __all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "is_timeout", "timed_out"]
 
@@ -57,7 +57,8 @@ SECONDS_PER_DAY: Final = 86400
 MAX_REDIRECTS: Final = 5
 TIMED_OUT: Final = "timed out after"
 READ_CHUNK: Final = 64 * 1024
-POOL_SIZE_PER_HOST: Final = 10
+# Per host; urllib3 fills a queue of this size for every new pool. Ours keep no connection (connections.py).
+POOL_SIZE_PER_HOST: Final = 1
 USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
 BASE_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*"}
 
@@ -181,25 +182,14 @@ def _encoding_cut_short(response: BaseHTTPResponse) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class _Final:
-    """The final response of a check, with only what its expectations need kept."""
+class _Final(NamedTuple):
+    """The final response of a check, with only what its expectations need kept (a NamedTuple: see tls.TrustStore)."""
 
     status: int
     body: bytes | None = None
     body_truncated: bool = False
     headers: Mapping[str, str] | None = None
     cert_not_after: float | None = None
-
-
-class _DropPoolFull(logging.Filter):
-    """More targets on one host than the pool keeps is expected; urllib3 would warn once per surplus connection."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Connection pool is full")
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_DropPoolFull())
 
 
 class Probe:
@@ -216,24 +206,21 @@ class Probe:
         max_body_bytes: int = MAX_BODY_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         ca_certs: str | None = None,
+        tls: TlsContexts | None = None,
     ) -> None:
+        """``ca_certs`` (a PEM file) replaces the trust store; ``tls`` gives the contexts themselves."""
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
+        # One context per verification mode, shared by every connection: see tls.py.
+        self._tls = tls if tls is not None else TlsContexts(ca_certs)
         self._http = PoolManager(
             num_pools=max_connections,
-            # Per host. Not larger: urllib3 fills a queue of this size for every new
-            # pool, which cost 0.7 ms of CPU per host at 512 (see bench/).
             maxsize=POOL_SIZE_PER_HOST,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=ca_certs,
             retries=False,
             headers=BASE_HEADERS,
         )
         self._http.pool_classes_by_scheme = POOL_CLASSES
-
-    def clear(self) -> None:
-        """Drop the run's pools (their connections are already closed): hosts differ from run to run."""
-        self._http.clear()
 
     def check(
         self,
@@ -333,10 +320,14 @@ class Probe:
         if remaining <= 0:
             raise CheckTimedOutError
         parts = parse_url(request.url)
-        # cert_reqs is part of urllib3's pool key: an unverified target gets pools of
-        # its own, and a verified target never reuses one of them.
-        insecure = {"cert_reqs": "CERT_NONE"} if not verify_tls and parts.scheme == "https" else None
-        pool = self._http.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme, pool_kwargs=insecure)
+        # cert_reqs and ssl_context are part of urllib3's pool key: an unverified target
+        # gets pools of its own, and a verified target never reuses one of them.
+        tls = (
+            {"ssl_context": self._tls.get(verify_tls), "cert_reqs": "CERT_REQUIRED" if verify_tls else "CERT_NONE"}
+            if parts.scheme == "https"
+            else None
+        )
+        pool = self._http.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme, pool_kwargs=tls)
         return pool.urlopen(
             request.method,
             parts.request_uri,
@@ -346,7 +337,7 @@ class Probe:
             retries=False,
             assert_same_host=False,
             preload_content=False,
-            timeout=Timeout(connect=remaining, read=remaining),
+            timeout=remaining,  # connect and each read; urllib3 makes the Timeout
         )
 
     def _read_body(self, response: BaseHTTPResponse, deadline: float, *, keep: bool) -> tuple[bytes, bool]:

@@ -325,6 +325,8 @@ def url_credential_problem(url: str) -> str | None:
 
 def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     """``url`` without its user information, and the (percent-decoded) user name and password."""
+    if "@" not in url:  # no user information, and no urlsplit: this runs for every check
+        return url, None, None
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url, None, None

@@ -22,7 +22,6 @@ probe reads with ``read1``, which goes through this class.
 
 from __future__ import annotations
 
-import email.parser
 import http.client
 import re
 from collections.abc import Callable
@@ -66,6 +65,7 @@ MAX_CHUNK_LINE_BYTES: Final = 4096
 _CUT_CHUNKED: Final = "response ended inside its chunked body"
 # Digits, and few enough that int() never meets its 4300-digit limit (no body is an exabyte).
 _CONTENT_LENGTH: Final = re.compile(r"[0-9]{1,18}", re.ASCII)
+_FRAMING: Final = frozenset({"transfer-encoding", "content-length"})
 # How much of the server's text a framing error quotes.
 MAX_QUOTED_CHARS: Final = 60
 
@@ -145,14 +145,25 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         return status["version"].decode(), int(status["code"]), (status["reason"] or b"").decode("iso-8859-1")
 
     def _header_lines(self) -> list[bytes]:
+        # _line() inlined: a head has a dozen lines, and this loop is a fair share of a check's CPU.
         lines: list[bytes] = []
-        while (line := self._line()) not in _LINE_ENDS:
+        readline, budget = self.fp.readline, self._budget
+        while True:
+            line: bytes = readline(budget + 1)
+            if len(line) > budget:
+                raise HeadersTooLargeError(f"response head over {MAX_HEAD_BYTES} bytes")
+            budget -= len(line)
+            if not line.endswith(b"\n"):
+                raise IncompleteHeadError("the connection ended inside the response head")
+            if line in _LINE_ENDS:
+                break
             # A continuation (obs-fold) only ever follows a header.
             if _FIELD_LINE.fullmatch(line) is None and not (lines and _CONTINUATION.fullmatch(line)):
                 raise MalformedHeaderError("malformed header line")
             lines.append(line)
             if len(lines) > MAX_HEADERS:
                 raise TooManyHeadersError(f"more than {MAX_HEADERS} headers")
+        self._budget = budget
         return lines
 
     def begin(self) -> None:
@@ -169,18 +180,17 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         self.code = self.status = status
         self.reason = reason.strip()
         self.version = 10 if version == "HTTP/1.0" else 11
-        text = b"".join(self._header_lines()).decode("iso-8859-1")
-        self.headers = self.msg = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
-        self._frame(status)
+        self.headers = self.msg = _message(self._header_lines(), framing := {})
+        self._frame(status, framing)
 
-    def _frame(self, status: int) -> None:
+    def _frame(self, status: int, framing: dict[str, list[str]]) -> None:
         """How the body ends, as ``http.client`` decides it, but refusing framing RFC 9112 calls an error.
 
         http.client ignores a Content-Length it cannot read and then takes the
         body to end with the close, so a broken ``Content-Length: -1`` read as UP.
         """
-        sent_encodings = self.headers.get_all("transfer-encoding")
-        sent_lengths = self.headers.get_all("content-length")
+        sent_encodings = framing.get("transfer-encoding")
+        sent_lengths = framing.get("content-length")
         encodings = _elements(sent_encodings)
         lengths = set(_elements(sent_lengths))
         self.chunked = encodings == ["chunked"]
@@ -196,9 +206,9 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         if status in (204, 304) or self._method == "HEAD":  # type: ignore[attr-defined]
             # Always ends at the blank line, whatever the headers say (RFC 9112, 6.3).
             self.chunked, self.length = False, 0
-        self.will_close = self._check_close()  # type: ignore[attr-defined]
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True
+        # Every connection is closed after its one request (connections.py), whatever the
+        # server's Connection header says: the response owns the socket from here on.
+        self.will_close = True
 
     # --- chunked framing: http.client's read, read1, readinto and peek all go through _get_chunk_left
 
@@ -253,6 +263,30 @@ class StrictHTTPResponse(http.client.HTTPResponse):
         """The error for a chunked body read wrong, closing the response: nothing after it can be trusted."""
         self._close_conn()  # type: ignore[attr-defined]
         return BadFramingError(problem, quoted)
+
+
+def _message(lines: list[bytes], framing: dict[str, list[str]]) -> http.client.HTTPMessage:
+    """The headers as ``http.client`` gives them, built from lines already checked, without its email parser.
+
+    The parser (``http.client.parse_headers``) costs more CPU than the rest of the
+    head; for lines that passed :data:`_FIELD_LINE` it only groups each header with
+    its continuation lines and stores what the policy makes of them, as here.
+    ``framing`` receives the values of the headers that say where the body ends.
+    """
+    message = http.client.HTTPMessage()
+    fields: list[list[str]] = []
+    for raw in lines:
+        line = raw.decode("iso-8859-1")
+        if line[0] in " \t":  # a continuation: checked to follow a header
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    for field in fields:
+        name, value = message.policy.header_source_parse(field)
+        message.set_raw(name, value)
+        if (key := name.lower()) in _FRAMING:
+            framing.setdefault(key, []).append(value)
+    return message
 
 
 def _elements(values: list[str] | None) -> list[str]:
