@@ -249,14 +249,19 @@ def table(rows: Sequence[Costs]) -> str:
     return "\n".join(lines)
 
 
+MIXES = {
+    "healthy": "Every target answering (5 % of them after 2 s)",
+    "issue": "5 % of the targets hanging until their 10 s timeout, 5 % answering after 2 s",
+}
+
+
 def _rows(path: Path, memory_mb: int) -> tuple[str, list[Costs]]:
+    """The title (mix and when measured) and the rows of one results file."""
     measured = json.loads(path.read_text())
-    rows = [
-        costs(size, interval, memory_mb)
-        for size in sorted(measured["sizes"], key=lambda size: size["targets"])
-        for interval in (1, 5)
-    ]
-    return str(measured["measured"]), rows
+    sizes = sorted(measured["sizes"], key=lambda size: size["targets"])
+    rows = [costs(size, interval, memory_mb) for size in sizes for interval in (1, 5)]
+    mix = MIXES.get(sizes[0]["mix"], sizes[0]["mix"]) if sizes else ""
+    return f"{mix} (measured {measured['measured']}, {path.name})", rows
 
 
 def aims(rows: Sequence[Costs]) -> list[str]:
@@ -288,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issue", type=Path, help="the issue mix's results (5 %% hanging), shown after")
     parser.add_argument("--memory", type=int, default=512, help="the function's memory in MB (512)")
     args = parser.parse_args(argv)
-    when, rows = _rows(args.results, args.memory)
-    print(f"Every target answering (measured {when}, {args.results.name}), at {args.memory} MB:\n")
+    title, rows = _rows(args.results, args.memory)
+    print(f"{title}, at {args.memory} MB:\n")
     print(table(rows))
     for line in aims(rows):
         print(f"- {line}")
@@ -302,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(records and state; rollups have none)"
             )
     if args.issue is not None:
-        when, issue = _rows(args.issue, args.memory)
-        print(f"\n5 % of the targets hanging until their 10 s timeout (measured {when}, {args.issue.name}):\n")
+        title, issue = _rows(args.issue, args.memory)
+        print(f"\n{title}, at {args.memory} MB:\n")
         print(table(issue))
         for line in aims(issue):
             print(f"- {line}")
