@@ -255,13 +255,44 @@ MIXES = {
 }
 
 
+# The sizes of stack the README's table shows.
+TABLE_SIZES = (10, 100, 1_000, 10_000)
+
+
+def replicated(size: dict[str, Any], factor: int) -> dict[str, Any]:
+    """A stack ``factor`` times ``size``: its shards, each as measured, ``factor`` times over.
+
+    A stack's costs are its shards' added up, and shards of one size measure alike (see the
+    per-shard table bench/scale.py prints), so 10,000 targets cost twenty 500-target shards.
+    """
+    stored = {role: {key: value * factor for key, value in table.items()} for role, table in size["stored"].items()}
+    shards = [{**shard, "shard": f"{copy}.{shard['shard']}"} for copy in range(factor) for shard in size["shards"]]
+    return {**size, "targets": size["targets"] * factor, "stored": stored, "shards": shards, "replicated": factor}
+
+
+def stacks(sizes: Sequence[dict[str, Any]], wanted: Sequence[int] = TABLE_SIZES) -> list[dict[str, Any]]:
+    """Each wanted size as measured, or else as whole copies of the largest measured size that divides it."""
+    by_targets = {int(size["targets"]): size for size in sizes}
+    out = []
+    for targets in wanted:
+        if targets in by_targets:
+            out.append(by_targets[targets])
+            continue
+        divisors = [measured for measured in sorted(by_targets, reverse=True) if targets % measured == 0]
+        if divisors:
+            out.append(replicated(by_targets[divisors[0]], targets // divisors[0]))
+    return out
+
+
 def _rows(path: Path, memory_mb: int) -> tuple[str, list[Costs]]:
     """The title (mix and when measured) and the rows of one results file."""
     measured = json.loads(path.read_text())
-    sizes = sorted(measured["sizes"], key=lambda size: size["targets"])
+    sizes = stacks(measured["sizes"])
     rows = [costs(size, interval, memory_mb) for size in sizes for interval in (1, 5)]
     mix = MIXES.get(sizes[0]["mix"], sizes[0]["mix"]) if sizes else ""
-    return f"{mix} (measured {measured['measured']}, {path.name})", rows
+    copies = [f"{size['targets']:,} as {size['replicated']} copies" for size in sizes if size.get("replicated")]
+    note = f"; {', '.join(copies)} of a measured size" if copies else ""
+    return f"{mix} (measured {measured['measured']}, {path.name}{note})", rows
 
 
 def aims(rows: Sequence[Costs]) -> list[str]:

@@ -78,6 +78,26 @@ def test_each_line_is_a_measured_count_times_its_price() -> None:
     assert row.egress_bytes_per_check == pytest.approx(800 + (7 + 4) * 52)
 
 
+def test_a_size_not_measured_is_whole_copies_of_a_measured_one() -> None:
+    steady: dict[str, Any] = {
+        "label": "steady",
+        "event_time": "2026-12-07T00:00:00Z",
+        "cpu_s": 1.0,
+        "checks_cpu_s": 0.8,
+        "log_bytes": 600,
+        "units": {"records": {"write": 20.0, "read": 0.0}, "state": {"write": 0.0, "read": 0.5}},
+    }
+    measured = _size(steady) | {"targets": 1000}
+    measured["shards"] = [{**measured["shards"][0], "shard": str(i), "targets": 500} for i in (1, 2)]
+    by_size = {size["targets"]: size for size in cost_model.stacks([measured])}
+    assert sorted(by_size) == [1000, 10000]  # 10 and 100 divide nothing measured: left out, never guessed
+    assert len(by_size[10000]["shards"]) == 20
+    one, ten = (cost_model.costs(by_size[n], interval_min=1) for n in (1000, 10000))
+    assert ten.variable == pytest.approx(10 * one.variable)
+    assert ten.per_100 == pytest.approx(one.per_100)
+    assert ten.fixed == one.fixed
+
+
 @pytest.mark.slow
 def test_the_scale_benchmark_runs_a_shard_as_deployed_and_bills_it(tmp_path: Path) -> None:
     # Three targets that answer at once: one shard, which also closes an hour and a day of rollups.
