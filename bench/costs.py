@@ -142,7 +142,7 @@ def costs(size: dict[str, Any], interval_min: int, memory_mb: int = 512, prices:
     steady = [next(i for i in shard["invocations"] if i["label"] == "steady") for shard in shards]
     targets = int(size["targets"])
     lambda_s = sum(
-        projected_duration_s(_invocation(run), memory_mb, float(shard["wait_s"]))
+        projected_duration_s(_invocation(run), memory_mb, float(shard["wait_s"]), float(size.get("timeout_s", 900)))
         for shard, run in zip(shards, steady, strict=True)
     )
     lambda_ = (lambda_s * memory_mb / 1024 * prices.lambda_gb_s + len(shards) * prices.lambda_request) * runs

@@ -90,6 +90,7 @@ PATTERN = (
 SLOW_S = 2.0
 WAITS = {"slow": SLOW_S, "hang": DEFAULT_TIMEOUT_S}
 SAMPLE_S = 0.005
+NO_ANSWER = "no answer within the function's timeout"
 SYSTEM_HASHED_DIRS = ("/etc/pki/ca-trust/extracted/pem/directory-hash", "/etc/ssl/certs")
 # DynamoDB bills storage as the items' sizes plus 100 bytes of indexing overhead per item.
 STORAGE_OVERHEAD_BYTES = 100
@@ -272,7 +273,7 @@ class FunctionProcess:
             # Lambda would end it here ("Task timed out"), and start the next run in a fresh environment.
             invocation.wall_s = time.monotonic() - started
             invocation.cpu_s = self.cpu_s() - cpu_before
-            invocation.error = f"no answer within the function's timeout ({timeout_s} s)"
+            invocation.error = f"{NO_ANSWER} ({timeout_s} s)"
             with self._lock:
                 self.current = None
             raise
@@ -436,7 +437,7 @@ def _stored(endpoint: str, table: str) -> dict[str, int]:
     return {"items": items, "bytes": size}
 
 
-def projected_duration_s(invocation: Invocation, memory_mb: int, wait_s: float) -> float:
+def projected_duration_s(invocation: Invocation, memory_mb: int, wait_s: float, timeout_s: float = 900.0) -> float:
     """Lambda's billed duration of this run at ``memory_mb``, from its CPU-seconds and its slowest target.
 
     A function of ``memory_mb`` gets that share of one vCPU (1,769 MB is one). The checks (up
@@ -446,10 +447,12 @@ def projected_duration_s(invocation: Invocation, memory_mb: int, wait_s: float) 
     shared machine is not used: its load, not the function, sets it. DynamoDB's round trips
     after the checks (a few, about 10 ms each in a region) are left out.
     """
+    if invocation.summary is None and (invocation.error or "").startswith(NO_ANSWER):
+        return timeout_s  # Lambda ended it at its timeout, and bills all of it
     share = min(1.0, memory_mb / VCPU_MB)
     checks_cpu = invocation.checks_cpu_s if invocation.checks_cpu_s is not None else invocation.cpu_s
     tail_cpu = max(0.0, invocation.cpu_s - checks_cpu)
-    return max(wait_s, checks_cpu / share) + tail_cpu / share
+    return min(timeout_s, max(wait_s, checks_cpu / share) + tail_cpu / share)
 
 
 def inherent_wait_s(kinds: Iterable[str]) -> float:
@@ -459,6 +462,10 @@ def inherent_wait_s(kinds: Iterable[str]) -> float:
 
 def _fmt_units(units: dict[str, dict[str, Any]], kind: str) -> str:
     return f"{sum(entry[kind] for entry in units.values()):g}"
+
+
+def _mb(value: float) -> str:
+    return f"{value:.0f}" if value else "-"  # "-": the invocation did not answer, its process was ended
 
 
 def _print_shards(shards: list[Shard]) -> None:
@@ -488,7 +495,7 @@ def _print_shards(shards: list[Shard]) -> None:
                 f"{steady.wall_s:.2f}",
                 f"{steady.cpu_s:.2f}",
                 f"{cold.cpu_s:.2f}",
-                f"{steady.peak_rss_mb:.0f} ({cold.peak_rss_mb:.0f})",
+                f"{_mb(steady.peak_rss_mb)} ({_mb(cold.peak_rss_mb)})",
                 f"{steady.peak_fds} ({cold.peak_fds})",
                 str(steady.peak_threads),
                 _fmt_units(steady.units, "write"),
@@ -604,18 +611,26 @@ def report(result: dict[str, Any], shards: list[Shard]) -> None:
     runs = [run for _, run in measured]
     if not runs:
         return
-    total_logs = sum(run.log_bytes for run in runs)
-    healthy = sum(run.summary["succeeded"] for run in runs if run.summary)
+    answered = [run for run in runs if run.summary]
+    if len(answered) < len(runs):
+        print(f"  {len(runs) - len(answered)} steady run(s) did not answer: their logs are left out below")
+    total_logs = sum(run.log_bytes for run in answered)
+    checked = sum(int(run.summary["checked"]) for run in answered if run.summary)
+    healthy = sum(int(run.summary["succeeded"]) for run in answered if run.summary)
     failure_bytes = sum(
-        size for run in runs for kind, (_, size) in run.log_types.items() if kind in ("check-failed", "state", "alert")
+        size
+        for run in answered
+        for kind, (_, size) in run.log_types.items()
+        if kind in ("check-failed", "state", "alert")
     )
-    print(
-        f"  logs, steady run: {total_logs} bytes for {count} checks ({total_logs / count:.1f} B/check); "
-        f"{(total_logs - failure_bytes) / max(healthy, 1):.1f} B per healthy check without the failures' own lines"
-    )
+    if checked:
+        print(
+            f"  logs, steady run: {total_logs} bytes for {checked} checks ({total_logs / checked:.1f} B/check); "
+            f"{(total_logs - failure_bytes) / max(healthy, 1):.1f} B per healthy check without the failures' own lines"
+        )
     print("  Lambda, steady runs of every shard, at 1-minute runs (43,800 a month):")
     for memory in MEMORY_SIZES:
-        seconds = sum(projected_duration_s(run, memory, shard.wait_s) for shard, run in measured)
+        seconds = sum(projected_duration_s(run, memory, shard.wait_s, result["timeout_s"]) for shard, run in measured)
         gb_s = seconds * memory / 1024
         dollars = gb_s * 43_800 * 0.0000133334 + len(runs) * 43_800 * 0.20 / 1e6
         print(

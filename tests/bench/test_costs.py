@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench import costs as cost_model
-from bench.scale import Invocation, inherent_wait_s, main, projected_duration_s
+from bench.scale import NO_ANSWER, Invocation, inherent_wait_s, main, projected_duration_s
 
 
 def test_the_fixed_cost_per_stack_is_two_custom_metrics_and_three_alarms_within_a_dollar() -> None:
@@ -33,6 +33,14 @@ def test_a_runs_duration_is_its_wait_or_its_cpu_at_the_memorys_share(
 ) -> None:
     run = Invocation("steady", "2026-12-07T00:00:00Z", ok=True, wall_s=99.0, cpu_s=cpu, checks_cpu_s=checks_cpu)
     assert projected_duration_s(run, memory, wait) == pytest.approx(seconds)
+
+
+def test_a_run_lambda_ended_at_its_timeout_is_billed_the_whole_timeout() -> None:
+    ended = Invocation("steady", "2026-12-07T00:00:00Z", wall_s=120.0, cpu_s=17.0, error=f"{NO_ANSWER} (120 s)")
+    assert projected_duration_s(ended, 512, 10.0, timeout_s=120.0) == 120.0
+    # And no projection runs past it either: CPU that would need longer is cut there, as Lambda cuts it.
+    slow = Invocation("steady", "2026-12-07T00:00:00Z", ok=True, cpu_s=60.0, checks_cpu_s=60.0, summary={"checked": 1})
+    assert projected_duration_s(slow, 512, 10.0, timeout_s=120.0) == 120.0
 
 
 @pytest.mark.parametrize(
