@@ -77,14 +77,15 @@ bench: $(LOCAL_STAMP)
 	$(BIN)/python -m bench
 
 ## bench-scale: the scale benchmark (10,000 loopback targets, 5 % of them hanging, run as the deployed shards; then
-##              10, 100 and 1,000 that all answer), then the README's cost table from what it measured (bench/results/).
+##              10, 100 and 1,000 that all answer), then the README's cost table and scale figures from what it
+##              measured (bench/results/), written into README.md.
 ##              Not part of CI: 30 minutes or more on 2 cores. SCALE_TARGETS=1000 runs fewer; SCALE_ARGS= passes
 ##              more options to python -m bench.scale
 SCALE_TARGETS ?= 10000
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale --mix issue --targets $(SCALE_TARGETS) $(SCALE_ARGS)
 	$(BIN)/python -m bench.scale --mix healthy --targets 10,100,1000 $(SCALE_ARGS)
-	$(BIN)/python -m bench.costs bench/results/scale-healthy.json --issue bench/results/scale-issue.json
+	$(BIN)/python -m bench.costs bench/results/scale-healthy.json --issue bench/results/scale-issue.json --readme README.md
 
 ## mutate: mutation testing of image/healthcheck and infra with mutmut (slow: hours; not part of `make test` or CI);
 ##         MUTANTS='healthcheck.alerting.policy.*' runs one module's mutants, MUTANTS='<name> <name>' reruns those

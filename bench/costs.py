@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -318,31 +319,114 @@ def aims(rows: Sequence[Costs]) -> list[str]:
     return lines
 
 
+def _spread(values: Sequence[float], fmt: str) -> str:
+    """Median (min-max) of the schedules' figures, one figure when they agree."""
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2]
+    if fmt.format(ordered[0]) == fmt.format(ordered[-1]):
+        return fmt.format(middle)
+    return f"{fmt.format(middle)} ({fmt.format(ordered[0])} to {fmt.format(ordered[-1])})"
+
+
+def shard_summary(path: Path) -> str:
+    """The scale benchmark's per-schedule figures for its largest size, as a markdown table, and its projection."""
+    measured = json.loads(path.read_text())
+    size = max(measured["sizes"], key=lambda size: size["targets"])
+    shards = size["shards"]
+    steady = [next(i for i in shard["invocations"] if i["label"] == "steady") for shard in shards]
+    cold = [shard["invocations"][0] for shard in shards]
+    answered = [run for run in steady if run.get("summary")]
+    timeout = float(size.get("timeout_s", 900))
+    fits = sum(
+        projected_duration_s(_invocation(run), int(size.get("memory_mb", 512)), float(shard["wait_s"]), math.inf)
+        <= timeout
+        for shard, run in zip(shards, steady, strict=True)
+    )
+    figures = [
+        ("targets", [shard["targets"] for shard in shards], "{:,.0f}"),
+        (f"runs done within the {timeout:g} s timeout at 512 MB (projected)", [fits], "{:.0f} of " + str(len(steady))),
+        ("wall time here, s", [run["wall_s"] for run in steady], "{:.1f}"),
+        ("CPU-seconds", [run["cpu_s"] for run in steady], "{:.2f}"),
+        ("CPU-seconds, cold (imports and first run)", [run["cpu_s"] for run in cold], "{:.2f}"),
+        ("peak memory (VmHWM), MB", [run["peak_rss_mb"] for run in steady if run["peak_rss_mb"]] or [0], "{:.0f}"),
+        ("peak open file descriptors (of 1,024)", [run["peak_fds"] for run in steady], "{:.0f}"),
+        ("peak threads", [run["peak_threads"] for run in steady], "{:.0f}"),
+        ("write units", [_units(run, ("records", "state", "rollups"), "write") for run in steady], "{:,.1f}"),
+        ("read units", [_units(run, ("records", "state", "rollups"), "read") for run in steady], "{:,.1f}"),
+        ("log bytes", [run["log_bytes"] for run in answered] or [0], "{:,.0f}"),
+    ]
+    lines = [
+        (
+            f"{size['targets']:,} targets, {len(shards)} schedules (measured {measured['measured']}); per schedule, "
+            "the steady run, median (least to most):"
+        ),
+        "",
+        "| | per schedule |",
+        "|---|---|",
+        *(f"| {name} | {_spread(values, fmt)} |" for name, values, fmt in figures),
+        "",
+        "Lambda, every schedule's steady run, projected:",
+        "",
+        "| memory | GB-s a minute | a month at 1 minute | per 100 targets |",
+        "|---|---|---|---|",
+    ]
+    for memory in (512, 1024, 1769):
+        seconds = sum(
+            projected_duration_s(_invocation(run), memory, float(shard["wait_s"]), float(size.get("timeout_s", 900)))
+            for shard, run in zip(shards, steady, strict=True)
+        )
+        gb_s = seconds * memory / 1024
+        runs = HOURS_PER_MONTH * 60
+        dollars = (gb_s * PRICES.lambda_gb_s + len(shards) * PRICES.lambda_request) * runs
+        lines.append(f"| {memory:,} MB | {gb_s:,.1f} | {_money(dollars)} | {_money(dollars / size['targets'] * 100)} |")
+    return "\n".join(lines)
+
+
+def _replace(text: str, marker: str, content: str) -> str:
+    """``text`` with what lies between ``<!-- marker -->`` and ``<!-- end marker -->`` replaced by ``content``."""
+    start, end = f"<!-- {marker} -->", f"<!-- end {marker} -->"
+    if start not in text:
+        raise SystemExit(f"no {start} in the README: put it (and {end}) where the table goes")
+    before, _, after = text.partition(start)
+    after = after.partition(end)[2] if end in after else after
+    return f"{before}{start}\n{content}\n{end}{after}"
+
+
+def _section(title: str, rows: Sequence[Costs], extra: Sequence[str] = ()) -> str:
+    return "\n".join((f"{title}, at 512 MB:", "", table(rows), "", *(f"- {line}" for line in (*aims(rows), *extra))))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="?", type=Path, default=DEFAULT_OUT / "scale-healthy.json")
     parser.add_argument("--issue", type=Path, help="the issue mix's results (5 %% hanging), shown after")
     parser.add_argument("--memory", type=int, default=512, help="the function's memory in MB (512)")
+    parser.add_argument("--readme", type=Path, help="also write the tables into this README, between its markers")
     args = parser.parse_args(argv)
     title, rows = _rows(args.results, args.memory)
-    print(f"{title}, at {args.memory} MB:\n")
-    print(table(rows))
-    for line in aims(rows):
-        print(f"- {line}")
     egress = ", ".join(f"{row.targets:,}: {row.egress_bytes_per_check:.0f}" for row in rows if row.interval_min == 1)
-    print(f"- egress per check, bytes (payload and TCP/IP headers, over the mix): {egress}")
-    for row in rows:
-        if row.interval_min == 1:
-            print(
-                f"- point-in-time recovery at {row.targets:,} targets, 1 minute: {_money(row.pitr)} a month "
-                f"(records and state; rollups have none)"
-            )
+    notes = [f"egress per check, bytes (handshake, request and TCP/IP headers, over the mix): {egress}"]
+    notes += [
+        f"point-in-time recovery at {row.targets:,} targets every minute: {_money(row.pitr)} a month"
+        for row in rows
+        if row.interval_min == 1
+    ]
+    healthy = _section(title, rows, notes)
+    print(healthy)
+    sections = {"bench.costs: healthy": healthy}
     if args.issue is not None:
         title, issue = _rows(args.issue, args.memory)
-        print(f"\n{title}, at {args.memory} MB:\n")
-        print(table(issue))
-        for line in aims(issue):
-            print(f"- {line}")
+        sections["bench.costs: issue"] = _section(
+            title, [row for row in issue if row.targets == max(r.targets for r in issue)]
+        )
+        sections["bench.scale: issue"] = shard_summary(args.issue)
+        print(f"\n{sections['bench.costs: issue']}\n\n{sections['bench.scale: issue']}")
+    if args.readme is not None:
+        text = args.readme.read_text(encoding="utf-8")
+        for marker, content in sections.items():
+            text = _replace(text, marker, content)
+        args.readme.write_text(text, encoding="utf-8")
+        print(f"\nwritten into {args.readme}")
     return 0
 
 

@@ -51,6 +51,7 @@ import trustme
 from healthcheck.check.targets import DEFAULT_TIMEOUT_S
 from healthcheck.event import format_timestamp
 from healthcheck.history.item_size import item_bytes
+from healthcheck.history.rollup_store import GRACE
 from infra.environment import function_environment, targets_in_environment
 from infra.schedules import IN_FLIGHT, MAX_TARGETS, SCHEDULED_TIME, chunk_targets, schedule_input, waves
 from infra.settings import StackSettings
@@ -330,14 +331,25 @@ class FunctionProcess:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Event times: real ones (state moves) and, for the rollup sample, older ones that close an hour, then a day."""
+    """A shard's event times, from the moment it starts (so the last shard's events are as recent as the first's).
+
+    ``warm``: a run in the latest hour the next run finds closed, so that run summarises it (as
+    every run after an hour's close does) and the steady run finds its targets summarised, as
+    in any hour of a deployed stack but its first. It is over an hour old, so it moves no
+    state. ``first`` moves state (the hanging targets go DOWN); ``steady`` changes nothing.
+    For the rollup sample, three runs two days back before them: records in an hour, the run
+    that closes that hour, and the run that closes the next hour and the day.
+    """
 
     now: datetime
 
     def steps(self, rollups: bool) -> list[tuple[str, datetime]]:
+        first = self.now - timedelta(minutes=1)
+        # The latest hour closed at ``first``, as the rollups count it (ended at least GRACE before).
+        closed = (first - GRACE).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         day = (self.now - timedelta(days=2)).replace(hour=22, minute=59, second=0, microsecond=0)
         older = [("seed", day), ("close-hour", day + timedelta(hours=1)), ("close-day", day + timedelta(hours=2))]
-        current = [("first", self.now - timedelta(minutes=1)), ("steady", self.now)]
+        current = [("warm", closed + timedelta(minutes=30)), ("first", first), ("steady", self.now)]
         return (older if rollups else []) + current
 
 
@@ -512,7 +524,7 @@ def _print_shards(shards: list[Shard]) -> None:
 
 
 def run_size(
-    environment: Environment, count: int, args: argparse.Namespace, base_env: dict[str, str], now: datetime
+    environment: Environment, count: int, args: argparse.Namespace, base_env: dict[str, str]
 ) -> dict[str, Any]:
     label = f"{args.mix}-{count}"
     names = {role: f"scale-{label}-{role}" for role in ("records", "state", "rollups")}
@@ -538,7 +550,6 @@ def run_size(
     env = {**base_env, **variables}
     size = args.shard_size or MAX_TARGETS
     chunks = chunk_targets(settings.targets, max_targets=size)
-    plan = Plan(now)
     _get_json(f"http://127.0.0.1:{environment.sites['control']}/reset")
     print(
         f"\n{count} targets ({args.mix} mix), {len(chunks)} shard(s) of at most {size}, "
@@ -550,7 +561,7 @@ def run_size(
     def one(index: int) -> Shard:
         chunk = chunks[index]
         shard = str(index + 1)
-        steps = plan.steps(rollups=index < args.rollup_shards)
+        steps = Plan(datetime.now(UTC).replace(second=0, microsecond=0)).steps(rollups=index < args.rollup_shards)
         invocations = run_shard(
             environment,
             env,
@@ -558,7 +569,7 @@ def run_size(
             shard,
             schedule_input(chunk, shard=shard),
             steps,
-            settings.timeout,
+            args.deadline,
             roles,
         )
         first = sum(map(len, chunks[:index]))  # chunks are consecutive runs of the targets
@@ -662,6 +673,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-checks", choices=("failures", "all"), help="override the stack's logChecks")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON results go (bench/results)")
     parser.add_argument("--code", type=Path, help="run this image/healthcheck instead of the tree's own")
+    parser.add_argument(
+        "--deadline",
+        type=int,
+        default=900,
+        help="seconds an invocation may take here (900, Lambda's most): this machine's load is not Lambda's; "
+        "the projection holds each run to the stack's own timeout",
+    )
     args = parser.parse_args(argv)
     counts = sorted({int(part) for part in args.targets.split(",")})
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
@@ -691,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
             use_endpoint(endpoint, base_env)
             base_env.update(trust, AWS_LAMBDA_LOG_LEVEL="INFO")
             environment = Environment(endpoint, meter, json.loads(sites_line), dockerfile, task_root)
-            results = [run_size(environment, count, args, base_env, now) for count in counts]
+            results = [run_size(environment, count, args, base_env) for count in counts]
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"scale-{args.mix}{'-all' if args.log_checks == 'all' else ''}.json"
     path.write_text(json.dumps({"measured": format_timestamp(now), "sizes": results}, indent=1))

@@ -116,6 +116,7 @@ def test_the_scale_benchmark_runs_a_shard_as_deployed_and_bills_it(tmp_path: Pat
         ("seed", True),
         ("close-hour", True),
         ("close-day", True),
+        ("warm", True),
         ("first", True),
         ("steady", True),
     ]
