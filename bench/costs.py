@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.scale import DEFAULT_OUT, Invocation, projected_duration_s
+from bench.scale import DEFAULT_OUT, MEMORY_SIZES, Invocation, projected_duration_s
 from healthcheck import metrics
 from healthcheck.check.probe import CheckResult
 from infra.alarms import alarm_specs
@@ -370,7 +370,7 @@ def shard_summary(path: Path) -> str:
         "| memory | GB-s a minute | a month at 1 minute | per 100 targets |",
         "|---|---|---|---|",
     ]
-    for memory in (512, 1024, 1769):
+    for memory in MEMORY_SIZES:
         seconds = sum(
             projected_duration_s(_invocation(run), memory, float(shard["wait_s"]), float(size.get("timeout_s", 900)))
             for shard, run in zip(shards, steady, strict=True)
