@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/image:$(CURDIR)
 
-.PHONY: help run report export test serve install check-config lint typecheck pytest bench mutate clean
+.PHONY: help run report export test serve install check-config lint typecheck pytest bench bench-scale mutate clean
 .DEFAULT_GOAL := help
 
 ## help: this list (what plain `make` prints)
@@ -34,7 +34,7 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 	@touch $(LOCAL_STAMP) $@
 
 ## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
-##      VERBOSE=1 also prints the JSON line logged for each check; RUNS=3 runs 3 cycles a minute apart,
+##      VERBOSE=1 also prints the JSON lines the function logs, with a line for every check; RUNS=3 runs 3 cycles a minute apart,
 ##      then shows each target's state and the alerts it would have sent; the stack's secret references
 ##      read local-secrets.yaml, or SECRETS=<file>)
 run: $(LOCAL_STAMP)
@@ -80,6 +80,17 @@ pytest: $(STAMP)
 ## bench: the benchmarks in bench/, printed as ratios (about 5 minutes; a quiet machine gives steadier figures)
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## bench-scale: the scale benchmark (10,000 loopback targets, 5 % of them hanging, run as the deployed shards; then
+##              10, 100 and 1,000 that all answer), then the README's cost table and scale figures from what it
+##              measured (bench/results/), written into README.md.
+##              Not part of CI: 30 minutes or more on 2 cores. SCALE_TARGETS=1000 runs fewer; SCALE_ARGS= passes
+##              more options to python -m bench.scale
+SCALE_TARGETS ?= 10000
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --mix issue --targets $(SCALE_TARGETS) $(SCALE_ARGS)
+	$(BIN)/python -m bench.scale --mix healthy --targets 10,100,1000 $(SCALE_ARGS)
+	$(BIN)/python -m bench.costs bench/results/scale-healthy.json --issue bench/results/scale-issue.json --readme README.md
 
 ## mutate: mutation testing of image/healthcheck and infra with mutmut (slow: hours; not part of `make test` or CI);
 ##         MUTANTS='healthcheck.alerting.policy.*' runs one module's mutants, MUTANTS='<name> <name>' reruns those

@@ -16,6 +16,7 @@ from typing import TypeVar
 from healthcheck.config import (
     ENV_ALERT_TOPIC_ARN,
     ENV_CONNECTIVITY_CHECK,
+    ENV_LOG_CHECKS,
     ENV_PER_TARGET_METRICS,
     ENV_RETENTION_DAYS,
     ENV_ROLLUP_TABLE_NAME,
@@ -28,16 +29,19 @@ from healthcheck.config import (
 __all__ = [
     "ENV_ALERT_TOPIC_ARN",
     "ENV_CONNECTIVITY_CHECK",
+    "ENV_LOG_CHECKS",
     "ENV_PER_TARGET_METRICS",
     "ENV_RETENTION_DAYS",
     "ENV_STATE_TABLE_NAME",
     "LAMBDA_ENV_LIMIT_BYTES",
     "MAX_TABLE_NAME",
     "MAX_TOPIC_ARN",
+    "function_environment",
     "function_environment_size",
     "measured_size",
     "status_environment",
     "status_environment_size",
+    "targets_in_environment",
 ]
 
 T = TypeVar("T")
@@ -55,19 +59,42 @@ def measured_size(variables: Mapping[str, str]) -> int:
     return len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
+def function_environment(
+    table: T,
+    state_table: T,
+    topic_arn: T,
+    rollup_table: T,
+    config_variables: Mapping[str, str],
+    targets_json: str | None,
+) -> dict[str, T | str]:
+    """The monitor function's variables (the names are Pulumi outputs at deploy, strings when counted or benched).
+
+    ``targets_json`` is None when the targets do not fit: then they reach the function through the schedules only.
+    """
+    variables: dict[str, T | str] = {
+        ENV_TABLE_NAME: table,
+        ENV_STATE_TABLE_NAME: state_table,
+        ENV_ALERT_TOPIC_ARN: topic_arn,
+        ENV_ROLLUP_TABLE_NAME: rollup_table,
+        **config_variables,
+    }
+    if targets_json is not None:
+        variables[ENV_TARGETS] = targets_json
+    return variables
+
+
 def function_environment_size(config_variables: Mapping[str, str], targets_json: str) -> int:
     """Bytes of the monitor function's variables with TARGETS, every table name and the topic ARN at their longest."""
     longest = "t" * MAX_TABLE_NAME
     return measured_size(
-        {
-            ENV_TABLE_NAME: longest,
-            ENV_STATE_TABLE_NAME: longest,
-            ENV_ALERT_TOPIC_ARN: "a" * MAX_TOPIC_ARN,
-            ENV_ROLLUP_TABLE_NAME: longest,
-            **config_variables,
-            ENV_TARGETS: targets_json,
-        }
+        function_environment(longest, longest, "a" * MAX_TOPIC_ARN, longest, config_variables, targets_json)
     )
+
+
+def targets_in_environment(config_variables: Mapping[str, str], targets_json: str) -> str | None:
+    """TARGETS when everything fits Lambda's 4 KB at the longest names AWS allows, else None (schedules only)."""
+    fits = function_environment_size(config_variables, targets_json) <= LAMBDA_ENV_LIMIT_BYTES
+    return targets_json if fits else None
 
 
 def status_environment(

@@ -8,12 +8,11 @@ import pulumi
 import pulumi_aws as aws
 
 from healthcheck.alerting.state_store import WATCH
-from healthcheck.config import ENV_ROLLUP_TABLE_NAME, ENV_TABLE_NAME, ENV_TARGETS
 from healthcheck.history.record_store import HASH_KEY, RANGE_KEY
 from healthcheck.history.rollup_store import DAY_KEY
 
 from .alarms import AlarmSpec, alarm_specs
-from .environment import ENV_ALERT_TOPIC_ARN, ENV_STATE_TABLE_NAME, LAMBDA_ENV_LIMIT_BYTES, function_environment_size
+from .environment import function_environment, targets_in_environment
 from .policies import (
     assume_role_policy,
     function_policy,
@@ -67,12 +66,14 @@ class Monitor(pulumi.ComponentResource):
             hash_key=HASH_KEY,
             range_key=RANGE_KEY,
             attributes=[{"name": HASH_KEY, "type": "S"}, {"name": RANGE_KEY, "type": "S"}],
-            point_in_time_recovery={"enabled": True},
+            # The stack's choice: billed per GB-month of records (README "Costs").
+            point_in_time_recovery={"enabled": settings.point_in_time_recovery},
             ttl={"attribute_name": EXPIRES_AT, "enabled": True},
             opts=child,
         )
-        # One item per target: its debounced UP/DOWN state and any alert not yet sent. The sparse index
-        # holds the items that are not clean, by shard: what a run reads (alerting/watch.py).
+        # One item per target: its debounced UP/DOWN state and any alert not yet sent. Always
+        # recoverable: it holds what nothing else does (pending alerts), and is under 1 KB per target.
+        # The sparse index holds the items that are not clean, by shard: what a run reads (alerting/watch.py).
         self.state_table = aws.dynamodb.Table(
             f"{name}-state",
             billing_mode="PAY_PER_REQUEST",
@@ -135,19 +136,18 @@ class Monitor(pulumi.ComponentResource):
         if secrets_grant is not None:
             grants.append(secrets_grant)
 
-        variables: dict[str, pulumi.Input[str]] = {
-            ENV_TABLE_NAME: self.table.name,
-            ENV_STATE_TABLE_NAME: self.state_table.name,
-            ENV_ALERT_TOPIC_ARN: self.topic.arn,
-            ENV_ROLLUP_TABLE_NAME: self.rollup_table.name,
-            **settings.environment(),
-        }
-        # Counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
-        targets_env = settings.targets_json()
-        if function_environment_size(settings.environment(), targets_env) <= LAMBDA_ENV_LIMIT_BYTES:
-            # Lets a legacy "Scheduled Event" or a manual invoke without targets work too.
-            variables[ENV_TARGETS] = targets_env
-        else:
+        # TARGETS lets a legacy "Scheduled Event" or a manual invoke without targets work too; it is
+        # counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
+        targets_env = targets_in_environment(settings.environment(), settings.targets_json())
+        variables: dict[str, pulumi.Output[str] | str] = function_environment(
+            self.table.name,
+            self.state_table.name,
+            self.topic.arn,
+            self.rollup_table.name,
+            settings.environment(),
+            targets_env,
+        )
+        if targets_env is None:
             pulumi.log.info(
                 f"{len(settings.targets)} targets do not fit Lambda's environment; they reach the "
                 "function through the schedules only (invoke it with 'targets' in the event)",

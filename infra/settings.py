@@ -27,10 +27,11 @@ from healthcheck.alerting.maintenance import MaintenanceWindowError, parse_windo
 from healthcheck.alerting.policy import PolicyValueError, parse_policy
 from healthcheck.check.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
 from healthcheck.check.targets import Target, check_config_url, redact_url, require_valid
-from healthcheck.config import ENV_ALERTING, ENV_MAINTENANCE
+from healthcheck.config import ENV_ALERTING, ENV_LOG_CHECKS, ENV_MAINTENANCE, LOG_CHECKS_MODES
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.text import show
 
+from . import schedules
 from .environment import (
     ENV_CONNECTIVITY_CHECK,
     ENV_PER_TARGET_METRICS,
@@ -38,7 +39,7 @@ from .environment import (
     LAMBDA_ENV_LIMIT_BYTES,
     status_environment_size,
 )
-from .schedules import chunk_targets
+from .schedules import chunk_targets, waves
 from .subscriptions import Subscription, check_emails, check_subscriptions
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SettingsError",
     "StackSettings",
     "check_connectivity",
+    "check_log_checks",
     "check_schedule",
     "check_window_targets",
     "checked_json",
@@ -73,6 +75,8 @@ CONFIG_KEYS = (
     "statusPage",
     "statusPageShowUrls",
     "statusPageConcurrency",
+    "logChecks",
+    "pointInTimeRecovery",
 )
 # Who may open the status page's Function URL: anyone, IAM-signed callers, or no page at all.
 STATUS_PAGE_MODES = ("public", "iam", "off")
@@ -411,16 +415,20 @@ def check_window_targets(maintenance: object, names: set[str]) -> None:
 
 
 def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -> None:
-    """Refuse a timeout at which a run could cut its slowest target short, so a hung one would never be DOWN.
+    """Refuse a timeout at which a run could cut a target short, so a hung one would be inconclusive, never DOWN.
 
-    Each schedule's run checks its own share of the targets and reads only their secrets.
+    Each schedule's run checks its own share of the targets and reads only their secrets. It
+    keeps ``IN_FLIGHT`` checks going at once, so if every one of its targets hangs they take
+    ``waves`` turns, each as long as the slowest target's timeout at most: the hanging-target
+    arithmetic, targets per schedule <= in flight x (time for the checks / slowest timeout).
     """
-    needed, slowest, reads = 0, 0.0, 0
+    needed, slowest, reads, turns, count = 0, 0.0, 0, 1, 0
     for chunk in chunk_targets(targets):
         chunk_slowest, chunk_reads = max(target.timeout for target in chunk), budget.secret_reads(chunk)
-        chunk_needed = budget.minimum_timeout(chunk_slowest, canary=canary, secret_reads=chunk_reads)
+        chunk_turns = waves(len(chunk))
+        chunk_needed = budget.minimum_timeout(chunk_slowest * chunk_turns, canary=canary, secret_reads=chunk_reads)
         if chunk_needed > needed:
-            needed, slowest, reads = chunk_needed, chunk_slowest, chunk_reads
+            needed, slowest, reads, turns, count = chunk_needed, chunk_slowest, chunk_reads, chunk_turns, len(chunk)
     if timeout >= needed:
         return
     spent = [f"{budget.CANARY_TIMEOUT_S:g} s for the connectivity check"] if canary else []
@@ -428,8 +436,14 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
         spent.append(f"{reads} secret read(s) at {budget.SECRET_READ_S:g} s each")
     spent.append(f"{budget.MAX_WRITE_RESERVE_S:g} s to write records")
     too_long = f" (Lambda allows 900: shorten the targets' timeouts{' or use fewer secrets' if reads else ''})"
+    checks = f"the slowest target ({slowest:g} s)"
+    if turns > 1:
+        checks = (
+            f"{turns} turns of the slowest target's timeout ({slowest:g} s: {count} targets in one schedule's run, "
+            f"{schedules.IN_FLIGHT} checked at once, may all hang)"
+        )
     raise SettingsError(
-        f"healthcheck:timeout {timeout} s leaves no room for the slowest target ({slowest:g} s) plus "
+        f"healthcheck:timeout {timeout} s leaves no room for {checks} plus "
         f"{', '.join(spent[:-1])}{' and ' if len(spent) > 1 else ''}{spent[-1]}: "
         f"raise it to at least {needed}{too_long if needed > 900 else ''}"
     )
@@ -448,6 +462,15 @@ def _check_log_retention(days: int) -> int:
             f"healthcheck:logRetentionDays must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, got {days!r}"
         )
     return days
+
+
+def check_log_checks(mode: str | None) -> str:
+    """``logChecks``: which checks get a log line (Pulumi.yaml's default, failures, when unset)."""
+    if mode is None:
+        return LOG_CHECKS_MODES[0]
+    if mode not in LOG_CHECKS_MODES:
+        raise SettingsError(f"healthcheck:logChecks must be one of {', '.join(LOG_CHECKS_MODES)}, got {mode!r}")
+    return mode
 
 
 def _check_kms_key_arn(arn: str | None) -> str | None:
@@ -501,6 +524,10 @@ class StackSettings:
     status_page_show_urls: bool = False
     status_page_concurrency: int = 0
     """The status function's reserved concurrency: at most this many views at once; 0: no cap, none reserved."""
+    log_checks: str = "failures"
+    """LOG_CHECKS: a log line for each check that did not pass (failures), or for every check (all)."""
+    point_in_time_recovery: bool = True
+    """The records table's point-in-time recovery (the state table always has it; the rollups have none)."""
 
     @property
     def parameter_names(self) -> list[str]:
@@ -537,6 +564,8 @@ class StackSettings:
         status_page: str | None = None,
         status_page_show_urls: bool | None = None,
         status_page_concurrency: int | None = None,
+        log_checks: str | None = None,
+        point_in_time_recovery: bool | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default); the SettingsError names every mistake at once.
 
@@ -598,6 +627,10 @@ class StackSettings:
                 0,
                 MAX_STATUS_PAGE_CONCURRENCY,
             ),
+            log_checks=mistakes.value(defaults.log_checks, check_log_checks, log_checks),
+            point_in_time_recovery=(
+                point_in_time_recovery if point_in_time_recovery is not None else defaults.point_in_time_recovery
+            ),
         )
         if settings.status_page != "off":
             if not settings.status_page_show_urls:
@@ -623,6 +656,7 @@ class StackSettings:
         variables = {
             ENV_RETENTION_DAYS: str(self.retention_days),
             ENV_PER_TARGET_METRICS: "true" if self.per_target_metrics else "false",
+            ENV_LOG_CHECKS: self.log_checks,
         }
         if self.connectivity_check is not None:
             variables[ENV_CONNECTIVITY_CHECK] = self.connectivity_check

@@ -48,6 +48,8 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             status_page=config.get("statusPage"),
             status_page_show_urls=config.get_bool("statusPageShowUrls"),
             status_page_concurrency=config.get_int("statusPageConcurrency"),
+            log_checks=config.get("logChecks"),
+            point_in_time_recovery=config.get_bool("pointInTimeRecovery"),
         )
     except SettingsError as exc:
         raise SettingsError(*unknown, *exc.messages) from exc

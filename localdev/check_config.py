@@ -36,7 +36,7 @@ if str(ROOT / "image") not in sys.path:
 
 from infra.alarms import alarm_specs  # noqa: E402 - needs the path above
 from infra.environment import LAMBDA_ENV_LIMIT_BYTES, function_environment_size  # noqa: E402
-from infra.schedules import chunk_targets  # noqa: E402
+from infra.schedules import IN_FLIGHT, chunk_targets, waves  # noqa: E402
 from infra.settings import SettingsError, StackSettings  # noqa: E402
 from infra.stack import read_settings  # noqa: E402
 from localdev.pulumi_workspace import PulumiConfigError, load_project, stack_file  # noqa: E402
@@ -51,6 +51,8 @@ class CheckedStack:
     stack_file: Path
     settings: StackSettings
     schedules: int
+    largest: int
+    """Targets in the largest schedule's share."""
 
     def warnings(self) -> list[str]:
         """What preview warns about once the config is valid: a schedule with no 'monitor stopped' alarm."""
@@ -71,6 +73,14 @@ class CheckedStack:
             """so a manual invoke must pass them: --payload '{"targets": [...]}'"""
         )
 
+    def schedules_line(self) -> str:
+        """How the targets are split, and how many turns a run takes if every target of its share hangs."""
+        line = f"{self.settings.schedule}, {self.schedules} schedule(s)"
+        turns = waves(self.largest)
+        if turns > 1:
+            line += f" of up to {self.largest} targets: {turns} turns of {IN_FLIGHT} checks if they all hang"
+        return line
+
     def summary(self) -> str:
         settings = self.settings
         names = ", ".join(target.name for target in settings.targets)
@@ -79,11 +89,13 @@ class CheckedStack:
                 f"{self.stack_file.name}: OK, as `pulumi preview` would read it for project {self.project}",
                 f"  targets:          {len(settings.targets)} ({names})",
                 f"  TARGETS:          {self.targets_environment()}",
-                f"  schedule:         {settings.schedule}, {self.schedules} schedule(s)",
+                f"  schedule:         {self.schedules_line()}",
                 f"  memorySize:       {settings.memory_size} MB",
                 f"  timeout:          {settings.timeout} s",
                 f"  logRetentionDays: {settings.log_retention_days}",
+                f"  logChecks:        {settings.log_checks}",
                 f"  retentionDays:    {settings.retention_days}",
+                f"  records PITR:     {'on' if settings.point_in_time_recovery else 'off'}",
                 (
                     f"  alerts:           {len(settings.alert_emails)} email(s), "
                     f"{len(settings.alert_subscriptions)} other subscription(s)"
@@ -125,7 +137,8 @@ def check_program(stack: StackConfig) -> CheckedStack:
     """Step 3, the program's: raise SettingsError naming each of its mistakes (a misspelt key first)."""
     with _program_config(stack.config):
         settings = read_settings(pulumi.Config(stack.project))
-    return CheckedStack(stack.project, stack.stack_file, settings, len(chunk_targets(settings.targets)))
+    chunks = chunk_targets(settings.targets)
+    return CheckedStack(stack.project, stack.stack_file, settings, len(chunks), max(map(len, chunks)))
 
 
 def check_stack(stack: StackConfig) -> CheckedStack:

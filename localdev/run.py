@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / DEFAULT_FILE,
         help=f"values for the stack's secret references, put in the embedded SSM and Secrets Manager; {DEFAULT_FILE}",
     )
-    parser.add_argument("--verbose", action="store_true", help="also print the JSON line logged per check")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print the JSON lines the function logs, a line for every check"
+    )
     parser.add_argument("--runs", type=int, default=1, help="run this many cycles, a minute apart; default 1")
     parser.add_argument(
         "--status-html", type=Path, default=ROOT / "status.html", help="write the status page here; default status.html"
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             STATUS_SHOW_URLS="true",  # a local page: the URLs are yours
         )
         os.environ.pop("ALERT_TOPIC_ARN", None)  # no topic: the alerts are printed instead
+        if args.verbose:
+            os.environ["LOG_CHECKS"] = "all"  # a line for every check, not only those that did not pass
         from healthcheck.handler import handler  # after the environment is set: it builds its client at import
 
         note = secrets_note(config, held)

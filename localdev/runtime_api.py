@@ -145,12 +145,19 @@ class RuntimeAPI:
 
 
 def start_function(
-    dockerfile: Dockerfile, task_root: Path, api: RuntimeAPI, env: Mapping[str, str]
+    dockerfile: Dockerfile,
+    task_root: Path,
+    api: RuntimeAPI,
+    env: Mapping[str, str],
+    *,
+    logs: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """Run the image's CMD the way the base image's entrypoint does: `python -m awslambdaric CMD`.
 
     The process starts with the Dockerfile's ENV, overridden by ``env`` as a
-    function's configuration overrides its image's ENV in Lambda.
+    function's configuration overrides its image's ENV in Lambda. ``logs``
+    (e.g. ``subprocess.PIPE``) takes its stdout and stderr, what Lambda would
+    send to CloudWatch Logs; by default they are this process's own.
     """
     environment = {
         **dockerfile.env,
@@ -166,5 +173,10 @@ def start_function(
     # terminal's Ctrl-C reaches only whoever started it, which stops it quietly (no KeyboardInterrupt
     # traceback from the function mid-wait for its next event).
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "awslambdaric", *dockerfile.cmd], cwd=task_root, env=environment, process_group=0
+        [sys.executable, "-m", "awslambdaric", *dockerfile.cmd],
+        cwd=task_root,
+        env=environment,
+        process_group=0,
+        stdout=logs,
+        stderr=logs,
     )

@@ -22,11 +22,12 @@ from healthcheck.alerting.maintenance import parse_windows
 from healthcheck.alerting.policy import parse_policy
 from healthcheck.check.request_spec import SecretRef
 from healthcheck.check.targets import Target
-from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_MAINTENANCE, ENV_TARGETS
+from healthcheck.config import ENV_ALERTING, ENV_CONNECTIVITY_CHECK, ENV_LOG_CHECKS, ENV_MAINTENANCE, ENV_TARGETS
 from infra.settings import (
     Mistakes,
     SettingsError,
     check_connectivity,
+    check_log_checks,
     check_window_targets,
     checked_json,
     checked_targets,
@@ -114,7 +115,7 @@ class FunctionConfig:
     targets: list[object]
     """TARGETS: a stack's validated targets, or a --url as given (the handler judges it)."""
     environ: dict[str, str] = field(default_factory=dict)
-    """ALERTING, MAINTENANCE and CONNECTIVITY_CHECK, as infra's StackSettings.environment() sets them."""
+    """ALERTING, MAINTENANCE, CONNECTIVITY_CHECK and LOG_CHECKS, as infra's StackSettings.environment() sets them."""
     alerting: object = None
     secret_refs: tuple[SecretRef, ...] = ()
     """Every secret the targets reference, once each."""
@@ -159,6 +160,7 @@ def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
     canary = mistakes.value(None, check_connectivity, config.get(f"{project}:connectivityCheck"))
     if canary is not None:
         environ[ENV_CONNECTIVITY_CHECK] = canary
+    environ[ENV_LOG_CHECKS] = mistakes.value("failures", check_log_checks, config.get(f"{project}:logChecks"))
     alerting = mistakes.value(None, _object, config, f"{project}:alerting")
     maintenance = mistakes.value(None, _object, config, f"{project}:maintenance")
     for key, name, value, parse in (

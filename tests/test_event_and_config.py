@@ -226,3 +226,19 @@ def test_bad_per_target_alerting_fields(field: str, value: object, message: str)
 def test_retention_days_take_1_to_36500_and_default_to_keeping_records(value: str, expected: int | None) -> None:
     assert Settings.from_environ({"TABLE_NAME": "r", "RETENTION_DAYS": value}).retention_days == expected
     assert Settings.from_environ({"TABLE_NAME": "r"}).retention_days is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "failures"), ("", "failures"), ("failures", "failures"), (" all ", "all")],
+    ids=["unset-is-failures", "empty-is-failures", "failures", "all"],
+)
+def test_log_checks_is_failures_or_all(value: str | None, expected: str) -> None:
+    environ = {"TABLE_NAME": "r"} | ({"LOG_CHECKS": value} if value is not None else {})
+    assert Settings.from_environ(environ).log_checks == expected
+
+
+@pytest.mark.parametrize("value", ["true", "All", "none"], ids=["boolean", "capitalised", "none"])
+def test_log_checks_refuses_anything_else_naming_the_choices(value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^LOG_CHECKS must be one of failures, all, got '{value}'$"):
+        Settings.from_environ({"TABLE_NAME": "r", "LOG_CHECKS": value})

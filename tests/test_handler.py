@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -131,7 +131,14 @@ def test_a_duplicate_is_logged_as_an_invalid_target_but_never_recorded(
     ]
 
 
-def test_every_check_is_logged_as_a_json_line(
+@pytest.mark.parametrize(
+    ("log_checks", "logged"),
+    [("failures", {"down", "refused"}), ("all", {"up", "down", "refused"})],
+    ids=["failures-by-default", "all"],
+)
+def test_each_failed_check_is_logged_as_a_json_line_and_every_check_with_log_checks_all(
+    log_checks: Literal["failures", "all"],
+    logged: set[str],
     event: dict[str, Any],
     http_server: FaultServer,
     probe: Probe,
@@ -139,15 +146,22 @@ def test_every_check_is_logged_as_a_json_line(
     table: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _run(event, probe, dynamodb, table, _targets(http_server))
+    check_and_record(
+        event,
+        None,
+        settings=Settings(table, _targets(http_server), log_checks=log_checks),
+        probe=probe,
+        store=ResultStore(dynamodb, table),
+        now=NOW,
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     checks = {line["id"]: line for line in lines if line["type"] == "check"}
-    assert set(checks) == {"up", "down", "refused"}
+    assert set(checks) == logged
     assert checks["refused"]["error"] == "connection refused"
     assert [line["type"] for line in lines[-2:]] == ["summary", "metrics"]  # the run's EMF metrics come last
 
 
-def test_dynamodb_failure_raises_after_every_result_was_logged(
+def test_dynamodb_failure_raises_after_every_result_was_logged_the_passing_ones_too(
     event: dict[str, Any],
     http_server: FaultServer,
     probe: Probe,

@@ -17,6 +17,7 @@ from healthcheck import budget
 from healthcheck.check.secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
 from healthcheck.check.secrets import SecretResolver
 from healthcheck.check.targets import parse_target
+from infra.schedules import MAX_TARGETS, waves
 from infra.settings import SettingsError, StackSettings
 from localdev.dynamodb import create_state_table
 from tests.alerting_harness import aws_client
@@ -145,7 +146,12 @@ def _many(prefix: str, count: int, timeout: float, **refs: tuple[str, ...]) -> l
         ([_target("a", 30, ssm=tuple(f"/p/{i}" for i in range(10)))], False, 47),
         ([_target("a", 30, ssm=tuple(f"/p/{i}" for i in range(11)))], False, 54),
         ([_target("a", 30, ssm=("/p/1",)), _target("b", 1, ssm=("/p/1",), secrets=(SECRET,))], True, 59),
-        ([*_many("a", 100, 30), *_many("b", 1, 5, secrets=(SECRET, _arn("b"), _arn("c")))], False, 40),
+        # A full first schedule of 5 s targets (its turns, no reads), the three reads all in the second's one run.
+        (
+            [*_many("a", MAX_TARGETS, 5), *_many("b", 1, 5, secrets=(SECRET, _arn("b"), _arn("c")))],
+            False,
+            max(waves(MAX_TARGETS) * 5 + 10, 5 + 3 * 7 + 10),
+        ),
     ],
     ids=[
         "slowest-plus-10",

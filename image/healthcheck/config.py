@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from .alerting.maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, parse_windows
 from .alerting.policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
@@ -17,6 +18,7 @@ __all__ = [
     "ENV_ALERTING",
     "ENV_ALERT_TOPIC_ARN",
     "ENV_CONNECTIVITY_CHECK",
+    "ENV_LOG_CHECKS",
     "ENV_MAINTENANCE",
     "ENV_MAX_CONCURRENCY",
     "ENV_PER_TARGET_METRICS",
@@ -27,6 +29,7 @@ __all__ = [
     "ENV_STATUS_SHOW_URLS",
     "ENV_TABLE_NAME",
     "ENV_TARGETS",
+    "LOG_CHECKS_MODES",
     "Settings",
 ]
 
@@ -47,6 +50,10 @@ ENV_REGION = "AWS_REGION"
 ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 # A region names record keys ("<time>#<region>"): no "#", and short.
 _REGION = re.compile(r"[A-Za-z0-9-]{1,64}")
+ENV_LOG_CHECKS = "LOG_CHECKS"
+# Which checks get a log line of their own: only those that did not pass (the default), or every one.
+# The records table holds every check either way; a line per healthy check cost 214 bytes of logs.
+LOG_CHECKS_MODES: Final = ("failures", "all")
 # A hundred years: past that, "keep forever" is what is meant, and that is leaving it unset.
 MAX_RETENTION_DAYS = 36500
 DEFAULT_MAX_CONCURRENCY = 128
@@ -75,6 +82,8 @@ class Settings:
     """The status page shows target URLs (redacted) only when this is set: a public page must not publish them."""
     region: str = LOCAL_REGION
     """The region a run checks from, recorded with every check: the function's own ``AWS_REGION``."""
+    log_checks: Literal["failures", "all"] = "failures"
+    """``failures``: a log line for each check that did not pass (or was inconclusive); ``all``: for every check."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -95,6 +104,7 @@ class Settings:
             rollup_table_name=_optional_text(environ.get(ENV_ROLLUP_TABLE_NAME)),
             status_show_urls=_flag(ENV_STATUS_SHOW_URLS, environ.get(ENV_STATUS_SHOW_URLS)),
             region=_region(environ),
+            log_checks=_log_checks(environ.get(ENV_LOG_CHECKS)),
         )
 
 
@@ -151,6 +161,15 @@ def _flag(name: str, text: str | None) -> bool:
     if value == "true":
         return True
     raise ConfigError(f'{name} must be "true" or "false", got {text!r}')
+
+
+def _log_checks(text: str | None) -> Literal["failures", "all"]:
+    value = (text or "").strip()
+    if value in ("", "failures"):
+        return "failures"
+    if value == "all":
+        return "all"
+    raise ConfigError(f"{ENV_LOG_CHECKS} must be one of {', '.join(LOG_CHECKS_MODES)}, got {text!r}")
 
 
 def _targets(text: str | None) -> list[object] | None:

@@ -130,7 +130,9 @@ def check_and_record(
     if raw_targets is None:
         raise ConfigError("no targets: set TARGETS to a JSON list or pass 'targets' in the event")
     parsed = parse_targets(raw_targets)
-    report = Report(invocation.timestamp, getattr(context, "aws_request_id", None))
+    report = Report(
+        invocation.timestamp, getattr(context, "aws_request_id", None), every_check=settings.log_checks == "all"
+    )
     canary_answered = _canary_passes(settings.connectivity_check, probe, deadlines.checks)
     mark = _marker(settings.maintenance, parse_time(invocation.timestamp), canary_answered)
     roster = roster_of(
@@ -205,6 +207,7 @@ def check_and_record(
             writer.finish(canary_answered=canary_answered)
         except RecordsNotWrittenError as exc:
             records_error: RecordsNotWrittenError | None = exc
+            report.log_passing_checks()  # passing checks get no line of their own: the table was to hold them
         else:
             records_error = None
     # Records first: whatever happens to state and alerts, the records are already stored.
@@ -232,6 +235,8 @@ def check_and_record(
             now=now,
             shard=invocation.shard,
         )
+    for transition in outcome.transitions if outcome is not None else ():
+        report.transition(transition)
     if rollups is not None:
         # After the records: a few writes per shard per hour, never a failure of the run.
         # Never past the function's own clock: an event stamped ahead would close hours still to come.

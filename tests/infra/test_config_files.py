@@ -134,6 +134,8 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "statusPage": ("string", "off"),  # no page unless asked for: a public page is a choice
         "statusPageShowUrls": ("boolean", False),  # a public page must not publish internal endpoints
         "statusPageConcurrency": ("integer", 0),  # no cap: a new account's limit of 10 leaves none to reserve
+        "logChecks": ("string", "failures"),  # a line per check that did not pass; the table holds every check
+        "pointInTimeRecovery": ("boolean", True),  # the records table's; a choice, since it is billed per GB
     }
     assert declared["alertEmails"].items == ItemsType("string")
 

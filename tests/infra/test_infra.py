@@ -70,13 +70,14 @@ def test_function_environment_names_the_table_and_carries_small_target_lists(sta
     variables = function.inputs["environment"]["variables"]
     assert variables["TABLE_NAME"] == table.outputs["name"], _where(function)
     assert [t["url"] for t in json.loads(variables["TARGETS"])] == [t["url"] for t in TARGETS], _where(function)
-    # The defaults: records kept 90 days, no per-target metrics, no connectivity canary.
+    # The defaults: records kept 90 days, no per-target metrics, no connectivity canary, a line per failed check.
     assert {key: value for key, value in variables.items() if key not in ("TABLE_NAME", "TARGETS")} == {
         "STATE_TABLE_NAME": _named(stack, "healthcheck-state").outputs["name"],
         "ALERT_TOPIC_ARN": stack.one("aws:sns/topic:Topic").outputs["arn"],
         "ROLLUP_TABLE_NAME": _named(stack, "healthcheck-rollups").outputs["name"],
         "RETENTION_DAYS": "90",
         "PER_TARGET_METRICS": "false",
+        "LOG_CHECKS": "failures",
     }, _where(function)
 
 
@@ -397,7 +398,7 @@ def test_preview_refuses_a_misspelt_key_naming_the_right_one_with_every_other_mi
 
 
 def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment() -> None:
-    many = [{"name": f"site-{i}", "url": f"https://site-{i}.example.com/health"} for i in range(250)]
+    many = [{"name": f"site-{i}", "url": f"https://site-{i}.example.com/health"} for i in range(2 * MAX_TARGETS + 50)]
     stack = deploy({"targets": many})
     schedules = sorted(stack.of_type("aws:scheduler/schedule:Schedule"), key=lambda s: int(s.name.rsplit("-", 1)[1]))
     events = [json.loads(s.inputs["target"]["input"]) for s in schedules]
@@ -406,14 +407,14 @@ def test_many_targets_are_split_across_schedules_and_kept_out_of_the_environment
     # Each schedule's runs are recorded and summarised as a shard of their own.
     assert [event["shard"] for event in events] == ["1", "2", "3"]
     assert [s.inputs["description"] for s in schedules] == [
-        "healthcheck: 100 targets, part 1",
-        "healthcheck: 100 targets, part 2",
+        f"healthcheck: {MAX_TARGETS} targets, part 1",
+        f"healthcheck: {MAX_TARGETS} targets, part 2",
         "healthcheck: 50 targets, part 3",
     ]
     assert "TARGETS" not in stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
     assert stack.notes == [
         (
-            "250 targets do not fit Lambda's environment; they reach the function through the schedules only "
+            f"{len(many)} targets do not fit Lambda's environment; they reach the function through the schedules only "
             "(invoke it with 'targets' in the event)"
         )
     ]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.environment import LAMBDA_ENV_LIMIT_BYTES, MAX_TABLE_NAME, MAX_TOPIC_ARN, measured_size
+from infra.schedules import MAX_TARGETS
 from infra.settings import SettingsError
 from tests.pulumi_harness import ACCOUNT, Deployment, Registered, deploy, deployment_scope
 
@@ -31,6 +32,7 @@ def stack() -> Deployment:
             "retentionDays": 30,
             "connectivityCheck": "https://canary.example.net/",
             "perTargetMetrics": True,
+            "logChecks": "all",
         }
     )
 
@@ -171,9 +173,9 @@ def test_alarms_watch_errors_the_failure_queue_and_missing_runs(stack: Deploymen
         ("rate(1 minute)", 1, 60, 1),
         ("rate(2 hours)", 1, 7200, 1),
         ("rate(12 hours)", 1, 43200, 1),
-        ("rate(5 minutes)", 250, 300, 3),
+        ("rate(5 minutes)", 2 * MAX_TARGETS + 50, 300, 3),
         ("cron(0/15 * * * ? *)", 1, 900, 1),
-        ("cron(30 */6 * * ? *)", 101, 21600, 2),
+        ("cron(30 */6 * * ? *)", MAX_TARGETS + 1, 21600, 2),
     ],
     ids=["1-minute", "2-hours", "12-hours", "three-schedules", "cron-every-15-minutes", "cron-every-6-hours"],
 )
@@ -227,6 +229,7 @@ def test_function_environment_carries_every_setting(stack: Deployment) -> None:
         "RETENTION_DAYS": "30",
         "CONNECTIVITY_CHECK": "https://canary.example.net/",
         "PER_TARGET_METRICS": "true",
+        "LOG_CHECKS": "all",
     }, _where(function)
 
 
@@ -255,14 +258,14 @@ def _padded_targets(size: int, base: dict[str, str]) -> list[dict[str, str]]:
 @pytest.mark.parametrize(("size", "kept"), [(4096, True), (4097, False)], ids=["exactly-4096-bytes", "one-byte-over"])
 def test_targets_stay_in_the_environment_only_while_all_variables_fit_4_kb(size: int, kept: bool) -> None:
     assert LAMBDA_ENV_LIMIT_BYTES == 4096
-    base = {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}
+    base = {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"}
     stack = deploy({"targets": _padded_targets(size, base)})
     variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
     assert ("TARGETS" in variables) is kept
 
 
 def test_a_connectivity_check_url_takes_its_share_of_the_4_kb() -> None:
-    base = {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}
+    base = {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"}
     targets = _padded_targets(4096, base)
     stack = deploy({"targets": targets, "connectivityCheck": "https://canary.example.net/"})
     variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
@@ -281,6 +284,8 @@ BAD: list[tuple[dict[str, object], str]] = [
     ),
     ({"connectivityCheck": "ftp://example.com/"}, "^healthcheck:connectivityCheck 'ftp://example.com/' must"),
     ({"perTargetMetrics": "maybe"}, "perTargetMetrics"),
+    ({"logChecks": "everything"}, r"^healthcheck:logChecks must be one of failures, all, got 'everything'$"),
+    ({"pointInTimeRecovery": "sometimes"}, "pointInTimeRecovery"),
 ]
 
 

@@ -27,26 +27,42 @@ def test_defaults_are_the_promised_ones() -> None:
     )
     assert (chosen.retention_days, chosen.alert_emails, chosen.alert_subscriptions) == (90, (), ())
     assert (chosen.connectivity_check, chosen.per_target_metrics) == (None, False)
-    assert chosen.environment() == {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}
+    assert (chosen.log_checks, chosen.point_in_time_recovery) == ("failures", True)
+    assert chosen.environment() == {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"}
 
 
 @pytest.mark.parametrize(
     ("values", "environment"),
     [
-        ({"retention_days": 1}, {"RETENTION_DAYS": "1", "PER_TARGET_METRICS": "false"}),
-        ({"retention_days": 36500}, {"RETENTION_DAYS": "36500", "PER_TARGET_METRICS": "false"}),
-        ({"per_target_metrics": True}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "true"}),
+        ({"retention_days": 1}, {"RETENTION_DAYS": "1", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"}),
+        (
+            {"retention_days": 36500},
+            {"RETENTION_DAYS": "36500", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"},
+        ),
+        (
+            {"per_target_metrics": True},
+            {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "true", "LOG_CHECKS": "failures"},
+        ),
         (
             {"connectivity_check": "http://canary.example.net:8080/ping"},
             {
                 "RETENTION_DAYS": "90",
                 "PER_TARGET_METRICS": "false",
+                "LOG_CHECKS": "failures",
                 "CONNECTIVITY_CHECK": "http://canary.example.net:8080/ping",
             },
         ),
-        ({"connectivity_check": ""}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false"}),
+        ({"connectivity_check": ""}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "failures"}),
+        ({"log_checks": "all"}, {"RETENTION_DAYS": "90", "PER_TARGET_METRICS": "false", "LOG_CHECKS": "all"}),
     ],
-    ids=["retention-1", "retention-36500", "per-target-metrics", "connectivity-check", "connectivity-empty-is-none"],
+    ids=[
+        "retention-1",
+        "retention-36500",
+        "per-target-metrics",
+        "connectivity-check",
+        "connectivity-empty-is-none",
+        "log-checks-all",
+    ],
 )
 def test_each_setting_reaches_the_functions_environment(values: dict[str, Any], environment: dict[str, str]) -> None:
     assert settings(**values).environment() == environment
@@ -216,7 +232,7 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
                     "healthcheck:colour is not a setting of this project; the settings are "
                     "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
                     "alertSubscriptions, connectivityCheck, perTargetMetrics, alerting, maintenance, secretsKmsKeyArn, "
-                    "statusPage, statusPageShowUrls, statusPageConcurrency"
+                    "statusPage, statusPageShowUrls, statusPageConcurrency, logChecks, pointInTimeRecovery"
                 )
             ],
         ),
@@ -246,6 +262,7 @@ MISTAKES: list[tuple[dict[str, Any], str]] = [
     ({"secrets_kms_key_arn": "alias/x"}, "healthcheck:secretsKmsKeyArn must be a KMS key's ARN"),
     ({"status_page": "yes please"}, "healthcheck:statusPage must be one of public, iam, off, got 'yes please'"),
     ({"status_page_concurrency": -1}, "healthcheck:statusPageConcurrency must be a whole number from 0 to 1000"),
+    ({"log_checks": "none"}, "healthcheck:logChecks must be one of failures, all, got 'none'"),
 ]
 
 

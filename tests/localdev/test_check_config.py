@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.schedules import IN_FLIGHT, MAX_TARGETS, waves
 from localdev.check_config import StackConfig, check_program, load_config, main
 from tests.pulumi_harness import deploy_program_config
 
@@ -35,14 +36,16 @@ def test_make_check_config_passes_the_real_dev_stack() -> None:
         "Pulumi.dev.yaml: OK, as `pulumi preview` would read it for project healthcheck",
         "  targets:          4 (example.com, aws-status, python.org, httpbin-ok)",
         (
-            "  TARGETS:          in the function's environment (1672 of 4096 bytes): an invoke with no 'targets' "
+            "  TARGETS:          in the function's environment (1696 of 4096 bytes): an invoke with no 'targets' "
             "checks them all"
         ),
         "  schedule:         rate(5 minutes), 1 schedule(s)",
         "  memorySize:       512 MB",
         "  timeout:          120 s",
         "  logRetentionDays: 30",
+        "  logChecks:        failures",
         "  retentionDays:    90",
+        "  records PITR:     on",
         "  alerts:           0 email(s), 0 other subscription(s)",
         "  connectivity:     none",
         "  perTargetMetrics: false",
@@ -281,6 +284,8 @@ def test_broken_copy_fails_with_previews_message(
             "  connectivity:     https://canary.example.net/",
         ),
         (stack_key("healthcheck:perTargetMetrics: true"), "  perTargetMetrics: true"),
+        (stack_key("healthcheck:logChecks: all"), "  logChecks:        all"),
+        (stack_key("healthcheck:pointInTimeRecovery: false"), "  records PITR:     off"),
         (stack_key("healthcheck:perTargetMetrics: 'true'"), "  perTargetMetrics: true"),
         (stack_key("healthcheck:statusPage: public"), "  statusPage:       public, URLs hidden, views uncapped"),
         (
@@ -319,6 +324,8 @@ def test_broken_copy_fails_with_previews_message(
         "connectivity",
         "metrics-on",
         "metrics-quoted",
+        "log-every-check",
+        "records-pitr-off",
         "status-public",
         "status-iam-urls",
         "status-capped",
@@ -520,3 +527,35 @@ def test_the_timeout_must_cover_the_slowest_target_plus_10_s(
     assert status == (0 if passes else 1)
     if not passes:
         assert err.endswith("plus 10 s to write records: raise it to at least 70")
+
+
+def test_a_full_shard_says_how_many_turns_its_hanging_targets_would_take(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (copy / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    _with_more_targets(copy, text, MAX_TARGETS + 10)  # the dev stack's 4 and these: two schedules, the first full
+    status, out, err = run(copy, capsys)
+    assert (status, err) == (0, "")
+    assert (
+        f"  schedule:         rate(5 minutes), 2 schedule(s) of up to {MAX_TARGETS} targets: "
+        f"{waves(MAX_TARGETS)} turns of {IN_FLIGHT} checks if they all hang"
+    ) in out.splitlines()
+
+
+def test_a_timeout_a_full_shard_of_hanging_targets_would_outlast_is_refused_as_at_preview(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (copy / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    many = "".join(
+        f"    - name: slow-{n}\n      url: https://slow-{n}.example.com/\n      timeout: 30\n"
+        for n in range(MAX_TARGETS)
+    )
+    (copy / "Pulumi.dev.yaml").write_text(text.replace(FIRST_TARGET, FIRST_TARGET + many), encoding="utf-8")
+    status, out, err = run(copy, capsys)
+    turns = waves(MAX_TARGETS)
+    assert (status, out) == (1, "")
+    assert err == (
+        f"error: healthcheck:timeout 120 s leaves no room for {turns} turns of the slowest target's timeout (30 s: "
+        f"{MAX_TARGETS} targets in one schedule's run, {IN_FLIGHT} checked at once, may all hang) plus 10 s to write "
+        f"records: raise it to at least {turns * 30 + 10}"
+    )

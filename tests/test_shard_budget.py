@@ -1,0 +1,104 @@
+"""A shard larger than a run keeps in flight, every target hanging: at the timeout preview accepts, each is DOWN.
+
+Issue 16's hanging-target arithmetic: a run checks ``IN_FLIGHT`` targets at once, so if all of a
+shard's targets hang they take ``waves`` turns of the slowest timeout, and the Lambda timeout
+must hold them all. Scaled down here, as tests/test_run_budget.py does: 4 in flight, 10 targets
+of 1 s, 1 s kept for the writes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+import healthcheck.handler as entrypoint
+import infra.schedules
+from healthcheck import budget
+from infra.settings import SettingsError, StackSettings
+from tests.hostile import Peer, Request, raw_server
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+IN_FLIGHT = 4
+TARGETS = 10
+TIMEOUT_S = 1.0
+
+
+class _LambdaContext:
+    aws_request_id = "req-shard-budget"
+
+    def __init__(self, timeout_s: int) -> None:
+        self._end = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._end - time.monotonic()) * 1000)
+
+
+@pytest.fixture
+def hung_url() -> Iterator[str]:
+    release = threading.Event()
+
+    def hang(peer: Peer, request: Request) -> bool:
+        release.wait(60)
+        return False
+
+    with raw_server(hang) as server:
+        yield f"{server.base_url}/health"
+        release.set()
+
+
+def _targets(url: str) -> list[object]:
+    return [{"name": f"hung-{i}", "url": f"{url}?{i}", "timeout": TIMEOUT_S} for i in range(TARGETS)]
+
+
+def _preview_minimum(targets: list[object]) -> int:
+    for timeout in range(1, 901):
+        try:
+            StackSettings.from_values(targets=targets, timeout=timeout)
+        except SettingsError:
+            continue
+        return timeout
+    raise AssertionError("preview accepts no timeout at all")
+
+
+@pytest.mark.slow
+def test_every_hanging_target_of_a_shard_taking_several_turns_is_timed_out_not_inconclusive(
+    hung_url: str, dynamodb: DynamoDBClient, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
+    monkeypatch.setattr(infra.schedules, "IN_FLIGHT", IN_FLIGHT)
+    targets = _targets(hung_url)
+    minimum = _preview_minimum(targets)
+    # 10 targets, 4 at once: 3 turns of 1 s, and 1 s to write. One turn (2 s) would cut 6 of them short.
+    assert minimum == 4
+    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
+    monkeypatch.setenv("TABLE_NAME", table)
+    monkeypatch.setenv("TARGETS", json.dumps(targets))
+    monkeypatch.setenv("MAX_CONCURRENCY", str(IN_FLIGHT))
+    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
+        monkeypatch.delenv(name, raising=False)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entrypoint.handler({"time": now}, _LambdaContext(minimum))
+    records = dynamodb.scan(TableName=table)["Items"]
+    # Each hung target's own failure, after its whole timeout (the last turn's a few ms short, which
+    # the runner counts as whole): never "not checked", never inconclusive.
+    outcomes = [(record["Error"]["S"].startswith("timed out after "), "Inconclusive" in record) for record in records]
+    assert outcomes == [(True, False)] * TARGETS
+
+
+def test_preview_refuses_one_second_less_naming_the_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
+    monkeypatch.setattr(infra.schedules, "IN_FLIGHT", IN_FLIGHT)
+    with pytest.raises(SettingsError) as refused:
+        StackSettings.from_values(targets=_targets("https://hung.example/"), timeout=3)
+    assert str(refused.value) == (
+        "healthcheck:timeout 3 s leaves no room for 3 turns of the slowest target's timeout (1 s: 10 targets in one "
+        "schedule's run, 4 checked at once, may all hang) plus 1 s to write records: raise it to at least 4"
+    )
