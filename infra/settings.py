@@ -26,6 +26,7 @@ from healthcheck import budget
 from healthcheck.alerting.maintenance import MaintenanceWindowError, parse_windows
 from healthcheck.alerting.policy import PolicyValueError, parse_policy
 from healthcheck.check.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
+from healthcheck.check.runner import cut_short_allowance_s, late_start_s
 from healthcheck.check.targets import Target, check_config_url, redact_url, require_valid
 from healthcheck.config import ENV_ALERTING, ENV_LOG_CHECKS, ENV_MAINTENANCE, LOG_CHECKS_MODES
 from healthcheck.exceptions import HealthcheckError
@@ -422,13 +423,19 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
     ``waves`` turns, each as long as the slowest target's timeout at most: the hanging-target
     arithmetic, targets per schedule <= in flight x (time for the checks / slowest timeout).
     """
-    needed, slowest, reads, turns, count = 0, 0.0, 0, 1, 0
+    needed, slowest, reads, turns, count, late = 0, 0.0, 0, 1, 0, 0.0
     for chunk in chunk_targets(targets):
         chunk_slowest, chunk_reads = max(target.timeout for target in chunk), budget.secret_reads(chunk)
         chunk_turns = waves(len(chunk))
-        chunk_needed = budget.minimum_timeout(chunk_slowest * chunk_turns, canary=canary, secret_reads=chunk_reads)
+        # HTTPS checks connect a few at a time (check/pacing.py): the last may start late, by more than it may lose.
+        allowance = min(cut_short_allowance_s(target.timeout) for target in chunk)
+        chunk_late = max(0.0, late_start_s(chunk) - allowance)
+        chunk_needed = budget.minimum_timeout(
+            chunk_slowest * chunk_turns + chunk_late, canary=canary, secret_reads=chunk_reads
+        )
         if chunk_needed > needed:
             needed, slowest, reads, turns, count = chunk_needed, chunk_slowest, chunk_reads, chunk_turns, len(chunk)
+            late = chunk_late
     if timeout >= needed:
         return
     spent = [f"{budget.CANARY_TIMEOUT_S:g} s for the connectivity check"] if canary else []
@@ -442,6 +449,8 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
             f"{turns} turns of the slowest target's timeout ({slowest:g} s: {count} targets in one schedule's run, "
             f"{schedules.IN_FLIGHT} checked at once, may all hang)"
         )
+    if late > 0:
+        checks += f" and {late:.2f} s for their TLS handshakes to take turns,"
     raise SettingsError(
         f"healthcheck:timeout {timeout} s leaves no room for {checks} plus "
         f"{', '.join(spent[:-1])}{' and ' if len(spent) > 1 else ''}{spent[-1]}: "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..text import clip
@@ -24,7 +24,7 @@ from .request_spec import SecretRef
 from .targets import Target, redact_url
 from .watchdog import Watchdog
 
-__all__ = ["OnResult", "run_checks"]
+__all__ = ["OnResult", "cut_short_allowance_s", "late_start_s", "run_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,22 @@ def _whole_time(timeout: float) -> float:
     return max(timeout * FULL_TIME_SHARE, timeout - MAX_SHORTFALL_S)
 
 
+def late_start_s(targets: Iterable[Target]) -> float:
+    """How much later than its turn the last HTTPS check of a run may start, at worst, waiting to connect.
+
+    When every target hangs, each TLS handshake holds its place for the whole lease, so the
+    n-th starts up to (n - 1) // slots leases late. A run's Lambda timeout must allow for it
+    beyond what a check may lose and still count as whole (:func:`cut_short_allowance_s`).
+    """
+    paced = sum(1 for target in targets if _handshakes(target))
+    return max(0, paced - 1) // PACE_SLOTS * PACE_LEASE_S
+
+
+def cut_short_allowance_s(timeout: float) -> float:
+    """What a check with ``timeout`` may lose to the run's deadline and still count as having had it whole."""
+    return timeout - _whole_time(timeout)
+
+
 def _handshakes(target: Target) -> bool:
     """Whether the check begins with a TLS handshake (an https URL; its scheme was checked when parsed)."""
     return target.url[:6].lower() == "https:"
@@ -158,7 +174,7 @@ def run_checks(
     max_workers: int = 128,
     on_result: OnResult | None = None,
     secrets: Mapping[SecretRef, str] | None = None,
-    pace: tuple[int, float] = (PACE_SLOTS, PACE_LEASE_S),
+    pace: tuple[int, float] | None = None,
 ) -> list[CheckResult]:
     """Check every target concurrently; one result per target, in the targets' order.
 
@@ -170,7 +186,7 @@ def run_checks(
         return []
     board = _Board(targets, on_result)
     watchdog = Watchdog()
-    pacer = Pacer(*pace)
+    pacer = Pacer(*(pace or (PACE_SLOTS, PACE_LEASE_S)))
     executor = ThreadPoolExecutor(max_workers=min(max_workers, len(targets)), thread_name_prefix="check")
     try:
         for index in range(len(targets)):
