@@ -16,13 +16,17 @@ from .history.record_store import LOCAL_REGION
 
 __all__ = [
     "ENV_ALERTING",
+    "ENV_ALERT_ON_PARTIAL",
     "ENV_ALERT_TOPIC_ARN",
     "ENV_CONNECTIVITY_CHECK",
+    "ENV_HOME_REGION",
     "ENV_LOG_CHECKS",
     "ENV_MAINTENANCE",
     "ENV_MAX_CONCURRENCY",
     "ENV_PER_TARGET_METRICS",
+    "ENV_QUORUM",
     "ENV_REGION",
+    "ENV_REGIONS",
     "ENV_RETENTION_DAYS",
     "ENV_ROLLUP_TABLE_NAME",
     "ENV_STATE_TABLE_NAME",
@@ -51,6 +55,14 @@ ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 # A region names record keys ("<time>#<region>"): no "#", and short.
 _REGION = re.compile(r"[A-Za-z0-9-]{1,64}")
 ENV_LOG_CHECKS = "LOG_CHECKS"
+# Several regions (issue 17): the stack gives every region's function the same four. REGIONS lists the
+# regions that check, comma-separated (unset: the function's own region alone, as before); QUORUM how many
+# must fail for DOWN; ALERT_ON_PARTIAL "true" pages fewer; HOME_REGION is where the tables, the topic and
+# the secrets are (unset: the function's own region).
+ENV_REGIONS = "REGIONS"
+ENV_QUORUM = "QUORUM"
+ENV_ALERT_ON_PARTIAL = "ALERT_ON_PARTIAL"
+ENV_HOME_REGION = "HOME_REGION"
 # Which checks get a log line of their own: only those that did not pass (the default), or every one.
 # The records table holds every check either way; a line per healthy check cost 214 bytes of logs.
 LOG_CHECKS_MODES: Final = ("failures", "all")
