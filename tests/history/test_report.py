@@ -178,6 +178,23 @@ def test_state_table_gives_current_state_and_an_outage_begun_before_the_window(
     ]
 
 
+def test_a_malformed_state_item_is_read_as_no_state_and_the_report_still_prints(
+    dynamodb: DynamoDBClient, dynamodb_endpoint: str, table: str
+) -> None:
+    # A hand edit the monitor tolerates (a DOWN without Since) must not stop the report either.
+    state_table = f"{table}-state"
+    create_state_table(dynamodb_endpoint, state_table)
+    dynamodb.put_item(TableName=state_table, Item={"Id": {"S": "db"}, "State": {"S": "DOWN"}})
+    seed(dynamodb, table, [(at(minute), ok("db", 50)) for minute in range(20, 30)])
+    code, text = run(
+        ["--table", table, "--state-table", state_table, "--since", "1h", "--format", "json"],
+        dynamodb,
+        StackInfo(("db",)),
+    )
+    assert code == 0
+    assert [(t["name"], t["state"]) for t in json.loads(text)["targets"]] == [("db", "UP")]
+
+
 @pytest.mark.parametrize(
     ("offset", "included"),
     [

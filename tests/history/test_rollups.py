@@ -392,6 +392,26 @@ def test_a_long_outage_names_its_reason_once(dynamodb: DynamoDBClient, table: st
     )
 
 
+def test_an_hours_first_failure_keeps_counting_whichever_attempts_failure_item_landed(
+    dynamodb: DynamoDBClient, table: str, rollups: RollupStore
+) -> None:
+    """A double delivery left the run item of one attempt (a counted failure) and the failure item of the other."""
+    start = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    rollups.flush("1", "us-east-1", ["x"], start, time.monotonic() + 60)  # caught up to 00:00
+    counted = CheckResult("x", "https://x.test/", False, 10000, error="timed out after 10 s")
+    _write(dynamodb, table, [counted], start + timedelta(minutes=5))
+    run_item = dynamodb.get_item(
+        TableName=table, Key={"Id": {"S": "run#1"}, "Timestamp": {"S": "2026-11-28T01:05:00Z#us-east-1"}}
+    )
+    inconclusive = CheckResult("x", "https://x.test/", False, 3, error="connect failed", inconclusive=True)
+    _write(dynamodb, table, [inconclusive], start + timedelta(minutes=5))
+    dynamodb.put_item(TableName=table, Item=run_item["Item"])
+    rollup_store._known.clear()
+    rollups.flush("1", "us-east-1", ["x"], datetime(2026, 11, 28, 2, 50, tzinfo=UTC), time.monotonic() + 60)
+    hour = _hours(rollups, "x", "2026-11-28T00", "2026-11-28T23")[start]
+    assert (hour.counted, hour.failed, hour.inconclusive, hour.first_reason) == (1, 1, 0, "connect failed")
+
+
 def test_a_day_closes_into_one_item_and_the_shards_names_say_when_each_was_last_seen(
     dynamodb: DynamoDBClient, table: str, rollups: RollupStore
 ) -> None:

@@ -203,6 +203,29 @@ def test_a_failure_that_passed_on_the_retry_is_not_read_as_a_failure(dynamodb: D
     assert (check.success, check.status, check.error) == (True, 200, None)
 
 
+def test_a_failure_item_of_another_attempt_gives_its_reasons_never_whether_the_check_counted(
+    dynamodb: DynamoDBClient, table: str
+) -> None:
+    """A double delivery can leave the run item of one attempt and the failure item of the other."""
+    roster = roster_of([("api", "https://api.test/")])
+    store = ResultStore(dynamodb, table)
+    attempts = [
+        CheckResult("api", "https://api.test/", False, 10000, error="timed out after 10 s"),  # counted
+        CheckResult("api", "https://api.test/", False, 3, error="connect failed", inconclusive=True),  # not counted
+    ]
+    items = []
+    for result in attempts:
+        writer = store.run(shard="1", region="us-east-1", timestamp=TS, roster=roster, deadline=time.monotonic() + 30)
+        writer.record(result)
+        writer.finish()
+        items.append({item["Id"]["S"]: item for item in _items(dynamodb, table)})
+    # The first attempt's run item, the second's failure item.
+    dynamodb.put_item(TableName=table, Item=items[0]["run#1"])
+    [check] = all_checks(dynamodb, table)
+    assert (check.inconclusive, check.duration_ms, check.counted) == (False, 10000, True)
+    assert check.error == "connect failed"  # the reasons are the failure item's: the only ones stored
+
+
 def _calls(dynamodb: DynamoDBClient) -> list[str]:
     made: list[str] = []
     for operation in ("GetItem", "PutItem"):

@@ -16,12 +16,12 @@ import heapq
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from ..alerting.state import TargetState
-from ..alerting.state_store import from_item as state_from_item
 from ..alerting.state_store import is_shard_key
+from ..alerting.state_store import read_item as read_state_item
 from ..retrying import retry_until
 from ..text import clip
 from .item_size import item_bytes, page_bytes
@@ -54,6 +54,7 @@ __all__ = [
     "roster",
     "rosters",
     "run_items",
+    "with_reasons",
 ]
 
 log = logging.getLogger(__name__)
@@ -386,8 +387,21 @@ def with_details(
     completed = []
     for check, entry in wanted:
         full = details[check.target].get((check.time, check.region or "")) if entry.needs_details else None
-        completed.append(full if full is not None and full.success == check.success else check)
+        completed.append(with_reasons(check, full) if full is not None else check)
     return completed
+
+
+def with_reasons(check: Check, full: Check) -> Check:
+    """The run entry's check with the failure item's reasons: the run item is the truth of what counted.
+
+    Two attempts at one event (a double delivery, a retry whose writes half failed) can leave the run
+    item of one and the failure item of the other; whether the check counted, its figures and its
+    flags stay the run item's, so uptime never moves with which attempt's failure item landed. One
+    that passed in the run item's attempt has no reasons.
+    """
+    if full.success != check.success:
+        return check
+    return replace(check, error=full.error, failures=full.failures, url=full.url or check.url)
 
 
 def _shard_checks(
@@ -517,7 +531,8 @@ def read_states(client: DynamoDBClient, table: str) -> dict[str, TargetState]:
         response = client.scan(**request)
         for item in response.get("Items", []):
             if not is_shard_key(str(item[HASH_KEY]["S"])):  # each shard's own item is no target
-                states[str(item[HASH_KEY]["S"])] = state_from_item(item)
+                # A malformed item (a hand edit) is named in the log and read as no state, as a run reads it.
+                states[str(item[HASH_KEY]["S"])] = read_state_item(item).state
         last = response.get("LastEvaluatedKey")
         if not last:
             return states

@@ -43,7 +43,7 @@ from ..event import format_timestamp
 from ..retrying import error_code, retry_until
 from ..text import clip
 from .layout import check_id, sort_key
-from .reader import Check, check_from_item, decode_runs, run_items
+from .reader import Check, check_from_item, decode_runs, run_items, with_reasons
 from .rollups import MAX_REASON_BYTES, HourSummary, merge, summarise
 
 if TYPE_CHECKING:
@@ -390,7 +390,7 @@ class RollupStore:
         if item is None:
             return check
         try:
-            return check_from_item(item)
+            return with_reasons(check, check_from_item(item))
         except (KeyError, TypeError, ValueError):
             return check
 
