@@ -430,8 +430,10 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
         # HTTPS checks connect a few at a time (check/pacing.py): the last may start late, by more than it may lose.
         allowance = min(cut_short_allowance_s(target.timeout) for target in chunk)
         chunk_late = max(0.0, late_start_s(chunk) - allowance)
+        # Every turn but the last may end only when a name lookup gives up (budget.LOOKUP_BOUND_S).
+        turn = max(chunk_slowest, budget.LOOKUP_BOUND_S)
         chunk_needed = budget.minimum_timeout(
-            chunk_slowest * chunk_turns + chunk_late, canary=canary, secret_reads=chunk_reads
+            (chunk_turns - 1) * turn + chunk_slowest + chunk_late, canary=canary, secret_reads=chunk_reads
         )
         if chunk_needed > needed:
             needed, slowest, reads, turns, count = chunk_needed, chunk_slowest, chunk_reads, chunk_turns, len(chunk)
@@ -449,6 +451,8 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
             f"{turns} turns of the slowest target's timeout ({slowest:g} s: {count} targets in one schedule's run, "
             f"{schedules.IN_FLIGHT} checked at once, may all hang)"
         )
+        if slowest < budget.LOOKUP_BOUND_S:
+            checks += f", each turn but the last at least the {budget.LOOKUP_BOUND_S:g} s a name lookup may take,"
     if late > 0:
         checks += f" and {late:.2f} s for their TLS handshakes to take turns,"
     raise SettingsError(

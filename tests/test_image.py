@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
+from healthcheck import budget
 from healthcheck.check.targets import DEFAULT_TIMEOUT_S
 from localdev.dockerfile import Dockerfile, DockerfileError, assemble_task_root
 
@@ -96,6 +97,8 @@ def test_dns_lookups_give_up_inside_a_checks_default_timeout(dockerfile: Dockerf
     # tries `attempts` times per name server (resolv.conf(5)), RES_OPTIONS amending both.
     options = dict(option.split(":") for option in dockerfile.env["RES_OPTIONS"].split())
     assert int(options["timeout"]) * int(options["attempts"]) < DEFAULT_TIMEOUT_S
+    # Preview counts a lookup's hold on its thread between a shard's turns at this bound.
+    assert int(options["timeout"]) * int(options["attempts"]) == budget.LOOKUP_BOUND_S
 
 
 @pytest.mark.parametrize(

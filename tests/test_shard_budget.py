@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -76,6 +76,7 @@ def test_every_hanging_target_of_a_shard_taking_several_turns_is_timed_out_not_i
     hung_url: str, dynamodb: DynamoDBClient, table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
+    monkeypatch.setattr(budget, "LOOKUP_BOUND_S", TIMEOUT_S)  # scaled down with the rest: no turn longer than 1 s
     monkeypatch.setattr(infra.schedules, "IN_FLIGHT", IN_FLIGHT)
     targets = _targets(hung_url)
     minimum = _preview_minimum(targets)
@@ -96,15 +97,66 @@ def test_every_hanging_target_of_a_shard_taking_several_turns_is_timed_out_not_i
     assert outcomes == [(True, False)] * TARGETS
 
 
-def test_preview_refuses_one_second_less_naming_the_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("lookup_s", "minimum", "lookups"),
+    [
+        (TIMEOUT_S, 4, ""),
+        (4.0, 10, ", each turn but the last at least the 4 s a name lookup may take,"),
+    ],
+    ids=["lookups-within-the-timeout", "lookups-longer-than-the-timeout"],
+)
+def test_preview_refuses_one_second_less_naming_the_turns(
+    lookup_s: float, minimum: int, lookups: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
+    monkeypatch.setattr(budget, "LOOKUP_BOUND_S", lookup_s)
     monkeypatch.setattr(infra.schedules, "IN_FLIGHT", IN_FLIGHT)
     with pytest.raises(SettingsError) as refused:
-        StackSettings.from_values(targets=_targets("https://hung.example/"), timeout=3)
+        StackSettings.from_values(targets=_targets("https://hung.example/"), timeout=minimum - 1)
     assert str(refused.value) == (
-        "healthcheck:timeout 3 s leaves no room for 3 turns of the slowest target's timeout (1 s: 10 targets in one "
-        "schedule's run, 4 checked at once, may all hang) plus 1 s to write records: raise it to at least 4"
+        f"healthcheck:timeout {minimum - 1} s leaves no room for 3 turns of the slowest target's timeout (1 s: 10 "
+        f"targets in one schedule's run, 4 checked at once, may all hang){lookups} plus 1 s to write records: raise "
+        f"it to at least {minimum}"
     )
+    StackSettings.from_values(targets=_targets("https://hung.example/"), timeout=minimum)
+
+
+@pytest.mark.slow
+def test_a_name_lookup_that_outlasts_its_checks_timeout_delays_no_hung_target_past_the_minimum(
+    hung_url: str, dynamodb: DynamoDBClient, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lookup holds its thread after the check's deadline recorded it (nothing interrupts getaddrinfo),
+    # so the next target on that thread starts late. Found by attack: without the lookup's bound in the
+    # arithmetic, the last turn's hung target was "not checked in full", inconclusive for ever.
+    lookup_s = 2.5
+    real = socket.getaddrinfo
+
+    def slow_lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-dns.invalid":
+            time.sleep(lookup_s)  # as a resolver whose name servers are down gives up, at its bound
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
+    monkeypatch.setattr(budget, "LOOKUP_BOUND_S", lookup_s)
+    monkeypatch.setattr(infra.schedules, "IN_FLIGHT", 2)
+    targets = [{"name": "slow-dns", "url": "http://slow-dns.invalid/", "timeout": TIMEOUT_S}] + [
+        {"name": f"hung-{i}", "url": f"{hung_url}?{i}", "timeout": TIMEOUT_S} for i in range(4)
+    ]
+    minimum = _preview_minimum(targets)
+    assert minimum == 7  # 3 turns: two of 2.5 s, the last of 1 s; 1 s to write
+    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
+    monkeypatch.setenv("TABLE_NAME", table)
+    monkeypatch.setenv("TARGETS", json.dumps(targets))
+    monkeypatch.setenv("MAX_CONCURRENCY", "2")
+    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
+        monkeypatch.delenv(name, raising=False)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entrypoint.handler({"time": now}, _LambdaContext(minimum))
+    stored = {check.target: check for check in reader.checks(dynamodb, table, since=now, until=now)}
+    assert [name for name, check in stored.items() if check.inconclusive] == []
+    assert all((stored[f"hung-{i}"].error or "").startswith("timed out after ") for i in range(4))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from .check.targets import Target
 __all__ = [
     "CANARY_TIMEOUT_S",
     "LOCAL_RUN_BUDGET_S",
+    "LOOKUP_BOUND_S",
     "MAX_FINISH_MARGIN_S",
     "MAX_WRITE_RESERVE_S",
     "SECRET_READ_S",
@@ -45,6 +46,11 @@ LOCAL_RUN_BUDGET_S: Final = 900.0
 # (a test holds the two together). A call that has to be retried can still cut
 # the checks short: they are then "not checked in full", inconclusive, never a false DOWN.
 SECRET_READ_S: Final = 7.0
+# How long a check's name lookup may hold its thread: the Dockerfile's RES_OPTIONS (2 s, twice, one
+# name server; a test holds the two together). Nothing interrupts a lookup, so a check of a shorter
+# timeout is recorded at its deadline while its thread is still held: the next check on that thread
+# starts only when the lookup gives up, and a shard of several turns must allow for it.
+LOOKUP_BOUND_S = 4.0
 
 
 class RemainingTime(Protocol):
