@@ -141,8 +141,9 @@ def test_a_name_lookup_that_outlasts_its_checks_timeout_delays_no_hung_target_pa
     monkeypatch.setattr(budget, "MAX_WRITE_RESERVE_S", 1.0)
     monkeypatch.setattr(budget, "LOOKUP_BOUND_S", lookup_s)
     monkeypatch.setattr(infra.schedules, "IN_FLIGHT", 2)
-    targets = [{"name": "slow-dns", "url": "http://slow-dns.invalid/", "timeout": TIMEOUT_S}] + [
-        {"name": f"hung-{i}", "url": f"{hung_url}?{i}", "timeout": TIMEOUT_S} for i in range(4)
+    targets: list[object] = [
+        {"name": "slow-dns", "url": "http://slow-dns.invalid/", "timeout": TIMEOUT_S},
+        *({"name": f"hung-{i}", "url": f"{hung_url}?{i}", "timeout": TIMEOUT_S} for i in range(4)),
     ]
     minimum = _preview_minimum(targets)
     assert minimum == 7  # 3 turns: two of 2.5 s, the last of 1 s; 1 s to write
