@@ -9,6 +9,7 @@ state and alerts.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -220,16 +221,21 @@ def test_state_that_cannot_be_read_is_a_named_error_and_the_records_are_kept(
 
 @pytest.mark.slow
 def test_an_index_that_cannot_be_read_is_a_named_error_and_the_records_are_kept(
-    monitor: Monitor, proxy: DynamoDBProxy, http_server: FaultServer
+    monitor: Monitor, proxy: DynamoDBProxy, http_server: FaultServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # botocore reads a garbled answer as an empty one: taken as "nothing to watch", it would leave
     # every DOWN target's passes unread.
     proxy.fault(QUERY, kind="garble", times=10**6)
+    capsys.readouterr()
     error = monitor.run(at(0), down(http_server, "api"), budget_s=4)
     assert isinstance(error, StateNotSavedError)
     assert "target state could not be read: the answer to reading state could not be read" in str(error)
     assert len(monitor.records("api")) == 1
     assert monitor.alerts() == []
+    # A run that knows no target's state reports no TargetsDown, not 0 ("nothing down" during an outage).
+    [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines() if '"type":"metrics"' in text]
+    assert "TargetsDown" not in line
+    assert line["Failures"] == 1
 
 
 def test_a_full_read_not_recorded_costs_nothing_but_another_full_read(

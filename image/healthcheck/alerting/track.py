@@ -63,6 +63,8 @@ class AlertingOutcome:
     errors: list[str] = field(default_factory=list)
     transitions: list[Alert] = field(default_factory=list)
     """The DOWN and RECOVERED alerts this run's state writes raised: the status page's incidents."""
+    read: bool = True
+    """False when the run could not read state: it knows no target's, so it counts none DOWN."""
 
     def failure(self) -> AlertsNotSentError | StateNotSavedError | None:
         """What to raise at the end of the run: only unsent alerts, or any state fault."""
@@ -74,7 +76,10 @@ class AlertingOutcome:
         return StateNotSavedError(message)
 
     @property
-    def down(self) -> int:
+    def down(self) -> int | None:
+        """Targets DOWN after this run; None when state could not be read (a metric of 0 would say "none")."""
+        if not self.read:
+            return None
         return sum(state.state == "DOWN" for state in self.states.values())
 
 
@@ -212,6 +217,7 @@ def track(
         read = {**index.items, **{name: got.get(name, ABSENT) for name in plan.get}}  # the table's own over the copy
     except (StateNotSavedError, ClientError, BotoCoreError) as exc:
         outcome.errors.append(f"target state could not be read: {exc}")
+        outcome.read = False
         return outcome
 
     # A target left unread has a clean item or none: both are ABSENT to its result (alerting/watch.py).
