@@ -84,7 +84,7 @@ bench: $(STAMP)
 ## bench-scale: the scale benchmark (10,000 loopback targets, 5 % of them hanging, run as the deployed shards; then
 ##              10, 100 and 1,000 that all answer), then the README's cost table and scale figures from what it
 ##              measured (bench/results/), written into README.md.
-##              Not part of CI: 30 minutes or more on 2 cores. SCALE_TARGETS=1000 runs fewer; SCALE_ARGS= passes
+##              Not part of CI: about 5 minutes on 2 cores. SCALE_TARGETS=1000 runs fewer; SCALE_ARGS= passes
 ##              more options to python -m bench.scale
 SCALE_TARGETS ?= 10000
 bench-scale: $(STAMP)
