@@ -11,9 +11,9 @@ a run item's size, and so its write units, depend on the digits of each entry.
 Units are billed by DynamoDB's rules from what each call wrote (tests/write_units.py).
 
 Two stacks: 100 targets (one shard) for three hours, so a steady hour and a day's
-close are both measured; and 10,000 targets (100 shards), of which the first and
+close are both measured; and 10,000 targets (20 shards of 500), of which the first and
 the last shard run for two hours: every shard of a stack costs the same, so the
-figure per 100 targets is a shard's.
+figure per 100 targets is a shard's, divided by its hundreds.
 """
 
 from __future__ import annotations
