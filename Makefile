@@ -102,7 +102,7 @@ bench-scale: $(STAMP)
 # together). Its mutants/ (mutmut's work and results cache) is kept between runs, so a
 # second run only retests what changed.
 MUTATE_DIR := .mutate
-MUTATE_COPY := infra tests localdev events Dockerfile .dockerignore Pulumi.yaml Pulumi.dev.yaml __main__.py \
+MUTATE_COPY := infra tests localdev bench events Dockerfile .dockerignore Pulumi.yaml Pulumi.dev.yaml __main__.py \
 	pyproject.toml Makefile requirements.txt requirements-local.txt requirements-dev.txt
 MUTATE_SUMMARY := awk -F': ' '$$2 != "not checked" { sub(/^ +/, "", $$1); split($$1, part, "."); \
 	module = part[1] "." part[2]; run[module]++; if ($$2 == "killed" || $$2 == "timeout") killed[module]++ } \
