@@ -33,6 +33,7 @@ from .check.targets import Target, parse_targets, redact_url
 from .config import MAX_CONCURRENCY_LIMIT, Settings
 from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
+from .history.reader import passed_between
 from .history.record_store import ResultStore, roster_of
 from .history.rollup_store import RollupStore
 from .log_lines import Report, Summary
@@ -234,6 +235,14 @@ def check_and_record(
             run_id=getattr(context, "aws_request_id", None) or uuid.uuid4().hex,
             now=now,
             shard=invocation.shard,
+            passed_between=functools.partial(
+                passed_between,
+                store.client,
+                settings.table_name,
+                invocation.shard,
+                settings.region,
+                deadline=deadlines.writes,
+            ),
         )
     for transition in outcome.transitions if outcome is not None else ():
         report.transition(transition)

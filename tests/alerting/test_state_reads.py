@@ -311,6 +311,30 @@ class LaggingIndex(StateStore):
         return self.frozen if self.frozen is not None else super().watched(shard, deadline)
 
 
+def test_a_pass_the_lagging_index_hid_still_breaks_the_streak_once_the_index_catches_up(
+    monitor: Monitor, http_server: FaultServer
+) -> None:
+    # Found by attack. The first failure's item is missing from the next run's index answer, so that run's
+    # pass goes unread; by the next failure the index holds the item again, and the failures around the
+    # pass would count as three in a row. The shard's run items hold the pass: the streak counts from 1.
+    store = LaggingIndex(monitor.dynamodb, monitor.state_table)
+    monitor.state_store = store
+    up, down = [service(http_server, "api")], [service(http_server, "api", up=False)]
+    assert monitor.run(at(0), up) is None  # the hour's full read: the shard's own item is written
+    store.freeze()  # the index's answer as of now: only the shard's own item
+    monitor.run(at(1), down)  # the first failure: its item is written, the index lags behind it
+    monitor.run(at(2), up)  # the pass goes unread
+    store.frozen = None  # caught up
+    monitor.run(at(3), down)
+    monitor.run(at(4), down)
+    assert monitor.alerts() == []  # fail, pass, fail, fail: not three in a row
+    item = monitor.state("api")
+    assert item is not None
+    assert (item["Failures"]["N"], item["StreakStart"]["S"]) == ("2", at(3))
+    monitor.run(at(5), down)
+    assert [(alert.subject, alert.body["targets"][0]["since"]) for alert in monitor.alerts()] == [("DOWN: api", at(3))]
+
+
 def test_a_failure_counts_even_when_the_index_answers_an_older_copy(monitor: Monitor, http_server: FaultServer) -> None:
     # DOWN and recovering: a pass (one of two needed), then a failure, which must start the count again. Had the
     # failure been applied to the index's older copy (DOWN, no pass counted), it would change nothing there, write

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..check.probe import CheckResult
 from ..check.targets import Target
 from ..event import format_timestamp
-from ..exceptions import AlertsNotSentError, StateNotSavedError
+from ..exceptions import AlertsNotSentError, HealthcheckError, StateNotSavedError
 from .messages import Message, build_messages
 from .notify import Notifier
 from .policy import AlertPolicy
@@ -43,7 +43,7 @@ from .state import TRANSITIONS, Alert, TargetState, next_state
 from .state_store import ABSENT, Refused, StateStore, Stored
 from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, seen, watch_for
 
-__all__ = ["AlertingOutcome", "claim_expiry", "track"]
+__all__ = ["AlertingOutcome", "PassedBetween", "claim_expiry", "track"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ class _Change:
     shard: str
     indexed: bool
     """The index's answer held the item."""
+    passed_unread: bool = False
+    """The shard's runs recorded a pass of this target after its streak's latest failure that its state never saw."""
 
     def apply(self, item: Stored) -> TargetState | None:
         state = item.state
@@ -135,7 +137,7 @@ class _Change:
             state.state == "UP"
             and state.failures
             and not self.result.success
-            and not seen(item, self.shard, self.indexed)
+            and (self.passed_unread or not seen(item, self.shard, self.indexed))
         ):
             # A pass since its failing streak began may have gone unread (alerting/watch.py): it counts from here.
             state = dataclasses.replace(state, failures=0, streak_start=None)
@@ -198,12 +200,14 @@ def track(
     run_id: str,
     now: datetime,
     shard: str,
+    passed_between: PassedBetween | None = None,
 ) -> AlertingOutcome:
     """Apply this run's results; ``show`` gets each message when there is no topic to publish to.
 
     ``run_id`` names this run's claims (the Lambda request id); they expire at ``deadline``.
     ``now`` is the function's clock: alerts say how long ago things happened from it.
     ``shard`` is the event's (``targets`` are all of that shard's): it keys the index read and written.
+    ``passed_between`` reads the shard's runs for passes a failing streak's state never saw (history.reader).
     No failure of an AWS call escapes: each is in ``outcome.errors``.
     """
     outcome = AlertingOutcome()
@@ -222,13 +226,15 @@ def track(
 
     # A target left unread has a clean item or none: both are ABSENT to its result (alerting/watch.py).
     items = {result.name: read.get(result.name, ABSENT) for result in checked}
+    unread = _passes_unread(checked, items, index.items, shard, at, passed_between)
     changes: list[tuple[str, _Change]] = []
     for result in checked:
         target = targets[result.name]
         outcome.states[result.name] = items[result.name].state
         policy = defaults.for_target(target.failure_threshold, target.success_threshold, target.remind_every_minutes)
         indexed = result.name in index.items
-        changes.append((result.name, _Change(result, policy, target.expect.cert_min_days, at, shard, indexed)))
+        change = _Change(result, policy, target.expect.cert_min_days, at, shard, indexed, result.name in unread)
+        changes.append((result.name, change))
     owned = {result.name for result in checked if not result.maintenance}
 
     def save(change: tuple[str, _Change]) -> tuple[Stored, Saved]:
@@ -258,6 +264,43 @@ def track(
     if plan.reconcile and saved_all:
         _reconciled(outcome, store, plan, shard, at, deadline)
     return outcome
+
+
+PassedBetween = Callable[[Mapping[str, str], str], set[str]]
+"""Which targets (each with its streak's latest failure) the shard's runs recorded passing after it, before a time."""
+
+
+def _passes_unread(
+    checked: Sequence[CheckResult],
+    items: Mapping[str, Stored],
+    indexed: Collection[str],
+    shard: str,
+    at: str,
+    passed_between: PassedBetween | None,
+) -> set[str]:
+    """The failing targets whose streak a pass broke though their state says it goes on (the index lagged a run).
+
+    Only a streak about to go on is asked about: a conclusive failure of an UP target already failing,
+    that ``seen`` would continue. A read that fails is taken as a pass: DOWN comes later, never falsely.
+    """
+    going_on = {
+        result.name: str(items[result.name].state.last_event)
+        for result in checked
+        if not (result.success or result.inconclusive or result.maintenance)
+        and items[result.name].state.state == "UP"
+        and items[result.name].state.failures
+        and items[result.name].state.last_event is not None
+        and seen(items[result.name], shard, result.name in indexed)
+    }
+    if not going_on or passed_between is None:
+        return set()
+    try:
+        return passed_between(going_on, at)
+    except (HealthcheckError, ClientError, BotoCoreError) as exc:
+        log.warning(
+            "could not read whether %d failing streak(s) were broken (%s): each counts from 1", len(going_on), exc
+        )
+        return set(going_on)
 
 
 def _reconciled(

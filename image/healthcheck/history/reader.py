@@ -50,6 +50,7 @@ __all__ = [
     "decode_run",
     "decode_runs",
     "newest_runs",
+    "passed_between",
     "read_states",
     "roster",
     "rosters",
@@ -332,6 +333,44 @@ def run_items(
         if len(items) >= limit:
             return items, False
         request = {**request, "ExclusiveStartKey": last, "Limit": limit - len(items)}
+
+
+# Runs read to learn whether a failing streak was broken by a pass the state never saw: the runs between two
+# failures one run apart are none; more than this (a long maintenance window) is taken as broken.
+MAX_RUNS_BETWEEN: Final = 64
+
+
+def passed_between(
+    client: DynamoDBClient,
+    table: str,
+    shard: str,
+    region: str,
+    last_failures: Mapping[str, str],
+    until: str,
+    *,
+    deadline: float,
+) -> set[str]:
+    """Which of ``last_failures`` (target: its streak's latest failure) passed in ``shard``'s runs from ``region``
+    after that failure and before ``until``: their failures are not in a row, whatever the state read said.
+
+    A pass the state's index did not show a run (the index lagging a whole run) is in the run's own item.
+    The runs between are none while the streak was read whole, so this is one small ``Query``; too many
+    runs to read is taken as a pass, since it only ever makes a DOWN come later.
+    """
+    if not last_failures:
+        return set()
+    items, complete = run_items(
+        client, table, shard, min(last_failures.values()), until, limit=MAX_RUNS_BETWEEN, deadline=deadline
+    )
+    if not complete:
+        return set(last_failures)
+    passed: set[str] = set()
+    for check, _ in decode_runs(client, table, items, deadline=deadline):
+        since = last_failures.get(check.target)
+        between = since is not None and since < check.time < until and check.region == region
+        if between and check.success and check.counted:
+            passed.add(check.target)
+    return passed
 
 
 def roster_id_of(item: Mapping[str, Any]) -> str | None:
