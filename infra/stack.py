@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
+from healthcheck.config import ENV_DEFAULT_REGION, ENV_REGION
+
 from .image import FunctionImage, FunctionImageArgs
 from .monitor import Monitor, MonitorArgs
 from .settings import SettingsError, StackSettings, unknown_key_errors
 
-__all__ = ["build_stack", "configured_keys", "read_settings"]
+__all__ = ["build_stack", "configured_keys", "home_region", "read_settings"]
 
 
 def configured_keys() -> set[str]:
@@ -22,6 +26,15 @@ def configured_keys() -> set[str]:
     ``pulumi.runtime.set_all_config``, which fills the ``CONFIG`` map.
     """
     return set(CONFIG.get()) | set(get_config_env())
+
+
+def home_region(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The stack's own region, as the AWS provider finds it: ``aws:region``, else the shell's AWS_REGION.
+
+    The tables, the alert topic and the status page are there; None when nothing names it.
+    """
+    configured = pulumi.Config("aws").get("region")
+    return configured or environ.get(ENV_REGION) or environ.get(ENV_DEFAULT_REGION) or None
 
 
 def read_settings(config: pulumi.Config) -> StackSettings:
@@ -50,6 +63,10 @@ def read_settings(config: pulumi.Config) -> StackSettings:
             status_page_concurrency=config.get_int("statusPageConcurrency"),
             log_checks=config.get("logChecks"),
             point_in_time_recovery=config.get_bool("pointInTimeRecovery"),
+            home_region=home_region(),
+            regions=config.get_object("regions"),
+            quorum=config.get_int("quorum"),
+            alert_on_partial=config.get_bool("alertOnPartial"),
         )
     except SettingsError as exc:
         raise SettingsError(*unknown, *exc.messages) from exc
