@@ -79,8 +79,13 @@ def read_settings(config: pulumi.Config) -> StackSettings:
 
 def build_stack(config: pulumi.Config, root: Path) -> Monitor:
     settings = read_settings(config)
-    image = FunctionImage("function", FunctionImageArgs(context=str(root), dockerfile=str(root / "Dockerfile")))
-    monitor = Monitor("healthcheck", MonitorArgs(settings=settings, image_uri=image.image_uri))
+    away = tuple(region for region in settings.regions.checkers() if region is not None)
+    image = FunctionImage(
+        "function", FunctionImageArgs(context=str(root), dockerfile=str(root / "Dockerfile"), regions=away)
+    )
+    monitor = Monitor(
+        "healthcheck", MonitorArgs(settings=settings, image_uri=image.image_uri, image_uris=image.image_uris)
+    )
     pulumi.export("tableName", monitor.table.name)
     pulumi.export("stateTableName", monitor.state_table.name)
     pulumi.export("alertTopicArn", monitor.topic.arn)
@@ -90,6 +95,14 @@ def build_stack(config: pulumi.Config, root: Path) -> Monitor:
     pulumi.export("scheduleNames", [schedule.name for schedule in monitor.schedules])
     pulumi.export("failureQueueUrl", monitor.failures.url)
     pulumi.export("rollupTableName", monitor.rollup_table.name)
+    plan = settings.regions
+    if plan.several:  # a one-region stack exports what it always has
+        pulumi.export("regions", list(plan.regions))
+        pulumi.export("homeRegion", plan.home)
+        pulumi.export("quorum", plan.quorum)
+        pulumi.export(
+            "functionNames", {checker.region or plan.home: checker.function.name for checker in monitor.checkers}
+        )
     if monitor.status_page is not None:
         pulumi.export("statusPageUrl", monitor.status_page.url.function_url)
     return monitor
