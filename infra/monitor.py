@@ -122,6 +122,16 @@ class Monitor(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(f"{name}-alerts", opts=child)
         for subscription in (*settings.alert_emails, *settings.alert_subscriptions):
             self._subscribe(name, self.topic, subscription)
+        # Said once, whichever regions check: every region's function and schedules are alike.
+        if targets_in_environment(settings.environment(), settings.targets_json()) is None:
+            pulumi.log.info(
+                f"{len(settings.targets)} targets do not fit Lambda's environment; they reach the "
+                "function through the schedules only (invoke it with 'targets' in the event)",
+                resource=self,
+            )
+        _, note = alarm_specs(settings.schedule, len(chunk_targets(settings.targets)))
+        if note is not None:
+            pulumi.log.warn(note, resource=self)
         self.checkers = [
             self._checker(name, region, args.image_uris[region] if region else args.image_uri, settings, account_id)
             for region in settings.regions.checkers()
@@ -228,12 +238,6 @@ class Monitor(pulumi.ComponentResource):
             settings.environment(),
             targets_env,
         )
-        if targets_env is None and region is None:
-            pulumi.log.info(
-                f"{len(settings.targets)} targets do not fit Lambda's environment; they reach the "
-                "function through the schedules only (invoke it with 'targets' in the event)",
-                resource=self,
-            )
 
         function = aws.lambda_.Function(
             f"{base}-function",
@@ -293,9 +297,7 @@ class Monitor(pulumi.ComponentResource):
             )
             for index, chunk in enumerate(chunk_targets(settings.targets))
         ]
-        specs, note = alarm_specs(settings.schedule, len(schedules))
-        if note is not None and region is None:
-            pulumi.log.warn(note, resource=self)
+        specs, _ = alarm_specs(settings.schedule, len(schedules))
         topic = self.topic
         if region is not None:
             # CloudWatch alarms publish only to a topic in their own region: one for this region's alarms,

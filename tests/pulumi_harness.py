@@ -203,6 +203,8 @@ def deploy_program_config(config: Mapping[str, str], *, via_main: bool = False) 
     logger.propagate = False
     logger.setLevel(logging.INFO)
     logger.handlers = [_Warnings(deployment)]
+    # A stack of its own: set_mocks keeps an earlier deployment's root resource, and with it that one's exports.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project="healthcheck",
