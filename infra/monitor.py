@@ -130,8 +130,8 @@ class Monitor(pulumi.ComponentResource):
                 resource=self,
             )
         _, note = alarm_specs(settings.schedule, len(chunk_targets(settings.targets)))
-        if note is not None:
-            pulumi.log.warn(note, resource=self)
+        for warning in ([note] if note is not None else []) + settings.regions.warnings():
+            pulumi.log.warn(warning, resource=self)
         self.checkers = [
             self._checker(name, region, args.image_uris[region] if region else args.image_uri, settings, account_id)
             for region in settings.regions.checkers()

@@ -23,8 +23,10 @@ from healthcheck.config import ENV_ALERT_ON_PARTIAL, ENV_HOME_REGION, ENV_QUORUM
 __all__ = [
     "REGION_SERVICES",
     "RegionPlan",
+    "area_of",
     "default_quorum",
     "known_regions",
+    "neighbour_warnings",
     "partition_of",
     "quorum_mistakes",
     "region_mistakes",
@@ -32,6 +34,10 @@ __all__ = [
 
 # What a checking region runs: the function and its schedules (logs, queues and alarms are everywhere these are).
 REGION_SERVICES = ("lambda", "scheduler")
+# Regions whose names differ only in their number are next to each other (Virginia and Ohio, Ireland and
+# London, Tokyo and Osaka), but for these areas, whose numbers span thousands of kilometres (Singapore and
+# Sydney): no warning there rather than a false one.
+_FAR_APART_AREAS = frozenset({"ap-southeast"})
 _EXAMPLE = "[us-east-1, eu-west-1, ap-southeast-1]"
 
 
@@ -109,6 +115,24 @@ def quorum_mistakes(quorum: object, count: int) -> list[str]:
     return []
 
 
+def area_of(region: str) -> str:
+    """``us-east`` for us-east-1 and us-east-2: the name without its number."""
+    return region.rsplit("-", 1)[0]
+
+
+def neighbour_warnings(regions: tuple[str, ...], quorum: int) -> list[str]:
+    """A warning for each area whose regions alone make a quorum: an outage near them all could be a false DOWN."""
+    by_area: dict[str, list[str]] = {}
+    for region in regions:
+        by_area.setdefault(area_of(region), []).append(region)
+    return [
+        f"healthcheck:regions: {' and '.join(near)} are next to each other ({area}) and make a quorum of "
+        f"{quorum} between them: a network fault near both could page as DOWN; pick regions further apart"
+        for area, near in by_area.items()
+        if quorum >= 2 and len(near) >= quorum and area not in _FAR_APART_AREAS
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class RegionPlan:
     """The regions that check, where the tables are, and how many regions must agree.
@@ -147,6 +171,10 @@ class RegionPlan:
         if not self.several:
             return [None]
         return [None if region == self.home else region for region in self.regions]
+
+    def warnings(self) -> list[str]:
+        """What preview warns about: regions close enough together to make a DOWN between them."""
+        return neighbour_warnings(self.regions, self.quorum) if self.several else []
 
     def environment(self) -> Mapping[str, str]:
         """The four variables every region's function gets; none for a one-region stack (as before)."""

@@ -55,9 +55,9 @@ class CheckedStack:
     """Targets in the largest schedule's share."""
 
     def warnings(self) -> list[str]:
-        """What preview warns about once the config is valid: a schedule with no 'monitor stopped' alarm."""
+        """What preview warns about once the config is valid: no 'monitor stopped' alarm, neighbouring regions."""
         _, note = alarm_specs(self.settings.schedule, self.schedules)
-        return [] if note is None else [note]
+        return ([] if note is None else [note]) + self.settings.regions.warnings()
 
     def targets_environment(self) -> str:
         """Whether the function's environment carries TARGETS, as infra/monitor.py decides it at deploy.

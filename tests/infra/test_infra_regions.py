@@ -266,14 +266,25 @@ def test_a_home_that_does_not_check_keeps_the_tables_topic_and_page_and_runs_no_
         "healthcheck-status-function",
     ]
     # Nothing of the home's publishes to its topic as an alarm; the functions publish through their roles.
-    assert [p.name for p in stack.of_type("aws:sns/topicPolicy:TopicPolicy")] == [
+    assert sorted(p.name for p in stack.of_type("aws:sns/topicPolicy:TopicPolicy")) == sorted(
         f"healthcheck-{region}-alerts-policy" for region in AWAY
-    ]
-    assert [t.name for t in stack.of_type("aws:dynamodb/table:Table")] == [
+    )
+    assert sorted(t.name for t in stack.of_type("aws:dynamodb/table:Table")) == [
         "healthcheck-results",
-        "healthcheck-state",
         "healthcheck-rollups",
+        "healthcheck-state",
     ]
     status = _named(stack, "healthcheck-status-function")
     assert "region" not in status.inputs
     assert stack.outputs["functionName"] == _named(stack, f"healthcheck-{AWAY[0]}-function").outputs["name"]
+
+
+def test_preview_warns_when_neighbouring_regions_make_a_quorum_alone() -> None:
+    warned = deploy_program_config(_config(regions=[HOME, "us-east-2", "eu-west-1"]))
+    assert warned.warnings == [
+        (
+            "healthcheck:regions: us-east-1 and us-east-2 are next to each other (us-east) and make a quorum of 2 "
+            "between them: a network fault near both could page as DOWN; pick regions further apart"
+        )
+    ]
+    assert deploy_program_config(_config(regions=[HOME, *AWAY])).warnings == []

@@ -184,3 +184,29 @@ def test_known_regions_come_from_botocores_own_data_per_partition() -> None:
         "aws-us-gov",
         None,
     ]
+
+
+@pytest.mark.parametrize(
+    ("regions", "quorum", "warnings"),
+    [
+        (["us-east-1", "eu-west-1", "ap-southeast-1"], 0, []),
+        (
+            ["us-east-1", "us-east-2", "eu-west-1"],
+            0,
+            [
+                (
+                    "healthcheck:regions: us-east-1 and us-east-2 are next to each other (us-east) and make a "
+                    "quorum of 2 between them: a network fault near both could page as DOWN; pick regions further apart"
+                )
+            ],
+        ),
+        (["us-east-1", "us-east-2", "eu-west-1"], 3, []),  # a quorum of 3 needs a region from elsewhere
+        (["ap-southeast-1", "ap-southeast-2", "eu-west-1"], 0, []),  # Singapore and Sydney: far apart
+        (["eu-west-1", "eu-west-2"], 1, []),  # a quorum of 1: any single region pages, neighbours or not
+    ],
+    ids=["far-apart", "virginia-and-ohio", "quorum-needs-a-third", "singapore-and-sydney", "quorum-one"],
+)
+def test_regions_next_to_each_other_that_make_a_quorum_alone_are_a_warning(
+    regions: list[str], quorum: int, warnings: list[str]
+) -> None:
+    assert settings(regions=regions, quorum=quorum).regions.warnings() == warnings

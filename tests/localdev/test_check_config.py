@@ -661,3 +661,18 @@ def test_regions_and_quorum_mistakes_are_named_as_at_preview(
     status, out, err = run(copy, capsys)
     assert (status, out) == (1, "")
     assert err.splitlines() == errors
+
+
+def test_neighbouring_regions_that_make_a_quorum_are_a_warning_as_at_preview(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_key("healthcheck:regions: [eu-west-1, eu-west-2, us-east-1]").apply(copy)
+    status, out, err = run(copy, capsys)
+    assert status == 0
+    assert err.splitlines() == [
+        (
+            "warning: healthcheck:regions: eu-west-1 and eu-west-2 are next to each other (eu-west) and make a quorum "
+            "of 2 between them: a network fault near both could page as DOWN; pick regions further apart"
+        )
+    ]
+    assert out.startswith("Pulumi.dev.yaml: OK")
