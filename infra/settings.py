@@ -56,6 +56,7 @@ __all__ = [
     "check_window_targets",
     "checked_json",
     "checked_targets",
+    "region_plan",
     "unknown_key_errors",
 ]
 
@@ -514,7 +515,7 @@ def _checked_maintenance(maintenance: object, names: set[str] | None) -> str | N
     return text
 
 
-def _region_plan(home: str | None, regions: object, quorum: object, alert_on_partial: bool | None) -> RegionPlan:
+def region_plan(home: str | None, regions: object, quorum: object, alert_on_partial: bool | None) -> RegionPlan:
     """The regions and the quorum; the quorum is held to the regions' number only once they are right."""
     wrong = region_mistakes(regions, home)
     count = len(regions) if isinstance(regions, list) and regions else 1
@@ -660,7 +661,7 @@ class StackSettings:
             point_in_time_recovery=(
                 point_in_time_recovery if point_in_time_recovery is not None else defaults.point_in_time_recovery
             ),
-            regions=mistakes.value(RegionPlan(), _region_plan, home_region, regions, quorum, alert_on_partial),
+            regions=mistakes.value(RegionPlan(), region_plan, home_region, regions, quorum, alert_on_partial),
         )
         if settings.status_page != "off":
             if not settings.status_page_show_urls:
