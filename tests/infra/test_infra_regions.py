@@ -288,3 +288,17 @@ def test_preview_warns_when_neighbouring_regions_make_a_quorum_alone() -> None:
         )
     ]
     assert deploy_program_config(_config(regions=[HOME, *AWAY])).warnings == []
+
+
+def test_a_lambda_recipient_may_be_invoked_by_each_regions_alarm_topic() -> None:
+    handler = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:on-alert"
+    stack = deploy_program_config(
+        _config(regions=[HOME, *AWAY], alertSubscriptions=[{"protocol": "lambda", "endpoint": handler}])
+    )
+    permissions = {p.inputs["sourceArn"]: p for p in stack.of_type("aws:lambda/permission:Permission")}
+    topics = [_named(stack, f"{_base(region)}-alerts").outputs["arn"] for region in (HOME, *AWAY)]
+    assert sorted(permissions) == sorted(topics)
+    for permission in permissions.values():
+        assert (permission.inputs["function"], permission.inputs["principal"]) == (handler, "sns.amazonaws.com")
+        # Where the recipient function is: the provider's region, as for the alert topic's permission.
+        assert "region" not in permission.inputs, f"({permission.urn})"
