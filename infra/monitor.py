@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -26,7 +27,7 @@ from .settings import StackSettings
 from .status_page import StatusPage, StatusPageArgs
 from .subscriptions import Subscription
 
-__all__ = ["Monitor", "MonitorArgs"]
+__all__ = ["Checker", "Monitor", "MonitorArgs"]
 
 # The record attribute DynamoDB's TTL deletes by: the event time plus RETENTION_DAYS.
 EXPIRES_AT = "ExpiresAt"
@@ -43,6 +44,23 @@ QUEUE_RETENTION_S = 14 * 24 * 3600  # SQS's maximum
 class MonitorArgs:
     settings: StackSettings
     image_uri: pulumi.Input[str]
+    """The image in the home region's repository."""
+    image_uris: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The same image in each other checking region's repository: Lambda runs images from its own region only."""
+
+
+@dataclass
+class Checker:
+    """What one checking region has: ``region`` None is the stack's own."""
+
+    region: str | None
+    function: aws.lambda_.Function
+    failures: aws.sqs.Queue
+    log_group: aws.cloudwatch.LogGroup
+    schedules: list[aws.scheduler.Schedule]
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    topic: aws.sns.Topic
+    """Where its alarms go: the alert topic at home, a topic of its own region elsewhere."""
 
 
 class Monitor(pulumi.ComponentResource):
@@ -103,124 +121,32 @@ class Monitor(pulumi.ComponentResource):
         # AWS-managed key (alias/aws/sns), and a customer key costs $1 a month.
         self.topic = aws.sns.Topic(f"{name}-alerts", opts=child)
         for subscription in (*settings.alert_emails, *settings.alert_subscriptions):
-            self._subscribe(name, subscription)
-        self.failures = aws.sqs.Queue(
-            f"{name}-failures",
-            message_retention_seconds=QUEUE_RETENTION_S,
-            sqs_managed_sse_enabled=True,
-            opts=child,
-        )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
-            retention_in_days=settings.log_retention_days,
-            opts=child,
-        )
-
-        role, role_policy = self._service_role(
-            f"{name}-function",
-            "lambda.amazonaws.com",
-            account_id,
-            pulumi.Output.all(
-                self.table.arn,
-                log_group.arn,
-                self.failures.arn,
-                self.state_table.arn,
-                self.topic.arn,
-                self.rollup_table.arn,
-            ).apply(lambda arns: function_policy(*arns)),
-        )
-
-        grants: list[pulumi.Resource] = [role_policy]
-        secrets_grant = self._secrets_grant(f"{name}-function", role, settings, account_id)
-        if secrets_grant is not None:
-            grants.append(secrets_grant)
-
-        # TARGETS lets a legacy "Scheduled Event" or a manual invoke without targets work too; it is
-        # counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
-        targets_env = targets_in_environment(settings.environment(), settings.targets_json())
-        variables: dict[str, pulumi.Output[str] | str] = function_environment(
-            self.table.name,
-            self.state_table.name,
-            self.topic.arn,
-            self.rollup_table.name,
-            settings.environment(),
-            targets_env,
-        )
-        if targets_env is None:
+            self._subscribe(name, self.topic, subscription)
+        # Said once, whichever regions check: every region's function and schedules are alike.
+        if targets_in_environment(settings.environment(), settings.targets_json()) is None:
             pulumi.log.info(
                 f"{len(settings.targets)} targets do not fit Lambda's environment; they reach the "
                 "function through the schedules only (invoke it with 'targets' in the event)",
                 resource=self,
             )
-
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
-            package_type="Image",
-            image_uri=args.image_uri,
-            architectures=["arm64"],
-            role=role.arn,
-            memory_size=settings.memory_size,
-            timeout=settings.timeout,
-            environment={"variables": variables},
-            logging_config={
-                "log_format": "JSON",
-                "log_group": log_group.name,
-                "application_log_level": "INFO",
-                "system_log_level": "WARN",
-            },
-            # The log group (with its retention) and the permissions exist before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *grants]),
-        )
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=ASYNC_RETRIES,
-            maximum_event_age_in_seconds=MAX_EVENT_AGE_S,
-            destination_config={"on_failure": {"destination": self.failures.arn}},
-            opts=child,
-        )
-
-        scheduler_role, scheduler_role_policy = self._service_role(
-            f"{name}-scheduler",
-            "scheduler.amazonaws.com",
-            account_id,
-            pulumi.Output.all(self.function.arn, self.failures.arn).apply(
-                lambda arns: scheduler_policy(arns[0], arns[1])
-            ),
-        )
-        self.schedules = [
-            aws.scheduler.Schedule(
-                f"{name}-schedule-{index}",
-                description=f"healthcheck: {len(chunk)} targets, part {index + 1}",
-                schedule_expression=settings.schedule,
-                flexible_time_window={"mode": "OFF"},  # checks run on time, not spread
-                target={
-                    "arn": self.function.arn,
-                    "role_arn": scheduler_role.arn,
-                    "input": schedule_input(chunk, shard=str(index + 1)),
-                    "retry_policy": {
-                        "maximum_event_age_in_seconds": MAX_EVENT_AGE_S,
-                        "maximum_retry_attempts": SCHEDULER_RETRIES,
-                    },
-                    "dead_letter_config": {"arn": self.failures.arn},
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role_policy]),
-            )
-            for index, chunk in enumerate(chunk_targets(settings.targets))
+        _, note = alarm_specs(settings.schedule, len(chunk_targets(settings.targets)))
+        for warning in ([note] if note is not None else []) + settings.regions.warnings():
+            pulumi.log.warn(warning, resource=self)
+        self.checkers = [
+            self._checker(name, region, args.image_uris[region] if region else args.image_uri, settings, account_id)
+            for region in settings.regions.checkers()
         ]
-        specs, note = alarm_specs(settings.schedule, len(self.schedules))
-        if note is not None:
-            pulumi.log.warn(note, resource=self)
-        self.alarms = [self._alarm(name, spec) for spec in specs]
-        aws.sns.TopicPolicy(
-            f"{name}-alerts-policy",
-            arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, account_id, *(alarm.arn for alarm in self.alarms)).apply(
-                lambda values: topic_policy(values[0], values[1], list(values[2:]))
-            ),
-            opts=child,
+        # The first region's, as a one-region stack has always had them.
+        first = self.checkers[0]
+        self.function, self.failures, self.schedules, self.alarms = (
+            first.function,
+            first.failures,
+            first.schedules,
+            first.alarms,
         )
+        home_alarms = [alarm for checker in self.checkers if checker.region is None for alarm in checker.alarms]
+        if home_alarms:  # none when the home region does not check: nothing of its own publishes to its topic
+            self._allow_alarms(name, self.topic, home_alarms, account_id)
         self.status_page: StatusPage | None = None
         if settings.status_page != "off":
             self.status_page = StatusPage(
@@ -249,31 +175,198 @@ class Monitor(pulumi.ComponentResource):
             }
         )
 
-    def _subscribe(self, name: str, subscription: Subscription) -> None:
+    def _checker(
+        self,
+        name: str,
+        region: str | None,
+        image_uri: pulumi.Input[str],
+        settings: StackSettings,
+        account_id: pulumi.Output[str],
+    ) -> Checker:
+        """One region's checker: its function, schedules, logs, failure queue and self-watching alarms.
+
+        ``region`` None is the stack's own region: today's names, and no ``region`` argument (the provider's).
+        Another region's resources are named ``<name>-<region>-...`` and placed there by pulumi-aws 7's
+        per-resource ``region``. Every region's role reaches the home tables and topic, and its own region's
+        logs and queue only.
+        """
+        base = name if region is None else f"{name}-{region}"
+        child = pulumi.ResourceOptions(parent=self)
+        failures = aws.sqs.Queue(
+            f"{base}-failures",
+            message_retention_seconds=QUEUE_RETENTION_S,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+            region=region,
+        )
+        # The same name in every region: `aws logs tail <name> --region <r>` reads any region's runs.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{base}-logs",
+            name=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+            region=region,
+        )
+
+        role, role_policy = self._service_role(
+            f"{base}-function",
+            "lambda.amazonaws.com",
+            account_id,
+            pulumi.Output.all(
+                self.table.arn,
+                log_group.arn,
+                failures.arn,
+                self.state_table.arn,
+                self.topic.arn,
+                self.rollup_table.arn,
+            ).apply(lambda arns: function_policy(*arns)),
+        )
+
+        grants: list[pulumi.Resource] = [role_policy]
+        secrets_grant = self._secrets_grant(f"{base}-function", role, settings, account_id)
+        if secrets_grant is not None:
+            grants.append(secrets_grant)
+
+        # TARGETS lets a legacy "Scheduled Event" or a manual invoke without targets work too; it is
+        # counted at the longest names AWS allows, so the deploy cannot exceed 4 KB.
+        targets_env = targets_in_environment(settings.environment(), settings.targets_json())
+        variables: dict[str, pulumi.Output[str] | str] = function_environment(
+            self.table.name,
+            self.state_table.name,
+            self.topic.arn,
+            self.rollup_table.name,
+            settings.environment(),
+            targets_env,
+        )
+
+        function = aws.lambda_.Function(
+            f"{base}-function",
+            package_type="Image",
+            image_uri=image_uri,
+            architectures=["arm64"],
+            role=role.arn,
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            environment={"variables": variables},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": log_group.name,
+                "application_log_level": "INFO",
+                "system_log_level": "WARN",
+            },
+            # The log group (with its retention) and the permissions exist before the first run.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *grants]),
+            region=region,
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{base}-async",
+            function_name=function.name,
+            maximum_retry_attempts=ASYNC_RETRIES,
+            maximum_event_age_in_seconds=MAX_EVENT_AGE_S,
+            destination_config={"on_failure": {"destination": failures.arn}},
+            opts=child,
+            region=region,
+        )
+
+        scheduler_role, scheduler_role_policy = self._service_role(
+            f"{base}-scheduler",
+            "scheduler.amazonaws.com",
+            account_id,
+            pulumi.Output.all(function.arn, failures.arn).apply(lambda arns: scheduler_policy(arns[0], arns[1])),
+        )
+        # The same shards, inputs and expression in every region: shard s at time T runs once per region.
+        schedules = [
+            aws.scheduler.Schedule(
+                f"{base}-schedule-{index}",
+                description=f"healthcheck: {len(chunk)} targets, part {index + 1}"
+                + (f", from {region}" if region else ""),
+                schedule_expression=settings.schedule,
+                flexible_time_window={"mode": "OFF"},  # checks run on time, not spread
+                target={
+                    "arn": function.arn,
+                    "role_arn": scheduler_role.arn,
+                    "input": schedule_input(chunk, shard=str(index + 1)),
+                    "retry_policy": {
+                        "maximum_event_age_in_seconds": MAX_EVENT_AGE_S,
+                        "maximum_retry_attempts": SCHEDULER_RETRIES,
+                    },
+                    "dead_letter_config": {"arn": failures.arn},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role_policy]),
+                region=region,
+            )
+            for index, chunk in enumerate(chunk_targets(settings.targets))
+        ]
+        specs, _ = alarm_specs(settings.schedule, len(schedules))
+        topic = self.topic
+        if region is not None:
+            # CloudWatch alarms publish only to a topic in their own region: one for this region's alarms,
+            # with the same recipients as the alert topic.
+            topic = aws.sns.Topic(f"{base}-alerts", region=region, opts=child)
+            for subscription in (*settings.alert_emails, *settings.alert_subscriptions):
+                self._subscribe(base, topic, subscription, region=region)
+        alarms = [self._alarm(base, spec, function, failures, topic, region) for spec in specs]
+        if region is not None:
+            self._allow_alarms(base, topic, alarms, account_id, region=region)
+        return Checker(region, function, failures, log_group, schedules, alarms, topic)
+
+    def _allow_alarms(
+        self,
+        name: str,
+        topic: aws.sns.Topic,
+        alarms: list[aws.cloudwatch.MetricAlarm],
+        account_id: pulumi.Output[str],
+        region: str | None = None,
+    ) -> None:
+        """The topic's policy: CloudWatch may publish to it for these alarms only."""
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account_id, *(alarm.arn for alarm in alarms)).apply(
+                lambda values: topic_policy(values[0], values[1], list(values[2:]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+            region=region,
+        )
+
+    def _subscribe(
+        self, name: str, topic: aws.sns.Topic, subscription: Subscription, region: str | None = None
+    ) -> None:
         """Subscribe one recipient; a Lambda recipient is also allowed to be invoked by the topic."""
         aws.sns.TopicSubscription(
             f"{name}-alerts-{subscription.key}",
-            topic=self.topic.arn,
+            topic=topic.arn,
             protocol=subscription.protocol,
             endpoint=subscription.endpoint,
             opts=pulumi.ResourceOptions(parent=self),
+            region=region,
         )
         if subscription.protocol == "lambda":
+            # In the recipient function's own region (the provider's, as for the alert topic).
             aws.lambda_.Permission(
                 f"{name}-alerts-{subscription.key}-invoke",
                 action="lambda:InvokeFunction",
                 function=subscription.endpoint,
                 principal="sns.amazonaws.com",
-                source_arn=self.topic.arn,
+                source_arn=topic.arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-    def _alarm(self, name: str, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
-        """One alarm on the function or the failure queue, telling the alert topic both ways."""
-        watched = self.function.name if spec.dimension == "FunctionName" else self.failures.name
+    def _alarm(
+        self,
+        name: str,
+        spec: AlarmSpec,
+        function: aws.lambda_.Function,
+        failures: aws.sqs.Queue,
+        topic: aws.sns.Topic,
+        region: str | None,
+    ) -> aws.cloudwatch.MetricAlarm:
+        """One alarm on the function or the failure queue, telling the topic both ways."""
+        watched = function.name if spec.dimension == "FunctionName" else failures.name
+        where = "" if region is None else f" ({region})"
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{spec.key}",
-            alarm_description=f"{pulumi.get_project()}/{pulumi.get_stack()}: {spec.description}",
+            alarm_description=f"{pulumi.get_project()}/{pulumi.get_stack()}{where}: {spec.description}",
             namespace=spec.namespace,
             metric_name=spec.metric_name,
             dimensions={spec.dimension: watched},
@@ -284,9 +377,10 @@ class Monitor(pulumi.ComponentResource):
             threshold=spec.threshold,
             comparison_operator=spec.comparison_operator,
             treat_missing_data=spec.treat_missing_data,
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
             opts=pulumi.ResourceOptions(parent=self),
+            region=region,
         )
 
     def _secrets_grant(

@@ -40,6 +40,7 @@ from .environment import (
     LAMBDA_ENV_LIMIT_BYTES,
     status_environment_size,
 )
+from .regions import RegionPlan, quorum_mistakes, region_mistakes
 from .schedules import chunk_targets, waves
 from .subscriptions import Subscription, check_emails, check_subscriptions
 
@@ -55,6 +56,7 @@ __all__ = [
     "check_window_targets",
     "checked_json",
     "checked_targets",
+    "region_plan",
     "unknown_key_errors",
 ]
 
@@ -78,6 +80,9 @@ CONFIG_KEYS = (
     "statusPageConcurrency",
     "logChecks",
     "pointInTimeRecovery",
+    "regions",
+    "quorum",
+    "alertOnPartial",
 )
 # Who may open the status page's Function URL: anyone, IAM-signed callers, or no page at all.
 STATUS_PAGE_MODES = ("public", "iam", "off")
@@ -514,6 +519,16 @@ def _checked_maintenance(maintenance: object, names: set[str] | None) -> str | N
     return text
 
 
+def region_plan(home: str | None, regions: object, quorum: object, alert_on_partial: bool | None) -> RegionPlan:
+    """The regions and the quorum; the quorum is held to the regions' number only once they are right."""
+    wrong = region_mistakes(regions, home)
+    count = len(regions) if isinstance(regions, list) and regions else 1
+    wrong += [] if wrong else quorum_mistakes(quorum, count)
+    if wrong:
+        raise SettingsError(*wrong)
+    return RegionPlan.from_values(home, regions, quorum, alert_on_partial)
+
+
 @dataclass(frozen=True, slots=True)
 class StackSettings:
     targets: tuple[Target, ...]
@@ -541,6 +556,8 @@ class StackSettings:
     """LOG_CHECKS: a log line for each check that did not pass (failures), or for every check (all)."""
     point_in_time_recovery: bool = True
     """The records table's point-in-time recovery (the state table always has it; the rollups have none)."""
+    regions: RegionPlan = RegionPlan()  # noqa: RUF009 - frozen: one shared default is safe
+    """The regions that check, the home region (the stack's) and the quorum; by default the home alone."""
 
     @property
     def parameter_names(self) -> list[str]:
@@ -579,6 +596,10 @@ class StackSettings:
         status_page_concurrency: int | None = None,
         log_checks: str | None = None,
         point_in_time_recovery: bool | None = None,
+        home_region: str | None = None,
+        regions: object = None,
+        quorum: object = None,
+        alert_on_partial: bool | None = None,
     ) -> StackSettings:
         """Validate raw config values (None means the default); the SettingsError names every mistake at once.
 
@@ -644,6 +665,7 @@ class StackSettings:
             point_in_time_recovery=(
                 point_in_time_recovery if point_in_time_recovery is not None else defaults.point_in_time_recovery
             ),
+            regions=mistakes.value(RegionPlan(), region_plan, home_region, regions, quorum, alert_on_partial),
         )
         if settings.status_page != "off":
             if not settings.status_page_show_urls:
@@ -677,4 +699,5 @@ class StackSettings:
             variables[ENV_ALERTING] = self.alerting
         if self.maintenance is not None:
             variables[ENV_MAINTENANCE] = self.maintenance
+        variables.update(self.regions.environment())
         return variables

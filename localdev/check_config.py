@@ -55,9 +55,9 @@ class CheckedStack:
     """Targets in the largest schedule's share."""
 
     def warnings(self) -> list[str]:
-        """What preview warns about once the config is valid: a schedule with no 'monitor stopped' alarm."""
+        """What preview warns about once the config is valid: no 'monitor stopped' alarm, neighbouring regions."""
         _, note = alarm_specs(self.settings.schedule, self.schedules)
-        return [] if note is None else [note]
+        return ([] if note is None else [note]) + self.settings.regions.warnings()
 
     def targets_environment(self) -> str:
         """Whether the function's environment carries TARGETS, as infra/monitor.py decides it at deploy.
@@ -81,6 +81,16 @@ class CheckedStack:
             line += f" of up to {self.largest} targets: {turns} turns of {IN_FLIGHT} checks if they all hang"
         return line
 
+    def regions_line(self) -> str:
+        """Where the checks run from, and how many regions a DOWN takes."""
+        plan = self.settings.regions
+        if not plan.several:
+            return f"the stack's own ({plan.home})" if plan.home else "the stack's own"
+        names = ", ".join(f"{region} (home)" if region == plan.home else region for region in plan.regions)
+        partial = "paged" if plan.alert_on_partial else "shown, not paged"
+        home = "" if plan.home in plan.regions else f"; tables and topic in {plan.home}"
+        return f"{names}{home}; DOWN when {plan.quorum} of {plan.count} agree, PARTIAL {partial}"
+
     def summary(self) -> str:
         settings = self.settings
         names = ", ".join(target.name for target in settings.targets)
@@ -90,6 +100,7 @@ class CheckedStack:
                 f"  targets:          {len(settings.targets)} ({names})",
                 f"  TARGETS:          {self.targets_environment()}",
                 f"  schedule:         {self.schedules_line()}",
+                f"  regions:          {self.regions_line()}",
                 f"  memorySize:       {settings.memory_size} MB",
                 f"  timeout:          {settings.timeout} s",
                 f"  logRetentionDays: {settings.log_retention_days}",

@@ -31,6 +31,7 @@ from infra.settings import (
     check_window_targets,
     checked_json,
     checked_targets,
+    region_plan,
     unknown_key_errors,
 )
 from localdev.pulumi_workspace import (
@@ -172,6 +173,15 @@ def function_config(config: Mapping[str, str], project: str) -> FunctionConfig:
             environ[name] = text
     if ENV_MAINTENANCE in environ and targets:  # windows and targets both valid: each window's targets exist
         mistakes.run(check_window_targets, maintenance, {target.name for target in targets})
+    # Refused here as at preview; the local run itself checks from the regions `make run REGIONS=` names.
+    quorum = config.get(f"{project}:quorum")  # the CLI's half already held it to an integer
+    mistakes.run(
+        region_plan,
+        config.get("aws:region"),
+        mistakes.value(None, _object, config, f"{project}:regions"),
+        int(quorum) if quorum is not None else None,
+        None,
+    )
     mistakes.raise_any()
     return FunctionConfig(
         targets=[target.to_json() for target in targets],

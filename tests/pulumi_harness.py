@@ -68,8 +68,8 @@ def deployment_scope(fixture_name: str, config: Any) -> Literal["function", "mod
     return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
 
 
-def _arn(service: str, resource: str) -> str:
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+def _arn(service: str, resource: str, region: str = REGION) -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -78,24 +78,26 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         name = state.get("name", f"{args.name}-1234567")
+        # pulumi-aws 7's per-resource region, else the provider's: it is in every regional ARN and URL.
+        region = state.get("region") or REGION
         computed: dict[str, dict[str, Any]] = {
             "aws:ecr/repository:Repository": {
-                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}",
                 "registryId": ACCOUNT,
-                "arn": _arn("ecr", f"repository/{name}"),
+                "arn": _arn("ecr", f"repository/{name}", region),
             },
             "docker-build:index:Image": {"digest": DIGEST},
-            "aws:dynamodb/table:Table": {"arn": _arn("dynamodb", f"table/{name}")},
+            "aws:dynamodb/table:Table": {"arn": _arn("dynamodb", f"table/{name}", region)},
             "aws:sqs/queue:Queue": {
-                "arn": _arn("sqs", name),
-                "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
+                "arn": _arn("sqs", name, region),
+                "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{name}",
             },
-            "aws:cloudwatch/logGroup:LogGroup": {"arn": _arn("logs", f"log-group:{name}")},
+            "aws:cloudwatch/logGroup:LogGroup": {"arn": _arn("logs", f"log-group:{name}", region)},
             "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}"},
-            "aws:lambda/function:Function": {"arn": _arn("lambda", f"function:{name}")},
-            "aws:scheduler/schedule:Schedule": {"arn": _arn("scheduler", f"schedule/default/{name}")},
-            "aws:sns/topic:Topic": {"arn": _arn("sns", name)},
-            "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": _arn("cloudwatch", f"alarm:{name}")},
+            "aws:lambda/function:Function": {"arn": _arn("lambda", f"function:{name}", region)},
+            "aws:scheduler/schedule:Schedule": {"arn": _arn("scheduler", f"schedule/default/{name}", region)},
+            "aws:sns/topic:Topic": {"arn": _arn("sns", name, region)},
+            "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": _arn("cloudwatch", f"alarm:{name}", region)},
         }
         state.setdefault("name", name)
         state.update(computed.get(args.typ, {}))
@@ -201,6 +203,8 @@ def deploy_program_config(config: Mapping[str, str], *, via_main: bool = False) 
     logger.propagate = False
     logger.setLevel(logging.INFO)
     logger.handlers = [_Warnings(deployment)]
+    # A stack of its own: set_mocks keeps an earlier deployment's root resource, and with it that one's exports.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project="healthcheck",

@@ -136,8 +136,12 @@ def test_project_declares_the_promised_types_and_defaults() -> None:
         "statusPageConcurrency": ("integer", 0),  # no cap: a new account's limit of 10 leaves none to reserve
         "logChecks": ("string", "failures"),  # a line per check that did not pass; the table holds every check
         "pointInTimeRecovery": ("boolean", True),  # the records table's; a choice, since it is billed per GB
+        "regions": ("array", []),  # the stack's own region alone: a stack that does not set it is unchanged
+        "quorum": ("integer", 0),  # the default: max(2, ceil(N/2)), at most N
+        "alertOnPartial": ("boolean", False),  # PARTIAL is shown, not paged
     }
     assert declared["alertEmails"].items == ItemsType("string")
+    assert declared["regions"].items == ItemsType("string")
 
 
 def test_every_optional_key_has_a_default_so_no_stack_must_set_it() -> None:

@@ -232,7 +232,8 @@ def test_expressions_scheduler_refuses_fail_naming_the_key_and_field(expression:
                     "healthcheck:colour is not a setting of this project; the settings are "
                     "targets, schedule, memorySize, timeout, logRetentionDays, retentionDays, alertEmails, "
                     "alertSubscriptions, connectivityCheck, perTargetMetrics, alerting, maintenance, secretsKmsKeyArn, "
-                    "statusPage, statusPageShowUrls, statusPageConcurrency, logChecks, pointInTimeRecovery"
+                    "statusPage, statusPageShowUrls, statusPageConcurrency, logChecks, pointInTimeRecovery, "
+                    "regions, quorum, alertOnPartial"
                 )
             ],
         ),

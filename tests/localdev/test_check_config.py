@@ -40,6 +40,7 @@ def test_make_check_config_passes_the_real_dev_stack() -> None:
             "checks them all"
         ),
         "  schedule:         rate(5 minutes), 1 schedule(s)",
+        "  regions:          the stack's own (us-east-1)",
         "  memorySize:       512 MB",
         "  timeout:          120 s",
         "  logRetentionDays: 30",
@@ -444,6 +445,13 @@ MISTAKES = [
         stack_key("healthcheck:statusPage: everyone"),
         "error: healthcheck:statusPage must be one of public, iam, off, got 'everyone'",
     ),
+    (
+        stack_key("healthcheck:regions: [us-east-1, eu-wset-1]"),
+        (
+            "error: healthcheck:regions: 'eu-wset-1' is not an AWS region that offers Lambda and EventBridge "
+            "Scheduler; did you mean 'eu-west-1'?"
+        ),
+    ),
 ]
 
 
@@ -554,8 +562,117 @@ def test_a_timeout_a_full_shard_of_hanging_targets_would_outlast_is_refused_as_a
     status, out, err = run(copy, capsys)
     turns = waves(MAX_TARGETS)
     assert (status, out) == (1, "")
+    # 500 HTTPS targets' handshakes take turns: the last starts 2.49 s late, 1.99 s past the half second it may lose.
     assert err == (
         f"error: healthcheck:timeout 120 s leaves no room for {turns} turns of the slowest target's timeout (30 s: "
-        f"{MAX_TARGETS} targets in one schedule's run, {IN_FLIGHT} checked at once, may all hang) plus 10 s to write "
-        f"records: raise it to at least {turns * 30 + 10}"
+        f"{MAX_TARGETS} targets in one schedule's run, {IN_FLIGHT} checked at once, may all hang) and 1.99 s for "
+        f"their TLS handshakes to take turns, plus 10 s to write records: raise it to at least {turns * 30 + 2 + 10}"
     )
+
+
+@pytest.mark.parametrize(
+    ("lines", "shown"),
+    [
+        (
+            ["healthcheck:regions: [us-east-1, eu-west-1, ap-southeast-1]"],
+            "us-east-1 (home), eu-west-1, ap-southeast-1; DOWN when 2 of 3 agree, PARTIAL shown, not paged",
+        ),
+        (
+            [
+                "healthcheck:regions: [eu-west-1, us-east-1]",
+                "healthcheck:quorum: 1",
+                "healthcheck:alertOnPartial: true",
+            ],
+            "eu-west-1, us-east-1 (home); DOWN when 1 of 2 agree, PARTIAL paged",
+        ),
+        (
+            ["healthcheck:regions: [eu-west-1, ap-southeast-1]"],
+            (
+                "eu-west-1, ap-southeast-1; tables and topic in us-east-1; DOWN when 2 of 2 agree, "
+                "PARTIAL shown, not paged"
+            ),
+        ),
+        (["healthcheck:regions: [us-east-1]"], "the stack's own (us-east-1)"),
+    ],
+    ids=["three", "quorum-and-partial-set", "home-does-not-check", "home-alone-is-the-default"],
+)
+def test_the_regions_line_says_where_checks_run_and_what_a_down_takes(
+    copy: Path, capsys: pytest.CaptureFixture[str], lines: list[str], shown: str
+) -> None:
+    for line in lines:
+        stack_key(line).apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, err) == (0, ""), err
+    assert f"  regions:          {shown}" in out.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("lines", "errors"),
+    [
+        (
+            ["healthcheck:regions: [us-east-1, eu-west-1, us-east-1, mars-north-1]", "healthcheck:quorum: 9"],
+            [
+                (
+                    "error: healthcheck:regions: 'mars-north-1' is not an AWS region that offers Lambda and "
+                    "EventBridge Scheduler; did you mean 'eu-north-1'?"
+                ),
+                "error: healthcheck:regions names 'us-east-1' 2 times: each region checks once",
+            ],
+        ),
+        (
+            ["healthcheck:regions: [us-east-1, eu-west-1, ap-southeast-1]", "healthcheck:quorum: 4"],
+            [
+                (
+                    "error: healthcheck:quorum must be a whole number from 1 to 3 (the 3 regions that check) or 0 (2), "
+                    "got 4"
+                ),
+            ],
+        ),
+        (
+            ["healthcheck:quorum: 2"],
+            ["error: healthcheck:quorum must be a whole number from 1 to 1 (the only region) or 0 (1), got 2"],
+        ),
+        (
+            ["healthcheck:regions: [us-east-1, cn-north-1]"],
+            [
+                (
+                    "error: healthcheck:regions: 'cn-north-1' is in partition aws-cn, the stack's region us-east-1 "
+                    "in aws: one stack's roles cannot reach across partitions"
+                )
+            ],
+        ),
+        (
+            ["healthcheck:regions: us-east-1"],
+            [
+                (
+                    "error: validating stack config: Stack 'dev' with configuration key 'regions' must be of type "
+                    "'array<string>'"
+                )
+            ],
+        ),
+    ],
+    ids=["unknown-and-duplicate-at-once", "quorum-above-n", "quorum-without-regions", "partitions", "not-a-list"],
+)
+def test_regions_and_quorum_mistakes_are_named_as_at_preview(
+    copy: Path, capsys: pytest.CaptureFixture[str], lines: list[str], errors: list[str]
+) -> None:
+    for line in lines:
+        stack_key(line).apply(copy)
+    status, out, err = run(copy, capsys)
+    assert (status, out) == (1, "")
+    assert err.splitlines() == errors
+
+
+def test_neighbouring_regions_that_make_a_quorum_are_a_warning_as_at_preview(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_key("healthcheck:regions: [eu-west-1, eu-west-2, us-east-1]").apply(copy)
+    status, out, err = run(copy, capsys)
+    assert status == 0
+    assert err.splitlines() == [
+        (
+            "warning: healthcheck:regions: eu-west-1 and eu-west-2 are next to each other (eu-west) and make a quorum "
+            "of 2 between them: a network fault near both could page as DOWN; pick regions further apart"
+        )
+    ]
+    assert out.startswith("Pulumi.dev.yaml: OK")

@@ -407,3 +407,27 @@ def test_the_local_tools_need_no_pulumi_sdk(repo_root: Path) -> None:
         [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_regions_and_quorum_are_refused_as_at_preview(stack_in_root: Callable[[str], str]) -> None:
+    name = stack_in_root(
+        "  aws:region: us-east-1\n"
+        "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
+        "  healthcheck:regions: [us-east-1, eu-wset-1]\n"
+    )
+    result = run_stack(name)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        (
+            "error: healthcheck:regions: 'eu-wset-1' is not an AWS region that offers Lambda and EventBridge "
+            "Scheduler; did you mean 'eu-west-1'?"
+        )
+    ]
+    quorum = stack_in_root(
+        "  aws:region: us-east-1\n"
+        "  healthcheck:targets:\n    - {name: api, url: 'https://api.example.com/'}\n"
+        "  healthcheck:regions: [us-east-1, eu-west-1]\n  healthcheck:quorum: 3\n"
+    )
+    assert run_stack(quorum).stderr.splitlines() == [
+        "error: healthcheck:quorum must be a whole number from 1 to 2 (the 2 regions that check) or 0 (2), got 3"
+    ]
