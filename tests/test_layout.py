@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "image" / "healthcheck"
-BASICS = {"event", "exceptions", "text", "retrying"}
+BASICS = {"event", "exceptions", "text", "retrying", "version"}
 LAYERS = ["basics", "check", "alerting", "history", "page", "top"]
 
 

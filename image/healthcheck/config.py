@@ -36,6 +36,7 @@ __all__ = [
     "ENV_TARGETS",
     "LOG_CHECKS_MODES",
     "Settings",
+    "region_of",
 ]
 
 ENV_TABLE_NAME = "TABLE_NAME"
@@ -168,6 +169,11 @@ def _regions(environ: Mapping[str, str]) -> dict[str, Any]:
         "alert_on_partial": _flag(ENV_ALERT_ON_PARTIAL, environ.get(ENV_ALERT_ON_PARTIAL)),
         "home_region": home,
     }
+
+
+def region_of(environ: Mapping[str, str]) -> str:
+    """The function's own region (``AWS_REGION``), or ``local`` when the environment names none."""
+    return _region(environ)
 
 
 def _region(environ: Mapping[str, str]) -> str:

@@ -146,6 +146,13 @@ def test_down_since_the_earliest_failing_region_and_recovered_when_the_quorum_wa
     assert (up.state, up.since, up.recovered_at) == ("UP", at(8), at(8))
 
 
+def test_down_from_partial_keeps_when_the_failures_began() -> None:
+    """The runs read are as many as the larger threshold: a PARTIAL's beginning may be older than all of them."""
+    votes = {"a": history("FF"), "b": history("FF"), "c": history("PP")}
+    assert decide("PARTIAL", at(1), votes, T, 2, POLICY).since == at(1)
+    assert decide("UP", None, votes, T, 2, POLICY).since == at(9)
+
+
 def test_a_missing_region_holds_every_state() -> None:
     votes: dict[str, list[tuple[str, Vote | None]]] = {"a": history("FF"), "b": [(at(9), "FAIL")], "c": []}
     decision = decide("UP", None, votes, T, 2, POLICY)

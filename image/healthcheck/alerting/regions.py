@@ -179,7 +179,9 @@ def decide(
     passing = [region for region in voting if streaks[region].passes >= policy.success_threshold]
     fail_start = min((_start(streaks[region]) for region in failing), default=None)
     if len(failing) >= quorum:
-        return Decision("DOWN", since if state == "DOWN" else fail_start, failing, voting)
+        # From PARTIAL, the failures began when it did: the streaks read may be shorter than the episode.
+        begun = {"DOWN": since, "PARTIAL": min(filter(None, (since, fail_start)), default=None)}
+        return Decision("DOWN", begun.get(state, fail_start), failing, voting)
     if state == "DOWN":
         if len(passing) < quorum:
             return Decision("DOWN", since, failing, voting)

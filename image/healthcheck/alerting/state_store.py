@@ -90,6 +90,8 @@ STATE_ATTRIBUTES: Final = (
 # Several regions only (issue 17): the regions whose latest vote is a FAIL, comma-separated. A store of one
 # region never names it, so its writes are what they were.
 REGIONS_ATTRIBUTE: Final = "Regions"
+# On a shard's own item: the regions reporting while fewer than a quorum do (alerting/track.py).
+DEGRADED: Final = "Degraded"
 # The sparse index of the items that are not clean, and the attribute it is keyed by (an item's shard).
 WATCH: Final = "Watch"
 # Each shard's own item starts with a control character: no target's name can (check/targets.py).
@@ -228,6 +230,9 @@ class ShardIndex:
     """The UTC hour (``2026-11-27T18``) in which every item of the shard was last read, when known."""
     roster: str | None = None
     """The digest of the target names read then (alerting/watch.py)."""
+    degraded: str | None = None
+    """Several regions only: the regions reporting when the shard's runs last found fewer than a quorum
+    (``Degraded``, comma-separated, "-" for none); None while not degraded."""
 
 
 def _string(item: Mapping[str, Any], key: str) -> str | None:
@@ -410,16 +415,17 @@ def _raw_string(value: object) -> str | None:
 def _shard_index(shard: str, items: Iterable[Mapping[str, Any]]) -> ShardIndex:
     """A ``Query`` answer as a ShardIndex; a shard item edited out of shape is no record (the next run reads all)."""
     found: dict[str, Stored] = {}
-    reconciled = roster = None
+    reconciled = roster = degraded = None
     for item in items:
         key = _name(item)
         if key == shard_key(shard):
+            degraded = _raw_string(item.get(DEGRADED))
             hour, digest = _raw_string(item.get("Reconciled")), _raw_string(item.get("Roster"))
             reconciled = hour if hour is not None and HOUR.fullmatch(hour) else None
             roster = digest if digest is not None and ROSTER.fullmatch(digest) else None
         elif not is_shard_key(key):
             found[key] = read_item(item)
-    return ShardIndex(found, reconciled, roster)
+    return ShardIndex(found, reconciled, roster, degraded)
 
 
 def _name(item: Mapping[str, Any]) -> str:
@@ -662,6 +668,22 @@ class StateStore:
         update = "SET Reconciled = :hour, Roster = :roster, #w = :shard"
         names = {"#w": WATCH}
         self._update(shard_key(shard), update, None, names, values, deadline, f"recording shard {shard}'s full read")
+
+    def mark_degraded(self, shard: str, read: str | None, reporting: str | None, deadline: float) -> bool:
+        """Record on ``shard``'s own item that the monitor is degraded (``reporting``) or not (None).
+
+        Conditional on what was read: of the runs that find the same change, one wins and sends the one message.
+        """
+        values: dict[str, AttributeValueTypeDef] = {":shard": {"S": shard}}
+        condition = _compare(DEGRADED, None if read is None else {"S": read}, values)
+        if reporting is None:
+            update = "SET #w = :shard REMOVE #d"
+        else:
+            update = "SET #d = :reporting, #w = :shard"
+            values[":reporting"] = {"S": reporting}
+        names = {"#w": WATCH, "#d": DEGRADED}
+        what = f"recording shard {shard}'s reporting regions"
+        return self._update(shard_key(shard), update, condition, names, values, deadline, what) is None
 
     def _update(
         self,

@@ -188,6 +188,11 @@ class ResultStore:
         self.last_error: str | None = None
         """The latest error a retry is under way for: what a write cut off at the deadline was up against."""
 
+    @property
+    def client(self) -> DynamoDBClient:
+        """The client it writes with (the regions' runs are read back through it, alerting/track.py)."""
+        return self._client
+
     def writer(self, deadline: float) -> RecordWriter:
         """A writer that sends batches while more items arrive; every write ends by ``deadline`` (monotonic)."""
         return RecordWriter(self, deadline)
