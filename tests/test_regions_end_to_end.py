@@ -234,3 +234,33 @@ def test_fewer_than_a_quorum_reporting_holds_every_state_and_says_so_once(
     [ended] = stack.alerts()
     assert ended.subject == "DEGRADED: ended, 3 of 3 regions reporting"
     assert stack.state("api") == ("UP", "")
+
+
+def test_what_each_region_costs_per_run(stack: Stack, site: tuple[Site, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls to DynamoDB per run of all three regions: steady, a region failing a target, and DOWN."""
+    server, _ = site
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    stack.dynamodb.meta.events.register("before-call.dynamodb.*", count)
+
+    def interval(minute: int) -> dict[str, int]:
+        calls.clear()
+        stack.run(minute, monkeypatch)
+        return {name: calls.count(name) for name in sorted(set(calls))}
+
+    interval(0)  # rosters stored once per process and shard
+    interval(1)
+    # Steady UP: per region what one region costs alone: its run item, and one Query of the state index.
+    assert interval(2) == {"BatchWriteItem": 3, "Query": 3}
+    server.blocked = {"eu-west-1"}
+    first = interval(3)
+    # eu fails both targets: it reads their items and every region's runs (one Query), and marks both failing.
+    # eu fails both targets: it reads their items and every region's runs (one Query), and marks both failing;
+    # ap, after it, finds them in the index and decides too (one Query of the runs, nothing to write).
+    assert first == {"BatchGetItem": 1, "BatchWriteItem": 3, "Query": 5, "UpdateItem": 2}
+    assert interval(4) == {"BatchGetItem": 1, "BatchWriteItem": 3, "Query": 6, "UpdateItem": 2}  # both PARTIAL
+    # PARTIAL held: each region reads every region's runs once; eu its items too; nothing written.
+    assert interval(5) == {"BatchGetItem": 1, "BatchWriteItem": 3, "Query": 6}
