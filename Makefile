@@ -36,9 +36,10 @@ $(STAMP): requirements-dev.txt requirements-local.txt requirements.txt image/req
 ## run: one check cycle on the embedded DynamoDB (URL=https://... checks one URL instead;
 ##      VERBOSE=1 also prints the JSON lines the function logs, with a line for every check; RUNS=3 runs 3 cycles a minute apart,
 ##      then shows each target's state and the alerts it would have sent; the stack's secret references
-##      read local-secrets.yaml, or SECRETS=<file>)
+##      read local-secrets.yaml, or SECRETS=<file>; REGIONS=us-east-1,eu-west-1,ap-southeast-1 runs each region's
+##      checker as deployed on the one embedded DynamoDB, CUT=eu-west-1 makes that region's network fail)
 run: $(LOCAL_STAMP)
-	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)') $(if $(SECRETS),--secrets '$(SECRETS)')
+	$(BIN)/python -m localdev.run --stack '$(STACK)' $(if $(URL),--url '$(URL)') $(if $(filter-out 0,$(VERBOSE)),--verbose) $(if $(RUNS),--runs '$(RUNS)') $(if $(SECRETS),--secrets '$(SECRETS)') $(if $(REGIONS),--regions '$(REGIONS)') $(if $(CUT),--cut '$(CUT)')
 
 ## report: the uptime report on the embedded DynamoDB: RUNS real check cycles first (default 20, a minute
 ##         apart), then `python -m healthcheck.report` over them (SINCE=1h, FORMAT=table|json|csv; URL= as for run)

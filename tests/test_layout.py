@@ -16,7 +16,7 @@ import healthcheck
 
 # The package as imported: image/healthcheck here, its copy where make mutate runs the tests.
 PACKAGE = Path(healthcheck.__file__).resolve().parent
-BASICS = {"event", "exceptions", "text", "retrying"}
+BASICS = {"event", "exceptions", "text", "retrying", "version"}
 LAYERS = ["basics", "check", "alerting", "history", "page", "top"]
 
 

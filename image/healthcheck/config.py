@@ -6,10 +6,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from .alerting.maintenance import NO_WINDOWS, MaintenanceWindowError, Schedule, parse_windows
 from .alerting.policy import DEFAULT_POLICY, AlertPolicy, PolicyValueError, parse_policy
+from .alerting.regions import default_quorum
 from .check.targets import parse_target
 from .exceptions import ConfigError, InvalidTargetError
 from .history.record_store import LOCAL_REGION
@@ -35,6 +36,7 @@ __all__ = [
     "ENV_TARGETS",
     "LOG_CHECKS_MODES",
     "Settings",
+    "region_of",
 ]
 
 ENV_TABLE_NAME = "TABLE_NAME"
@@ -96,6 +98,18 @@ class Settings:
     """The region a run checks from, recorded with every check: the function's own ``AWS_REGION``."""
     log_checks: Literal["failures", "all"] = "failures"
     """``failures``: a log line for each check that did not pass (or was inconclusive); ``all``: for every check."""
+    regions: tuple[str, ...] = ()
+    """The regions that check (``REGIONS``), in the stack's order; empty: this one alone, exactly as before."""
+    quorum: int = 1
+    """How many voting regions must agree (alerting/regions.py); 1 with one region."""
+    alert_on_partial: bool = False
+    home_region: str | None = None
+    """Where the tables, the topic and the secrets are; None: the function's own region."""
+
+    @property
+    def multi_region(self) -> bool:
+        """Whether several regions vote on each target (one region: today's single-region state, unchanged)."""
+        return len(self.regions) > 1
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -117,7 +131,49 @@ class Settings:
             status_show_urls=_flag(ENV_STATUS_SHOW_URLS, environ.get(ENV_STATUS_SHOW_URLS)),
             region=_region(environ),
             log_checks=_log_checks(environ.get(ENV_LOG_CHECKS)),
-        )
+            **_regions(environ),
+        ).checked()
+
+    def checked(self) -> Settings:
+        """These settings, once the function's own region is known to be one of several that vote."""
+        if self.multi_region and self.region not in self.regions:
+            raise ConfigError(f"{ENV_REGION} {self.region} is not one of {ENV_REGIONS} ({', '.join(self.regions)})")
+        return self
+
+
+def _regions(environ: Mapping[str, str]) -> dict[str, Any]:
+    """REGIONS, QUORUM, ALERT_ON_PARTIAL and HOME_REGION, checked together (the stack validates them first)."""
+    regions = tuple(name.strip() for name in (environ.get(ENV_REGIONS) or "").split(",") if name.strip())
+    for name in regions:
+        if not _REGION.fullmatch(name):
+            raise ConfigError(f"{ENV_REGIONS} must list region names (letters, digits and '-'), got {name[:80]!r}")
+    if len(set(regions)) != len(regions):
+        raise ConfigError(f"{ENV_REGIONS} names a region twice: {','.join(regions)[:200]}")
+    home = _optional_text(environ.get(ENV_HOME_REGION))
+    if home is not None and not _REGION.fullmatch(home):
+        raise ConfigError(f"{ENV_HOME_REGION} must be a region name (letters, digits and '-'), got {home[:80]!r}")
+    count = max(1, len(regions))
+    text = _optional_text(environ.get(ENV_QUORUM))
+    if text is None:
+        quorum = default_quorum(count)
+    else:
+        try:
+            quorum = int(text)
+        except ValueError as exc:
+            raise ConfigError(f"{ENV_QUORUM} must be a whole number, got {text[:40]!r}") from exc
+        if not 1 <= quorum <= count:
+            raise ConfigError(f"{ENV_QUORUM} must be from 1 to {count} (the regions in {ENV_REGIONS}), got {quorum}")
+    return {
+        "regions": regions,
+        "quorum": quorum,
+        "alert_on_partial": _flag(ENV_ALERT_ON_PARTIAL, environ.get(ENV_ALERT_ON_PARTIAL)),
+        "home_region": home,
+    }
+
+
+def region_of(environ: Mapping[str, str]) -> str:
+    """The function's own region (``AWS_REGION``), or ``local`` when the environment names none."""
+    return _region(environ)
 
 
 def _region(environ: Mapping[str, str]) -> str:

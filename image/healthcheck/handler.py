@@ -23,18 +23,19 @@ from .alerting.maintenance import Schedule
 from .alerting.notify import Notifier, SnsPublisher
 from .alerting.state import parse_time
 from .alerting.state_store import StateStore
-from .alerting.track import AlertingOutcome, track
+from .alerting.track import AlertingOutcome, RegionVoting, track
 from .budget import CANARY_TIMEOUT_S, Deadlines
 from .check.probe import CheckResult, Probe
 from .check.runner import run_checks
 from .check.secrets import CLIENT_CONFIG as SECRETS_CLIENT_CONFIG
 from .check.secrets import SecretResolver, is_transient, resolve_for
 from .check.targets import Target, parse_targets, redact_url
-from .config import MAX_CONCURRENCY_LIMIT, Settings
+from .config import MAX_CONCURRENCY_LIMIT, Settings, region_of
 from .event import format_timestamp, parse_event
 from .exceptions import ConfigError, RecordsNotWrittenError
 from .history.reader import passed_between
 from .history.record_store import ResultStore, roster_of
+from .history.region_runs import RecentRuns
 from .history.rollup_store import RollupStore
 from .log_lines import Report, Summary
 from .retrying import CLIENT_CONFIG
@@ -223,6 +224,16 @@ def check_and_record(
             format_timestamp(now),
         )
     elif state_store is not None:
+        voting = None
+        if settings.multi_region:
+            voting = RegionVoting(
+                region=settings.region,
+                regions=settings.regions,
+                quorum=settings.quorum,
+                alert_on_partial=settings.alert_on_partial,
+                runs=RecentRuns(store.client, store.table_name, invocation.shard, roster, len(settings.regions)),
+                canary_answered=canary_answered,
+            )
         outcome = track(
             checked,
             {target.name: target for target in parsed.valid},
@@ -243,6 +254,7 @@ def check_and_record(
                 settings.region,
                 deadline=deadlines.writes,
             ),
+            voting=voting,
         )
     for transition in outcome.transitions if outcome is not None else ():
         report.transition(transition)
@@ -273,7 +285,15 @@ def check_and_record(
 
 
 _dynamodb: DynamoDBClient = boto3.client("dynamodb", config=CLIENT_CONFIG)
-_probe = Probe(max_connections=MAX_CONCURRENCY_LIMIT)
+
+
+@functools.cache
+def _probe_for(region: str) -> Probe:
+    """The probe of the region that checks (one per process in Lambda): its User-Agent names the region."""
+    return Probe(max_connections=MAX_CONCURRENCY_LIMIT, region=region)
+
+
+_probe = _probe_for(region_of(os.environ))
 # Clients built on first use only, so targets without secrets cost no cold start;
 # the cache lives across warm invocations, at most 5 minutes per value.
 _secrets = SecretResolver(
@@ -283,10 +303,30 @@ _secrets = SecretResolver(
 
 
 @functools.cache
-def _sns() -> SnsPublisher:
+def _sns(region: str | None = None) -> SnsPublisher:
     """Built on first use (only stacks with a topic pay for loading SNS's model), then kept warm."""
-    client: SnsPublisher = boto3.client("sns", config=CLIENT_CONFIG)
+    client: SnsPublisher = boto3.client("sns", region_name=region, config=CLIENT_CONFIG)
     return client
+
+
+@functools.cache
+def _home_dynamodb(region: str) -> DynamoDBClient:
+    """The tables' client when they are in another region (HOME_REGION), kept warm."""
+    return boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+
+
+@functools.cache
+def _home_secrets(region: str) -> SecretResolver:
+    return SecretResolver(
+        lambda: boto3.client("ssm", region_name=region, config=SECRETS_CLIENT_CONFIG),
+        lambda: boto3.client("secretsmanager", region_name=region, config=SECRETS_CLIENT_CONFIG),
+    )
+
+
+def _home(settings: Settings) -> str | None:
+    """The region of the tables, topic and secrets when it is not the function's own; None when it is."""
+    home = settings.home_region
+    return home if home is not None and home != settings.region else None
 
 
 def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
@@ -294,14 +334,18 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, object]:
     settings = Settings.from_environ(os.environ)
     state_table, topic = settings.state_table_name, settings.alert_topic_arn
     rollup_table = settings.rollup_table_name
+    home = _home(settings)
+    # Several regions write the same tables and publish to the same topic: those of the home region.
+    dynamodb = _dynamodb if home is None else _home_dynamodb(home)
     return check_and_record(
         event,
         context,
         settings=settings,
-        probe=_probe,
-        store=ResultStore(_dynamodb, settings.table_name),
+        probe=_probe_for(settings.region),
+        store=ResultStore(dynamodb, settings.table_name),
         now=datetime.now(UTC),
-        state_store=StateStore(_dynamodb, state_table) if state_table else None,
-        notifier=Notifier(_sns(), topic) if topic else None,
-        rollups=RollupStore(_dynamodb, rollup_table, settings.table_name) if rollup_table else None,
+        state_store=StateStore(dynamodb, state_table, regions=settings.multi_region) if state_table else None,
+        notifier=Notifier(_sns(home), topic) if topic else None,
+        secrets=None if home is None else _home_secrets(home),
+        rollups=RollupStore(dynamodb, rollup_table, settings.table_name) if rollup_table else None,
     )

@@ -113,6 +113,7 @@ def build_report(
             raise no_such_target(name, known, period)
     progress = progress or Progress()
     tallies = {name: Tally() for name in names}
+    by_region: dict[str, dict[str, Tally]] = {name: {} for name in names}
     lines = {name: Sparkline(start, end) for name in names}
     replays: dict[str, Replay] = {}
     for name in names:
@@ -127,6 +128,7 @@ def build_report(
     )
     for check in read:  # in order of time: each target's checks oldest first, as the state rules want them
         tallies[check.target].add(check)
+        by_region[check.target].setdefault(check.region or "-", Tally()).add(check)
         lines[check.target].add(check)
         replays[check.target].add(check)
     progress.close()
@@ -136,7 +138,10 @@ def build_report(
         replayed = replays[name]
         # The state table is the truth for the current state; without it, the records replayed say it.
         current = states.get(name) or replayed.state
-        targets.append(TargetReport(name, current.state, current.since, tallies[name].figures(), lines[name].text()))
+        regions = by_region[name]
+        own = tuple((region, regions[region].figures()) for region in sorted(regions)) if len(regions) > 1 else ()
+        figures = tallies[name].figures()
+        targets.append(TargetReport(name, current.state, current.since, figures, lines[name].text(), own))
         incidents += replayed.incidents()
     incidents.sort(key=lambda incident: (incident.start, incident.target))
     return ReportData(period, start, end, tuple(targets), tuple(incidents))

@@ -267,3 +267,23 @@ def test_an_item_is_taken_out_of_a_shards_index_only_if_that_shard_has_it(store:
     store.unwatch("api", "2", deadline())
     assert store.watched("2", deadline()).items == {}
     assert store.load(["api"], deadline()) == {"api": down}  # its state as it was
+
+
+def test_two_regions_writing_one_event_time_cannot_undo_each_other(
+    dynamodb_endpoint: str, dynamodb: DynamoDBClient
+) -> None:
+    """Both leave LastEvent at T: a store of several regions compares the failing regions too."""
+    name = f"state-{next(_numbers)}"
+    create_state_table(dynamodb_endpoint, name)
+    store = StateStore(dynamodb, name, regions=True)
+    read = TargetState(last_event=T0)
+    store.save("api", NO_ITEM, read, deadline(), watch=SHARD)
+    eu = TargetState(last_event=T1, failing=("eu-west-1",))
+    assert store.save("api", Version.of(read), eu, deadline(), watch=SHARD) == Version.of(eu)
+    both = TargetState(last_event=T1, failing=("ap-southeast-1", "eu-west-1"))
+    assert store.save("api", Version.of(eu), both, deadline(), watch=SHARD) == Version.of(both)
+    ap = TargetState(last_event=T1, failing=("ap-southeast-1",))  # decided from a read before the write of both
+    late = store.save("api", Version.of(eu), ap, deadline(), watch=SHARD)
+    assert isinstance(late, Refused)
+    assert late.found.state.failing == ("ap-southeast-1", "eu-west-1")
+    assert store.load(["api"], deadline())["api"].failing == ("ap-southeast-1", "eu-west-1")

@@ -653,3 +653,28 @@ def test_checks_from_two_regions_are_each_counted(dynamodb: DynamoDBClient, tabl
     seed(dynamodb, table, [(at(minute), failed(API, 5)) for minute in range(5)], region="eu-west-1")
     [api] = report_json(dynamodb, table)["targets"]
     assert (api["checks"], api["failures"]) == (10, 5)
+
+
+def test_several_regions_get_their_own_uptime_and_latency_beside_the_overall(
+    dynamodb: DynamoDBClient, table: str
+) -> None:
+    seed(dynamodb, table, [(at(minute), ok(API, 100 + minute)) for minute in range(4)], region="us-east-1")
+    eu = [(at(minute), ok(API, 300) if minute % 2 else failed(API, 50, status=503)) for minute in range(4)]
+    seed(dynamodb, table, eu, region="eu-west-1")
+    [api] = report_json(dynamodb, table)["targets"]
+    assert (api["checks"], api["failures"], api["uptimePct"]) == (8, 2, 75.0)
+    assert api["regions"] == {
+        "eu-west-1": {"uptimePct": 50.0, "checks": 4, "failures": 2, "p50Ms": 50, "p95Ms": 300},
+        "us-east-1": {"uptimePct": 100.0, "checks": 4, "failures": 0, "p50Ms": 101, "p95Ms": 103},
+    }
+    code, table_text = run(["--table", table, "--since", "1h", "--target", API], dynamodb)
+    assert code == 0
+    rows = {line.split()[1]: line.split() for line in table_text.splitlines() if line.startswith("  from ")}
+    assert rows["eu-west-1"][2:4] == ["50.00%", "4"]
+    assert rows["us-east-1"][2:4] == ["100.00%", "4"]
+
+
+def test_one_region_reports_as_before(dynamodb: DynamoDBClient, table: str) -> None:
+    seed(dynamodb, table, [(at(minute), ok(API, 100)) for minute in range(3)])
+    [api] = report_json(dynamodb, table)["targets"]
+    assert "regions" not in api

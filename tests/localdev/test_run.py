@@ -431,3 +431,49 @@ def test_regions_and_quorum_are_refused_as_at_preview(stack_in_root: Callable[[s
     assert run_stack(quorum).stderr.splitlines() == [
         "error: healthcheck:quorum must be a whole number from 1 to 2 (the 2 regions that check) or 0 (2), got 3"
     ]
+
+
+def test_regions_run_each_regions_checker_and_a_cut_region_is_impaired(
+    http_server: FaultServer, tmp_path: Path
+) -> None:
+    url = f"{http_server.base_url}/ok"
+    regions = "us-east-1,eu-west-1,ap-southeast-1"
+    args = ("--url", url, "--regions", regions, "--cut", "eu-west-1", "--runs", "3")
+    result = run_local(*args, "--status-html", str(tmp_path / "s.html"))
+    lines = result.stdout.splitlines()
+    assert "us-east-1:" in lines
+    assert "eu-west-1: (network cut) impaired: no answer, canary included; it does not vote" in lines
+    assert "ap-southeast-1:" in lines
+    assert "3 run item(s) recorded in healthcheck-local at " in result.stdout
+    assert lines[lines.index("state after 3 run(s):") + 1] == f"{url}: UP"
+    assert "would have been sent" not in result.stdout  # a region's own outage pages nobody
+
+
+def test_regions_below_quorum_hold_and_say_the_monitor_is_degraded(http_server: FaultServer, tmp_path: Path) -> None:
+    url = f"{http_server.base_url}/ok"
+    args = ("--url", url, "--regions", "us-east-1,eu-west-1", "--cut", "eu-west-1", "--runs", "3")
+    result = run_local(*args, "--status-html", str(tmp_path / "s.html"))
+    assert result.stdout.count("=== DEGRADED: only 1 of 2 regions reporting ===") == 1, result.stdout
+    assert f"{url}: UP" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--regions", "us-east-1,us-east-1"), "error: --regions names a region twice"),
+        (("--regions", "us-east-1,eu-west-1", "--cut", "ap-south-1"), "error: --cut ap-south-1 is not one of"),
+    ],
+    ids=["duplicate", "cut-unknown"],
+)
+def test_regions_mistakes_are_named(args: tuple[str, ...], error: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.run", *NO_SECRETS, "--url", "http://127.0.0.1:9/", *args],
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(error), result.stderr

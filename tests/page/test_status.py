@@ -841,3 +841,32 @@ def test_a_badge_reads_the_days_of_its_period_only(rollups: RollupStore, states:
         assert target.uptime[period] == 100.0
     print(f"\nbadge of one target of a shard of 100: {spent} read units")
     assert all(spent[period] <= BADGE_UNITS[period] for period in PERIODS), spent
+
+
+def test_a_target_checked_from_several_regions_shows_which_see_it_up() -> None:
+    """Each region's newest check: up from those whose passed (or did not count), failing from the others."""
+    from healthcheck.page.data import StatusData, build
+
+    def check(region: str, minutes: int, success: bool, inconclusive: bool = False) -> Check:
+        at = _stamp(NOW - timedelta(minutes=minutes))
+        return Check("api", at, success, 80, 200 if success else 503, inconclusive=inconclusive, region=region)
+
+    records = [
+        check("eu-west-1", 2, True),
+        check("eu-west-1", 1, False),
+        check("us-east-1", 2, False),
+        check("us-east-1", 1, True),
+        check("ap-southeast-1", 1, False, inconclusive=True),
+    ]
+    state = TargetState("PARTIAL", since=_stamp(NOW - timedelta(minutes=3)), failing=("eu-west-1",))
+    [target] = build([ShownTarget("api", "api")], {"api": _reads(*records, state=state)}, NOW).targets
+    assert (target.state, target.regions_up, target.regions_down) == (
+        "PARTIAL",
+        ["ap-southeast-1", "us-east-1"],
+        ["eu-west-1"],
+    )
+    html = render(StatusData("2026-11-28T02:19:13Z", [target]))
+    assert '<span class="state state-PARTIAL">PARTIAL</span>' in html
+    assert '<span class="regions">up from ap-southeast-1, us-east-1; failing from eu-west-1</span>' in html
+    one = build([ShownTarget("api", "api")], {"api": _reads(*records[:2], state=state)}, NOW).targets[0]
+    assert (one.regions_up, one.regions_down) == ([], [])  # one region: nothing more to say

@@ -21,9 +21,10 @@ from ..event import format_timestamp
 from ..text import clip
 from .state import Alert, AlertKind, parse_time
 
-__all__ = ["KINDS", "Message", "build_messages", "format_duration", "subject"]
+__all__ = ["KINDS", "Message", "build_messages", "degraded_message", "format_duration", "subject"]
 
-KINDS: Final[tuple[AlertKind, ...]] = ("DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE")
+# The kinds a target's pending alerts hold (PARTIAL: several regions, with alertOnPartial only).
+KINDS: Final[tuple[AlertKind, ...]] = ("DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE", "PARTIAL")
 MAX_SUBJECT: Final = 100  # SNS's limit, ASCII only
 # A message lists this many targets and counts the rest, so it stays far
 # below SNS's 256 KB however many targets fail at once.
@@ -122,6 +123,8 @@ def _block(alert: Alert, sent_at: str) -> list[str]:
         # From the first failure to now, when it is sent: an alert held back an hour is an hour older.
         down_for = format_duration(max(0, _seconds_between(alert.since, sent_at)))
         lines.append(f"  since:    {_when(alert.since)} ({down_for} ago)")
+        if alert.regions:
+            lines.append(f"  failing:  from {', '.join(alert.regions)}")
         for index, reason in enumerate(alert.reasons):
             lines.append(f"  {'reasons:' if index == 0 else '        '}  {_shown(reason)}")
     late = _seconds_between(alert.at, sent_at)
@@ -137,6 +140,10 @@ HEADINGS: Final[dict[AlertKind, tuple[str, str]]] = {
     "RECOVERED": ("1 target RECOVERED", "{} targets RECOVERED"),
     "STILL DOWN": ("1 target is STILL DOWN", "{} targets are STILL DOWN"),
     "CERTIFICATE": ("1 certificate expires soon", "{} certificates expire soon"),
+    "PARTIAL": (
+        "1 target is failing from some regions (below the quorum)",
+        "{} targets are failing from some regions (below the quorum)",
+    ),
 }
 
 
@@ -156,7 +163,7 @@ def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int, sent_at: str
     def entry(alert: Alert) -> dict[str, object]:
         form: dict[str, object] = {
             "target": _shown(alert.target),
-            "state": "UP" if kind == "RECOVERED" else "DOWN" if kind in ("DOWN", "STILL DOWN") else "UP",
+            "state": "DOWN" if kind in ("DOWN", "STILL DOWN") else "PARTIAL" if kind == "PARTIAL" else "UP",
             "since": alert.since,
             "url": _url(alert),
             "reasons": [_shown(reason) for reason in alert.reasons],
@@ -169,6 +176,8 @@ def _machine(kind: AlertKind, alerts: Sequence[Alert], listed: int, sent_at: str
             form["certDaysLeft"] = alert.cert_days_left
         if alert.maybe_sent:
             form["resent"] = True
+        if alert.regions:
+            form["regions"] = list(alert.regions)
         return form
 
     return {"kind": kind, "targets": [entry(alert) for alert in alerts[:listed]], "more": max(0, len(alerts) - listed)}
@@ -235,3 +244,46 @@ def build_messages(alerts: Sequence[Alert], *, sent_at: str) -> list[Message]:
         groups[index][1].append(alert)
         last_group[alert.target] = index
     return [_message(kind, matching, sent_at) for kind, matching in groups]
+
+
+def degraded_message(reporting: Sequence[str], regions: Sequence[str], quorum: int, at: str) -> Message:
+    """The monitor's own alarm: fewer than ``quorum`` regions vote, so target states hold (or, all back, that it ended).
+
+    Sent once when it begins and once when it ends (alerting/track.py), not once per run.
+    """
+    missing = [region for region in regions if region not in reporting]
+    ended = len(reporting) >= quorum
+    if ended:
+        title = f"DEGRADED: ended, {len(reporting)} of {len(regions)} regions reporting"
+        text = (
+            f"The monitor is no longer degraded: {len(reporting)} of {len(regions)} regions report "
+            f"(quorum {quorum}).\nTarget states move again from the next runs.\n"
+        )
+    else:
+        title = f"DEGRADED: only {len(reporting)} of {len(regions)} regions reporting"
+        text = (
+            f"The monitor is degraded: only {len(reporting)} of {len(regions)} regions reporting, fewer than "
+            f"the quorum of {quorum}.\nEvery target's state holds (no DOWN, no RECOVERED) until enough regions "
+            f"report again.\n  reporting: {', '.join(reporting) or 'none'}\n  missing or impaired: "
+            f"{', '.join(missing)}\n"
+        )
+    text += f"\n-- healthcheck, event {at}"
+    machine = json.dumps(
+        {
+            "kind": "DEGRADED",
+            "ended": ended,
+            "reporting": list(reporting),
+            "regions": list(regions),
+            "quorum": quorum,
+            "eventTime": at,
+        },
+    )
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"healthcheck-degraded-{at}",
+        "content": {"textType": "client-markdown", "title": title, "description": "```\n" + text + "\n```"},
+        "metadata": {"summary": title, "eventType": "DEGRADED"},
+    }
+    document = {"default": text, "email": text, "sqs": machine, "lambda": machine, "https": json.dumps(chat)}
+    return Message("DEGRADED", title, text, json.dumps(document), ())

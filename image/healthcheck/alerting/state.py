@@ -33,7 +33,7 @@ __all__ = [
     "parse_time",
 ]
 
-AlertKind = Literal["DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE"]
+AlertKind = Literal["DOWN", "RECOVERED", "STILL DOWN", "CERTIFICATE", "PARTIAL", "DEGRADED"]
 CERT_THRESHOLDS: Final = (14, 7, 3, 1)
 # Pending transitions (DOWN, RECOVERED) kept through an SNS outage. Each
 # flap needs at least two runs, so this is over half an hour of flapping at
@@ -68,11 +68,14 @@ class Alert:
     cert_days_left: int | None = None
     maybe_sent: bool = False
     """A publish of it got no answer (SNS may have delivered it): sent once more, marked as resent, then dropped."""
+    regions: tuple[str, ...] = ()
+    """Several regions only: the regions that saw it fail (DOWN, PARTIAL, STILL DOWN)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TargetState:
-    state: Literal["UP", "DOWN"] = "UP"
+    state: Literal["UP", "DOWN", "PARTIAL"] = "UP"
+    """PARTIAL only with several regions: some, fewer than the quorum, see it fail (alerting/regions.py)."""
     since: str | None = None
     """When the current state began: the first failure (DOWN) or first success (UP) of its streak."""
     failures: int = 0
@@ -91,6 +94,8 @@ class TargetState:
     """The run publishing ``pending`` now (see alerting/track.py); state moves never change the claim."""
     claim_expires: int | None = None
     """Epoch seconds after which the claim is void (the claiming run's write deadline)."""
+    failing: tuple[str, ...] = ()
+    """Several regions only: the regions whose latest vote on the target is a FAIL, sorted."""
     cert_expiry: str | None = None
     """When the certificate last warned of as a new one expires (event time + its days left, to within a day).
 
@@ -114,6 +119,7 @@ class TargetState:
             and self.successes == 0
             and self.streak_start is None
             and not self.pending
+            and not self.failing
             and (self.cert_warned is None or self.cert_expiry is not None)
         )
 

@@ -87,6 +87,11 @@ STATE_ATTRIBUTES: Final = (
     "CertExpiry",
     "Pending",
 )
+# Several regions only (issue 17): the regions whose latest vote is a FAIL, comma-separated. A store of one
+# region never names it, so its writes are what they were.
+REGIONS_ATTRIBUTE: Final = "Regions"
+# On a shard's own item: the regions reporting while fewer than a quorum do (alerting/track.py).
+DEGRADED: Final = "Degraded"
 # The sparse index of the items that are not clean, and the attribute it is keyed by (an item's shard).
 WATCH: Final = "Watch"
 # Each shard's own item starts with a control character: no target's name can (check/targets.py).
@@ -97,6 +102,7 @@ ROSTER: Final = re.compile(r"[0-9a-f]{16}")
 MAX_CLEAR_ATTEMPTS: Final = 5
 EVENT_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 COUNT: Final = re.compile(r"[0-9]{1,15}")
+REGION: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def _alert_json(alert: Alert) -> dict[str, object]:
@@ -112,6 +118,8 @@ def _alert_json(alert: Alert) -> dict[str, object]:
     }
     if alert.maybe_sent:
         form["maybeSent"] = True
+    if alert.regions:
+        form["regions"] = list(alert.regions)
     return form
 
 
@@ -133,6 +141,8 @@ def to_item(name: str, state: TargetState) -> dict[str, AttributeValueTypeDef]:
             item[key] = {"S": text}
     if state.cert_warned is not None:
         item["CertWarned"] = {"N": str(state.cert_warned)}
+    if state.failing:
+        item[REGIONS_ATTRIBUTE] = {"S": ",".join(state.failing)}
     if state.pending:
         # One string: read back whole, and compared whole (as read) by every later write.
         item["Pending"] = {"S": pending_text(state.pending)}
@@ -175,12 +185,14 @@ class Version:
     exists: bool
     last_event: Mapping[str, Any] | None = None
     pending: Mapping[str, Any] | None = None
+    regions: Mapping[str, Any] | None = None
+    """Compared only by a store of several regions (two regions may write at the same event time)."""
 
     @classmethod
     def of(cls, state: TargetState) -> Version:
         """The version of an item just written from ``state``."""
         item = to_item("", state)
-        return cls(True, item.get("LastEvent"), item.get("Pending"))
+        return cls(True, item.get("LastEvent"), item.get("Pending"), item.get(REGIONS_ATTRIBUTE))
 
 
 NO_ITEM: Final = Version(exists=False)
@@ -218,6 +230,9 @@ class ShardIndex:
     """The UTC hour (``2026-11-27T18``) in which every item of the shard was last read, when known."""
     roster: str | None = None
     """The digest of the target names read then (alerting/watch.py)."""
+    degraded: str | None = None
+    """Several regions only: the regions reporting when the shard's runs last found fewer than a quorum
+    (``Degraded``, comma-separated, "-" for none); None while not degraded."""
 
 
 def _string(item: Mapping[str, Any], key: str) -> str | None:
@@ -284,6 +299,9 @@ def _alert(raw: object, index: int) -> Alert:
             raise ValueError(f"{where} has {key} {show(number)}, not a whole number")
     if not isinstance(raw.get("maybeSent", False), bool):
         raise ValueError(f"{where} has maybeSent {show(raw.get('maybeSent'))}, not true or false")
+    regions = raw.get("regions", [])
+    if not isinstance(regions, list) or not all(isinstance(name, str) and REGION.fullmatch(name) for name in regions):
+        raise ValueError(f"{where} has regions {show(regions)}, not a list of region names")
     return Alert(
         kind=kind,
         target=raw["target"],
@@ -294,7 +312,18 @@ def _alert(raw: object, index: int) -> Alert:
         down_for_s=numbers["downForS"],
         cert_days_left=numbers["certDaysLeft"],
         maybe_sent=raw.get("maybeSent", False),
+        regions=tuple(regions),
     )
+
+
+def _regions(item: Mapping[str, Any]) -> tuple[str, ...]:
+    text = _string(item, REGIONS_ATTRIBUTE)
+    if text is None:
+        return ()
+    names = text.split(",")
+    if not all(REGION.fullmatch(name) for name in names):
+        raise ValueError(f"{REGIONS_ATTRIBUTE} is {show(text)}, not region names separated by commas")
+    return tuple(sorted(set(names)))
 
 
 def _pending(item: Mapping[str, Any]) -> tuple[Alert, ...]:
@@ -324,6 +353,7 @@ def from_item(item: Mapping[str, Any]) -> TargetState:
         "CertWarned": lambda: _count(item, "CertWarned"),
         "CertExpiry": lambda: _time(item, "CertExpiry"),
         "Pending": lambda: _pending(item),
+        REGIONS_ATTRIBUTE: lambda: _regions(item),
     }
     values: dict[str, Any] = {}
     for attribute, parse in parsers.items():
@@ -331,10 +361,11 @@ def from_item(item: Mapping[str, Any]) -> TargetState:
             values[attribute] = parse()
         except ValueError as exc:
             raise MalformedStateError(name, attribute, str(exc)) from exc
-    if values["State"] not in ("UP", "DOWN"):
-        raise MalformedStateError(name, "State", f"State is {show(values['State'])}, not UP or DOWN")
-    if values["State"] == "DOWN" and values["Since"] is None:
-        raise MalformedStateError(name, "Since", "a DOWN state needs Since, the time its first failure was checked")
+    if values["State"] not in ("UP", "DOWN", "PARTIAL"):
+        raise MalformedStateError(name, "State", f"State is {show(values['State'])}, not UP, DOWN or PARTIAL")
+    if values["State"] in ("DOWN", "PARTIAL") and values["Since"] is None:
+        state = values["State"]
+        raise MalformedStateError(name, "Since", f"a {state} state needs Since, the time its first failure was checked")
     counted = values["Failures"] if values["State"] == "UP" else values["Successes"]
     if counted and values["StreakStart"] is None:
         raise MalformedStateError(name, "StreakStart", "a streak being counted needs StreakStart, its first check")
@@ -349,6 +380,7 @@ def from_item(item: Mapping[str, Any]) -> TargetState:
         cert_warned=values["CertWarned"],
         cert_expiry=values["CertExpiry"],
         pending=values["Pending"],
+        failing=values[REGIONS_ATTRIBUTE],
         **_claim(name, item),
     )
 
@@ -365,7 +397,7 @@ def _claim(name: str, item: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_item(item: Mapping[str, Any]) -> Stored:
     """An item as read: what it holds, or (logged) an absent state with the item's version when it is malformed."""
-    version = Version(True, item.get("LastEvent"), item.get("Pending"))
+    version = Version(True, item.get("LastEvent"), item.get("Pending"), item.get(REGIONS_ATTRIBUTE))
     watch = _raw_string(item.get(WATCH))
     try:
         return Stored(from_item(item), version, watch=watch)
@@ -383,16 +415,17 @@ def _raw_string(value: object) -> str | None:
 def _shard_index(shard: str, items: Iterable[Mapping[str, Any]]) -> ShardIndex:
     """A ``Query`` answer as a ShardIndex; a shard item edited out of shape is no record (the next run reads all)."""
     found: dict[str, Stored] = {}
-    reconciled = roster = None
+    reconciled = roster = degraded = None
     for item in items:
         key = _name(item)
         if key == shard_key(shard):
+            degraded = _raw_string(item.get(DEGRADED))
             hour, digest = _raw_string(item.get("Reconciled")), _raw_string(item.get("Roster"))
             reconciled = hour if hour is not None and HOUR.fullmatch(hour) else None
             roster = digest if digest is not None and ROSTER.fullmatch(digest) else None
         elif not is_shard_key(key):
             found[key] = read_item(item)
-    return ShardIndex(found, reconciled, roster)
+    return ShardIndex(found, reconciled, roster, degraded)
 
 
 def _name(item: Mapping[str, Any]) -> str:
@@ -415,19 +448,35 @@ def _compare(attribute: str, value: Mapping[str, Any] | None, values: dict[str, 
     return f"{attribute} = :read{attribute}"
 
 
-def _read_condition(read: Version, values: dict[str, Any]) -> str:
-    """The item still holds what was read: no item, or the same raw last event and pending alerts."""
+def _read_condition(read: Version, values: dict[str, Any], *, regions: bool = False) -> str:
+    """The item still holds what was read: no item, or the same raw last event and pending alerts.
+
+    With several regions, also the same failing regions: two regions' writes for one event time
+    leave ``LastEvent`` as it was, and neither may undo the other's.
+    """
     if not read.exists:
         return "attribute_not_exists(Id)"
-    return _compare("LastEvent", read.last_event, values) + " AND " + _compare("Pending", read.pending, values)
+    condition = _compare("LastEvent", read.last_event, values) + " AND " + _compare("Pending", read.pending, values)
+    if regions:
+        condition += " AND " + _compare(REGIONS_ATTRIBUTE, read.regions, values)
+    return condition
 
 
 class StateStore:
     """Reads and conditionally writes state items; every call retried until the deadline given."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        regions: bool = False,
+    ) -> None:
         self._client = client
         self.table_name = table_name
+        self.regions = regions
+        """Several regions write this table: ``Regions`` is written and compared too."""
         self._sleep = sleep
         self.calls = {"Query": 0, "BatchGetItem": 0, "UpdateItem": 0}
         """Calls made, for the benchmark's per-run count."""
@@ -503,11 +552,12 @@ class StateStore:
         written: a claim on the item stays as it is.
         """
         values: dict[str, AttributeValueTypeDef] = {}
-        condition = _read_condition(read, values)
+        condition = _read_condition(read, values, regions=self.regions)
         item = to_item(name, new)
         sets, removes = [], []
         names: dict[str, str] = {}
-        for index, attribute in enumerate(STATE_ATTRIBUTES):
+        attributes = (*STATE_ATTRIBUTES, REGIONS_ATTRIBUTE) if self.regions else STATE_ATTRIBUTES
+        for index, attribute in enumerate(attributes):
             names[f"#a{index}"] = attribute
             if attribute in item:
                 sets.append(f"#a{index} = :v{index}")
@@ -618,6 +668,22 @@ class StateStore:
         update = "SET Reconciled = :hour, Roster = :roster, #w = :shard"
         names = {"#w": WATCH}
         self._update(shard_key(shard), update, None, names, values, deadline, f"recording shard {shard}'s full read")
+
+    def mark_degraded(self, shard: str, read: str | None, reporting: str | None, deadline: float) -> bool:
+        """Record on ``shard``'s own item that the monitor is degraded (``reporting``) or not (None).
+
+        Conditional on what was read: of the runs that find the same change, one wins and sends the one message.
+        """
+        values: dict[str, AttributeValueTypeDef] = {":shard": {"S": shard}}
+        condition = _compare(DEGRADED, None if read is None else {"S": read}, values)
+        if reporting is None:
+            update = "SET #w = :shard REMOVE #d"
+        else:
+            update = "SET #d = :reporting, #w = :shard"
+            values[":reporting"] = {"S": reporting}
+        names = {"#w": WATCH, "#d": DEGRADED}
+        what = f"recording shard {shard}'s reporting regions"
+        return self._update(shard_key(shard), update, condition, names, values, deadline, what) is None
 
     def _update(
         self,

@@ -36,14 +36,16 @@ from ..check.probe import CheckResult
 from ..check.targets import Target
 from ..event import format_timestamp
 from ..exceptions import AlertsNotSentError, HealthcheckError, StateNotSavedError
-from .messages import Message, build_messages
+from .messages import Message, build_messages, degraded_message
 from .notify import Notifier
 from .policy import AlertPolicy
+from .region_state import next_region_state
+from .regions import RegionRun, Vote, decide, impaired_regions, streak, votes_by_region
 from .state import TRANSITIONS, Alert, TargetState, next_state
-from .state_store import ABSENT, Refused, StateStore, Stored
+from .state_store import ABSENT, Refused, ShardIndex, StateStore, Stored
 from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, seen, watch_for
 
-__all__ = ["AlertingOutcome", "PassedBetween", "claim_expiry", "track"]
+__all__ = ["AlertingOutcome", "PassedBetween", "RegionVoting", "claim_expiry", "track"]
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +149,68 @@ class _Change:
             return dataclasses.replace(item.state, last_event=self.at)
         return new
 
+    def applied_elsewhere(self, last_event: str | None) -> bool:
+        """Another invocation applied this event or a later one: its alerts are that run's."""
+        return last_event is not None and last_event >= self.at
+
+
+@dataclass(frozen=True, slots=True)
+class RegionVoting:
+    """Several regions check the same targets (issue 17): how this run reads their votes and decides."""
+
+    region: str
+    regions: tuple[str, ...]
+    quorum: int
+    alert_on_partial: bool
+    runs: Callable[[str, int, float], Sequence[RegionRun]]
+    """``runs(at, count, deadline)``: every region's runs of the shard at the last ``count`` event times to ``at``."""
+    canary_answered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionChange:
+    """One target's result, decided with every region's votes: applied again to whatever item a refusal returns."""
+
+    result: CheckResult
+    policy: AlertPolicy
+    cert_min_days: int
+    at: str
+    shard: str
+    votes: Mapping[str, Sequence[tuple[str, Vote | None]]]
+    quorum: int
+    alert_on_partial: bool
+
+    def apply(self, item: Stored) -> TargetState | None:
+        state = item.state
+        decision = decide(state.state, state.since, self.votes, self.at, self.quorum, self.policy)
+        failing = tuple(sorted(region for region, votes in self.votes.items() if streak(votes).fails))
+        new = next_region_state(
+            state,
+            decision,
+            failing,
+            self.result,
+            self.policy,
+            self.cert_min_days,
+            self.at,
+            alert_on_partial=self.alert_on_partial,
+        )
+        if new is None and item.malformed is not None and not self.result.maintenance:
+            return dataclasses.replace(item.state, last_event=self.at)
+        return new
+
+    def applied_elsewhere(self, last_event: str | None) -> bool:
+        """Another region's run of this same event time decides again: only a later event leaves it to another run."""
+        return last_event is not None and last_event > self.at
+
 
 Saved = Literal["moved", "indexed", "unchanged", "left"]
 """What became of a target's result: its state written, only its index entry set right, nothing to write, or
 left to another run that applied this event or a later one."""
 
 
-def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline: float) -> tuple[Stored, Saved]:
+def _save(
+    store: StateStore, name: str, item: Stored, change: _Change | _RegionChange, deadline: float
+) -> tuple[Stored, Saved]:
     """Apply ``change``: the item after it, and what was written.
 
     A write refused although no other run applied this event or a later one
@@ -175,7 +232,7 @@ def _save(store: StateStore, name: str, item: Stored, change: _Change, deadline:
         if not isinstance(saved, Refused):
             return Stored(new, saved, watch=watch), "indexed" if indexing else "moved"
         item = saved.found
-        if item.state.last_event is not None and item.state.last_event >= change.at:
+        if change.applied_elsewhere(item.state.last_event):
             log.info("%s: another invocation applied this event or a later one; its alerts are that run's", name)
             return item, "left"
     log.warning(
@@ -201,6 +258,7 @@ def track(
     now: datetime,
     shard: str,
     passed_between: PassedBetween | None = None,
+    voting: RegionVoting | None = None,
 ) -> AlertingOutcome:
     """Apply this run's results; ``show`` gets each message when there is no topic to publish to.
 
@@ -208,6 +266,7 @@ def track(
     ``now`` is the function's clock: alerts say how long ago things happened from it.
     ``shard`` is the event's (``targets`` are all of that shard's): it keys the index read and written.
     ``passed_between`` reads the shard's runs for passes a failing streak's state never saw (history.reader).
+    ``voting``: several regions check these targets; each target's state is their decision (alerting/regions.py).
     No failure of an AWS call escapes: each is in ``outcome.errors``.
     """
     outcome = AlertingOutcome()
@@ -227,7 +286,7 @@ def track(
     # A target left unread has a clean item or none: both are ABSENT to its result (alerting/watch.py).
     items = {result.name: read.get(result.name, ABSENT) for result in checked}
     unread = _passes_unread(checked, items, index.items, shard, at, passed_between)
-    changes: list[tuple[str, _Change]] = []
+    changes: list[tuple[str, _Change | _RegionChange]] = []
     for result in checked:
         target = targets[result.name]
         outcome.states[result.name] = items[result.name].state
@@ -235,9 +294,15 @@ def track(
         indexed = result.name in index.items
         change = _Change(result, policy, target.expect.cert_min_days, at, shard, indexed, result.name in unread)
         changes.append((result.name, change))
+    if voting is not None:
+        try:
+            changes = _region_changes(outcome, changes, items, index, voting, store, notifier, show, deadline)
+        except StateNotSavedError as exc:
+            outcome.errors.append(f"the regions' runs could not be read, no state moved: {exc}")
+            return outcome
     owned = {result.name for result in checked if not result.maintenance}
 
-    def save(change: tuple[str, _Change]) -> tuple[Stored, Saved]:
+    def save(change: tuple[str, _Change | _RegionChange]) -> tuple[Stored, Saved]:
         name, applied = change
         return _save(store, name, items[name], applied, deadline)
 
@@ -301,6 +366,113 @@ def _passes_unread(
             "could not read whether %d failing streak(s) were broken (%s): each counts from 1", len(going_on), exc
         )
         return set(going_on)
+
+
+def _needs_deciding(change: _Change, item: Stored) -> bool:
+    """Whether this region's result on a target may change what several regions decide, so their runs are read.
+
+    A FAIL, a certificate inside its thresholds, or any counted result on an item that is not clean (DOWN,
+    PARTIAL, a region failing, alerts pending). A PASS on a clean item changes nothing: the steady state
+    reads nothing more than with one region.
+    """
+    result = change.result
+    if result.inconclusive or result.maintenance:
+        return False
+    return not result.success or not item.state.clean or change.apply(item) is not None
+
+
+def _region_changes(
+    outcome: AlertingOutcome,
+    changes: Sequence[tuple[str, _Change | _RegionChange]],
+    items: Mapping[str, Stored],
+    index: ShardIndex,
+    voting: RegionVoting,
+    store: StateStore,
+    notifier: Notifier | None,
+    show: Callable[[Message], None],
+    deadline: float,
+) -> list[tuple[str, _Change | _RegionChange]]:
+    """Each target that needs deciding, decided with every region's latest runs (read once, only if any needs it)."""
+    wanted = [(name, change) for name, change in changes if isinstance(change, _Change)]
+    shard = wanted[0][1].shard if wanted else ""
+    deciding = [(name, change) for name, change in wanted if _needs_deciding(change, items[name])]
+    if not deciding and voting.canary_answered and index.degraded is None:
+        return list(changes)
+    window = max(
+        (max(change.policy.failure_threshold, change.policy.success_threshold) for _, change in wanted), default=1
+    )
+    at = wanted[0][1].at if wanted else ""
+    runs = voting.runs(at, window, deadline)
+    _degradation(outcome, runs, at, shard, index, voting, store, notifier, show, deadline)
+    names = {name for name, _ in deciding}
+    decided: list[tuple[str, _Change | _RegionChange]] = [
+        (name, change) for name, change in changes if name not in names
+    ]
+    for name, change in deciding:
+        votes = votes_by_region(runs, name)
+        decided.append(
+            (
+                name,
+                _RegionChange(
+                    change.result,
+                    change.policy,
+                    change.cert_min_days,
+                    change.at,
+                    change.shard,
+                    votes,
+                    voting.quorum,
+                    voting.alert_on_partial,
+                ),
+            )
+        )
+    return decided
+
+
+def _degradation(
+    outcome: AlertingOutcome,
+    runs: Sequence[RegionRun],
+    at: str,
+    shard: str,
+    index: ShardIndex,
+    voting: RegionVoting,
+    store: StateStore,
+    notifier: Notifier | None,
+    show: Callable[[Message], None],
+    deadline: float,
+) -> None:
+    """Tell the alert topic once when fewer than a quorum of regions report, and once when enough do again.
+
+    Judged on the latest event time before this run's, which every region has had a whole interval to
+    finish: this run's own time is still being written by the others.
+    """
+    earlier = sorted({run.at for run in runs if run.at < at})
+    if not earlier:
+        return
+    previous = [run for run in runs if run.at == earlier[-1]]
+    blind = impaired_regions(previous)
+    reporting = sorted({run.region for run in previous if run.region not in blind})
+    degraded = len(reporting) < voting.quorum
+    now = ",".join(reporting) or "-" if degraded else None
+    if now == index.degraded or (not degraded and index.degraded is None):
+        return
+    try:
+        if not store.mark_degraded(shard, index.degraded, now, deadline):
+            return  # another run recorded the same change and sends its message
+    except StateNotSavedError as exc:
+        log.warning("%s; the next run judges the regions again", exc)
+        return
+    outcome.written += 1
+    message = degraded_message(reporting, voting.regions, voting.quorum, earlier[-1])
+    if notifier is None:
+        show(message)
+        return
+    published = notifier.publish(message, deadline)
+    if published.outcome == "sent":
+        outcome.sent.append(message)
+    else:
+        log.error("publishing %s failed: %s", message.subject, published.error)
+        outcome.unsent.append(message)
+        outcome.errors.append(f"alert {message.subject!r} may not have been sent: {published.error}")
 
 
 def _reconciled(

@@ -33,6 +33,7 @@ from urllib3.response import BaseHTTPResponse, DeflateDecoder, GzipDecoder, Gzip
 from urllib3.util import parse_url
 
 from ..text import clip, show
+from ..version import VERSION
 from .connections import POOL_CLASSES, Cancel, CheckAbortedError, scoped
 from .expectations import ResponseFacts, evaluate
 from .redaction import scrub
@@ -50,7 +51,16 @@ from .strict_http import (
 from .targets import SCHEMES, Target, redact_url
 from .tls import TlsContexts
 
-__all__ = ["BASE_HEADERS", "Cancel", "CheckResult", "Probe", "describe_error", "is_timeout", "timed_out"]
+__all__ = [
+    "BASE_HEADERS",
+    "Cancel",
+    "CheckResult",
+    "Probe",
+    "describe_error",
+    "is_timeout",
+    "timed_out",
+    "user_agent",
+]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 SECONDS_PER_DAY: Final = 86400
@@ -59,8 +69,14 @@ TIMED_OUT: Final = "timed out after"
 READ_CHUNK: Final = 64 * 1024
 # Per host; urllib3 fills a queue of this size for every new pool. Ours keep no connection (connections.py).
 POOL_SIZE_PER_HOST: Final = 1
-USER_AGENT: Final = "healthcheck/1.0 (uptime monitor)"
+USER_AGENT: Final = f"healthcheck/{VERSION} (uptime monitor)"
+"""What a probe built without a region says (tests, benchmarks); the function's always names its region."""
 BASE_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+
+
+def user_agent(region: str) -> str:
+    """``healthcheck/<version> (+region <region>)``: a site's logs and firewalls can tell our checkers apart."""
+    return f"healthcheck/{VERSION} (+region {region})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +223,15 @@ class Probe:
         max_redirects: int = MAX_REDIRECTS,
         ca_certs: str | None = None,
         tls: TlsContexts | None = None,
+        region: str | None = None,
     ) -> None:
-        """``ca_certs`` (a PEM file) replaces the trust store; ``tls`` gives the contexts themselves."""
+        """``ca_certs`` (a PEM file) replaces the trust store; ``tls`` gives the contexts themselves.
+
+        ``region``: the region that checks, named in every request's User-Agent.
+        """
+        self.headers: Mapping[str, str] = (
+            BASE_HEADERS if region is None else {**BASE_HEADERS, "User-Agent": user_agent(region)}
+        )
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
         # One context per verification mode, shared by every connection: see tls.py.
@@ -218,7 +241,7 @@ class Probe:
             maxsize=POOL_SIZE_PER_HOST,
             cert_reqs="CERT_REQUIRED",
             retries=False,
-            headers=BASE_HEADERS,
+            headers=dict(self.headers),
         )
         self._http.pool_classes_by_scheme = POOL_CLASSES
 
@@ -243,7 +266,7 @@ class Probe:
         verified = target.request.verify_tls
         hidden: frozenset[str] = frozenset()
         try:
-            request = prepare(target.url, target.request, secrets or {}, BASE_HEADERS)
+            request = prepare(target.url, target.request, secrets or {}, self.headers)
             hidden = request.secrets
             with scoped(cancel):
                 final = self._fetch(request, target, cancel, deadline)

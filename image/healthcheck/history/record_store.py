@@ -190,7 +190,7 @@ class ResultStore:
 
     @property
     def client(self) -> DynamoDBClient:
-        """The client it writes with: what reads of the same table in the same run use too."""
+        """The client it writes with: the same run's reads of the table use it too (streaks, the regions' runs)."""
         return self._client
 
     def writer(self, deadline: float) -> RecordWriter:

@@ -74,6 +74,8 @@ class TargetReport:
     """When the current state began; None for a target that has never gone down (no state item)."""
     figures: Figures
     sparkline: str
+    regions: tuple[tuple[str, Figures], ...] = ()
+    """Several regions only: each region's own figures, beside the overall ones (none with one region)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,19 @@ def _target_json(target: TargetReport) -> dict[str, object]:
         "lastFailureAt": figures.last_failure_at,
         "lastFailureReasons": list(figures.last_failure_reasons),
         "sparkline": target.sparkline,
+        **(
+            {"regions": {region: _region_json(figures) for region, figures in target.regions}} if target.regions else {}
+        ),
+    }
+
+
+def _region_json(figures: Figures) -> dict[str, object]:
+    return {
+        "uptimePct": None if figures.uptime_pct is None else float(percent(figures.uptime_pct, 4)),
+        "checks": figures.checks,
+        "failures": figures.failures,
+        "p50Ms": figures.p50_ms,
+        "p95Ms": figures.p95_ms,
     }
 
 
@@ -161,6 +176,7 @@ def render_csv(data: ReportData) -> str:
     for target in data.targets:
         row = _target_json(target)
         row["lastFailureReasons"] = " | ".join(target.figures.last_failure_reasons)
+        row.pop("regions", None)  # a column per region would differ per stack: the JSON has them
         writer.writerow({key: "" if value is None else csv_cell(value) for key, value in row.items()})
     return out.getvalue().rstrip("\n")
 
@@ -197,6 +213,22 @@ def render_table(data: ReportData) -> str:
                 target.sparkline,
             )
         )
+        for region, own in target.regions:
+            rows.append(
+                (
+                    f"  from {region}",
+                    "",
+                    "",
+                    _pct(own.uptime_pct),
+                    str(own.checks),
+                    str(own.failures),
+                    f"{own.maintenance} maint, {own.inconclusive} inconcl",
+                    _ms(own.p50_ms),
+                    _ms(own.p95_ms),
+                    _ms(own.p99_ms),
+                    "",
+                )
+            )
     lines = [f"uptime report, last {data.period}: {data.start} to {data.end}", "", *_columns(rows)]
     failed = [target for target in data.targets if target.figures.last_failure_at]
     if failed:

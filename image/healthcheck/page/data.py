@@ -131,6 +131,22 @@ class TargetStatus:
     unread_from: str | None = None
     """With ``unread_until``: checks not summarised yet that this view left unread (over its read budget)."""
     unread_until: str | None = None
+    regions_up: list[str] = field(default_factory=list)
+    """Several regions only: those whose latest check of it passed (or did not count), sorted."""
+    regions_down: list[str] = field(default_factory=list)
+    """Several regions only: those whose latest check of it failed, sorted."""
+
+
+def regions_seen(recent: Sequence[Check]) -> tuple[list[str], list[str]]:
+    """(regions that see it up, regions that don't) from each region's newest check; both empty with one region."""
+    newest: dict[str, Check] = {}
+    for check in recent:
+        if check.region is not None and (check.region not in newest or check.time > newest[check.region].time):
+            newest[check.region] = check
+    if len(newest) < 2:
+        return [], []
+    down = sorted(region for region, check in newest.items() if not check.success and check.counted)
+    return sorted(set(newest) - set(down)), down
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +340,7 @@ def target_status(target: ShownTarget, reads: TargetReads, now: datetime) -> Tar
             )
     state, since = _shown_state(reads, now)
     unread = reads.unread
+    regions_up, regions_down = regions_seen(reads.recent)
     return TargetStatus(
         name=target.name,
         url=target.url,
@@ -336,6 +353,8 @@ def target_status(target: ShownTarget, reads: TargetReads, now: datetime) -> Tar
         incidents=_incidents(reads, now),
         unread_from=format_timestamp(unread[0]) if unread else None,
         unread_until=format_timestamp(unread[1]) if unread else None,
+        regions_up=regions_up,
+        regions_down=regions_down,
     )
 
 

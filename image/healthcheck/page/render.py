@@ -28,7 +28,13 @@ COLOURS: Final = {
     "maintenance": "#0550ae",
     "none": "#6e7781",
 }
-STATE_COLOURS: Final = {"UP": "up", "DOWN": "down", "MAINTENANCE": "maintenance", "UNKNOWN": "none"}
+STATE_COLOURS: Final = {
+    "UP": "up",
+    "PARTIAL": "partial",
+    "DOWN": "down",
+    "MAINTENANCE": "maintenance",
+    "UNKNOWN": "none",
+}
 CHART_WIDTH: Final = 720
 CHART_HEIGHT: Final = 120
 
@@ -194,6 +200,22 @@ def _incidents(target: TargetStatus) -> str:
 
 
 def _state_line(target: TargetStatus) -> str:
+    return _state_only(target) + _regions(target)
+
+
+def _regions(target: TargetStatus) -> str:
+    """Several regions: which see it up, and which don't (each region's latest check)."""
+    if not target.regions_up and not target.regions_down:
+        return ""
+    parts = []
+    if target.regions_up:
+        parts.append(f"up from {escape(', '.join(target.regions_up))}")
+    if target.regions_down:
+        parts.append(f"failing from {escape(', '.join(target.regions_down))}")
+    return f' <span class="regions">{"; ".join(parts)}</span>'
+
+
+def _state_only(target: TargetStatus) -> str:
     label = f'<span class="state state-{escape(target.state)}">{escape(target.state)}</span>'
     if target.state == "UNKNOWN":
         last = target.last_check
