@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import botocore.session
 
+from healthcheck.alerting.regions import default_quorum
 from healthcheck.config import ENV_ALERT_ON_PARTIAL, ENV_HOME_REGION, ENV_QUORUM, ENV_REGIONS
 
 __all__ = [
@@ -59,11 +59,6 @@ def known_regions() -> frozenset[str]:
 def partition_of(region: str) -> str | None:
     """``aws``, ``aws-cn``, ``aws-us-gov``...; None for a name no partition knows."""
     return next((name for name, regions in _regions_by_partition().items() if region in regions), None)
-
-
-def default_quorum(count: int) -> int:
-    """max(2, ceil(N/2)), never more than N: one region decides alone only when it is the only one."""
-    return min(count, max(2, math.ceil(count / 2)))
 
 
 def region_mistakes(raw: object, home: str | None) -> list[str]:
