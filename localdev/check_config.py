@@ -31,6 +31,8 @@ import pulumi
 from pulumi.runtime.config import _SECRET_KEYS, CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
+# The summary names this many targets, then counts the rest: a line of 500 names buries the lines below it.
+SHOWN_NAMES = 10
 if str(ROOT / "image") not in sys.path:
     sys.path.insert(0, str(ROOT / "image"))  # as __main__.py does: infra validates with the function's model
 
@@ -93,7 +95,9 @@ class CheckedStack:
 
     def summary(self) -> str:
         settings = self.settings
-        names = ", ".join(target.name for target in settings.targets)
+        shown = [target.name for target in settings.targets[:SHOWN_NAMES]]
+        more = len(settings.targets) - len(shown)
+        names = ", ".join(shown) + (f", and {more} more" if more else "")
         return "\n".join(
             (
                 f"{self.stack_file.name}: OK, as `pulumi preview` would read it for project {self.project}",

@@ -548,6 +548,10 @@ def test_a_full_shard_says_how_many_turns_its_hanging_targets_would_take(
         f"  schedule:         rate(5 minutes), 2 schedule(s) of up to {MAX_TARGETS} targets: "
         f"{waves(MAX_TARGETS)} turns of {IN_FLIGHT} checks if they all hang"
     ) in out.splitlines()
+    # Ten names, then a count: a line of 514 names would bury the lines below it.
+    [targets] = [line for line in out.splitlines() if line.startswith("  targets:")]
+    assert targets.startswith(f"  targets:          {MAX_TARGETS + 14} (example.com, site-0, site-1, ")
+    assert targets.endswith(f", and {MAX_TARGETS + 4} more)")
 
 
 def test_a_timeout_a_full_shard_of_hanging_targets_would_outlast_is_refused_as_at_preview(
