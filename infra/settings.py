@@ -42,7 +42,7 @@ from .environment import (
 )
 from .regions import RegionPlan, quorum_mistakes, region_mistakes
 from .schedules import chunk_targets, waves
-from .subscriptions import Subscription, check_emails, check_subscriptions
+from .subscriptions import Subscription, SubscriptionError, check_emails, check_subscriptions
 
 __all__ = [
     "CONFIG_KEYS",
@@ -470,6 +470,8 @@ def _check_timeout(timeout: int, targets: tuple[Target, ...], *, canary: bool) -
 def _recipients(check: Callable[[object], tuple[Subscription, ...]], raw: object) -> tuple[Subscription, ...]:
     try:
         return check(raw)
+    except SubscriptionError as exc:
+        raise SettingsError(*exc.messages) from exc
     except HealthcheckError as exc:
         raise SettingsError(str(exc)) from exc
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -51,7 +52,11 @@ _URL_FIELD = "'url' "
 
 
 class SubscriptionError(HealthcheckError, ValueError):
-    """An alert recipient SNS would refuse or never deliver to; the message names the key and entry."""
+    """Alert recipients SNS would refuse or never deliver to; one message per entry, each naming its key and index."""
+
+    def __init__(self, message: str, *more: str) -> None:
+        super().__init__("\n".join((message, *more)))
+        self.messages: tuple[str, ...] = (message, *more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +161,23 @@ def _entries(key: str, raw: object) -> list[object]:
 
 def check_emails(raw: object) -> tuple[Subscription, ...]:
     """``alertEmails``: a list of addresses, each subscribed with protocol ``email``."""
-    return _unique("alertEmails", [_email(i, address) for i, address in enumerate(_entries("alertEmails", raw))])
+    return _unique("alertEmails", _each("alertEmails", raw, _email))
 
 
 def check_subscriptions(raw: object) -> tuple[Subscription, ...]:
     """``alertSubscriptions``: a list of ``{protocol: https|sqs|lambda, endpoint}``."""
-    entries = _entries("alertSubscriptions", raw)
-    return _unique("alertSubscriptions", [_subscription(i, entry) for i, entry in enumerate(entries)])
+    return _unique("alertSubscriptions", _each("alertSubscriptions", raw, _subscription))
+
+
+def _each(key: str, raw: object, parse: Callable[[int, object], Subscription]) -> list[Subscription]:
+    """Every entry parsed, or one error naming every entry that is wrong (not only the first)."""
+    parsed: list[Subscription] = []
+    errors: list[str] = []
+    for index, entry in enumerate(_entries(key, raw)):
+        try:
+            parsed.append(parse(index, entry))
+        except SubscriptionError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise SubscriptionError(*errors)
+    return parsed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from infra.subscriptions import Subscription, SubscriptionError, check_emails, check_subscriptions
@@ -177,3 +179,34 @@ def test_keys_are_stable_short_and_distinct_per_protocol_and_endpoint() -> None:
     assert len(one.key) == len("email-") + 10
     assert one.key != Subscription("email", "oncall@example.com").key
     assert Subscription("https", "https://x.example/").key != Subscription("sqs", "https://x.example/").key
+
+
+@pytest.mark.parametrize(
+    ("check", "raw", "messages"),
+    [
+        (
+            check_emails,
+            ["ops@example", "also-bad"],
+            (
+                "healthcheck:alertEmails[0] 'ops@example' is not an email address (name@example.com)",
+                "healthcheck:alertEmails[1] 'also-bad' is not an email address (name@example.com)",
+            ),
+        ),
+        (
+            check_subscriptions,
+            [{"protocol": "email", "endpoint": "ops@example.com"}, {"protocol": "ftp", "endpoint": "x"}],
+            (
+                "healthcheck:alertSubscriptions[0]: list email addresses under healthcheck:alertEmails",
+                "healthcheck:alertSubscriptions[1]: protocol 'ftp' must be one of https, sqs, lambda",
+            ),
+        ),
+    ],
+    ids=["emails", "subscriptions"],
+)
+def test_every_wrong_entry_is_named_not_only_the_first(
+    check: Callable[[object], tuple[Subscription, ...]], raw: object, messages: tuple[str, ...]
+) -> None:
+    # Found by a fresh-clone trial: check-config named [0] only, and [1] surfaced once [0] was fixed.
+    with pytest.raises(SubscriptionError) as refused:
+        check(raw)
+    assert refused.value.messages == messages
