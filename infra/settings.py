@@ -27,7 +27,7 @@ from healthcheck.alerting.maintenance import MaintenanceWindowError, parse_windo
 from healthcheck.alerting.policy import PolicyValueError, parse_policy
 from healthcheck.check.request_spec import SecretRef, SecretsManagerRef, SsmRef, is_credential_header, split_userinfo
 from healthcheck.check.runner import cut_short_allowance_s, late_start_s
-from healthcheck.check.targets import Target, check_config_url, redact_url, require_valid
+from healthcheck.check.targets import Target, check_config_url, parse_targets, redact_url, require_valid
 from healthcheck.config import ENV_ALERTING, ENV_LOG_CHECKS, ENV_MAINTENANCE, LOG_CHECKS_MODES
 from healthcheck.exceptions import HealthcheckError
 from healthcheck.text import show
@@ -611,7 +611,9 @@ class StackSettings:
         """
         defaults = cls(targets=())
         checked = mistakes.value((), checked_targets, targets)
-        for target in checked:
+        # The valid ones are checked for credentials even while others are wrong: every mistake at once.
+        valid = checked or (parse_targets(targets).valid if isinstance(targets, list) else ())
+        for target in valid:
             mistakes.run(_refuse_plain_credentials, target)
         # `is None`, never `or`: 0 is a value (and a wrong one), not a request for the default.
         chosen_timeout = mistakes.value(

@@ -278,6 +278,22 @@ def test_every_mistake_is_named_at_once_in_one_error() -> None:
     assert str(caught.value) == "\n".join(caught.value.messages)  # what preview prints: one line each
 
 
+def test_a_credential_in_a_valid_target_is_named_beside_another_targets_mistake() -> None:
+    # Found by a fresh-clone trial: the credential surfaced only once the other target was fixed.
+    targets = [
+        {"name": "head", "url": "https://a.example/", "method": "HEAD", "expect": {"bodyContains": "ok"}},
+        {"name": "api", "url": "https://b.example/", "headers": {"Authorization": "Bearer abcdefghijkl"}},
+    ]
+    with pytest.raises(SettingsError) as caught:
+        StackSettings.from_values(targets=targets)
+    assert [message.split(":")[:2] for message in caught.value.messages] == [
+        ["healthcheck", "targets"],
+        ["healthcheck", "targets"],
+    ]
+    assert "head:" in caught.value.messages[0]
+    assert caught.value.messages[1].startswith("healthcheck:targets: api: header 'Authorization' holds a credential")
+
+
 @pytest.mark.parametrize(("mistake", "start"), MISTAKES, ids=[start.split()[0] for _, start in MISTAKES])
 def test_each_mistake_alone_is_the_one_message(mistake: dict[str, Any], start: str) -> None:
     with pytest.raises(SettingsError) as caught:
