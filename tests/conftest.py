@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from healthcheck.check.runner import run_checks
 from healthcheck.check.targets import Target
 from healthcheck.retrying import CLIENT_CONFIG
 from localdev.dynamodb import LOCAL_AWS_ENV, create_results_table, embedded_dynamodb
+from tests.hostile import Peer, Request, raw_server
 from tests.servers import FaultServer, running
 
 if TYPE_CHECKING:
@@ -123,3 +125,17 @@ def table(dynamodb_endpoint: str) -> str:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def hung_url() -> Iterator[str]:
+    """A server that reads the request and never answers, until the test ends."""
+    release = threading.Event()
+
+    def hang(peer: Peer, request: Request) -> bool:
+        release.wait(60)
+        return False
+
+    with raw_server(hang) as server:
+        yield f"{server.base_url}/health"
+        release.set()

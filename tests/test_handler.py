@@ -20,6 +20,7 @@ from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from tests.conftest import dynamodb_client
 from tests.dynamodb_proxy import dynamodb_proxy
+from tests.lambda_context import LambdaContext
 from tests.records import Check, all_checks, latest_checks
 from tests.servers import FaultServer, closed_port
 
@@ -202,18 +203,6 @@ def test_no_targets_anywhere_is_a_config_error(probe: Probe, dynamodb: DynamoDBC
         _run({}, probe, dynamodb, table, None)
 
 
-class _LambdaContext:
-    """What Lambda passes the handler: a request id and the time left."""
-
-    aws_request_id = "req-1"
-
-    def __init__(self, remaining_ms: int) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
-
-
 @pytest.mark.slow
 def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str, capsys: pytest.CaptureFixture[str]
@@ -223,7 +212,7 @@ def test_a_run_ends_before_the_lambda_timeout_and_still_writes(
     started = time.monotonic()
     check_and_record(
         {"time": "2026-01-01T00:00:00Z"},
-        _LambdaContext(remaining_ms=4000),
+        LambdaContext(4),
         settings=Settings(table, targets),
         probe=probe,
         store=ResultStore(dynamodb, table),
@@ -287,7 +276,7 @@ def test_a_dynamodb_that_never_answers_fails_the_invocation_before_lambda_ends_i
         with pytest.raises(RecordsNotWrittenError, match=r"^1 of 1 records were not written.*the roster was not"):
             check_and_record(
                 {"time": "2026-01-01T00:00:00Z"},
-                _LambdaContext(remaining_ms=3000),
+                LambdaContext(3),
                 settings=Settings(table, targets),
                 probe=probe,
                 store=ResultStore(dynamodb_client(proxy.endpoint), table),
@@ -311,7 +300,7 @@ def test_the_lambda_entrypoint_runs_on_its_environment_and_the_time_it_is_called
     monkeypatch.setenv("TABLE_NAME", table)
     monkeypatch.setenv("TARGETS", json.dumps([{"name": "up", "url": f"{http_server.base_url}/ok"}]))
     before = datetime.now(UTC).replace(microsecond=0)
-    summary = entrypoint.handler({}, _LambdaContext(remaining_ms=30_000))
+    summary = entrypoint.handler({}, LambdaContext(30))
     after = datetime.now(UTC)
     assert summary["checked"] == summary["succeeded"] == 1
     [record] = all_checks(dynamodb, table)

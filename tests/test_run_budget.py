@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,38 +18,12 @@ from infra.schedules import MAX_TARGETS, waves
 from infra.settings import SettingsError, StackSettings
 from localdev.dynamodb import create_state_table
 from tests.alerting_harness import aws_client
-from tests.hostile import Peer, Request, raw_server
+from tests.lambda_context import LambdaContext
 from tests.records import all_checks
 from tests.servers import FaultServer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-
-class _LambdaContext:
-    """What Lambda passes the handler: a request id and the time left of the invocation's timeout."""
-
-    aws_request_id = "req-budget"
-
-    def __init__(self, timeout_s: int) -> None:
-        self._end = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - time.monotonic()) * 1000)
-
-
-@pytest.fixture
-def hung_url() -> Iterator[str]:
-    """A server that reads the request and never answers, until the test ends."""
-    release = threading.Event()
-
-    def hang(peer: Peer, request: Request) -> bool:
-        release.wait(60)
-        return False
-
-    with raw_server(hang) as server:
-        yield f"{server.base_url}/health"
-        release.set()
 
 
 def preview_minimum(targets: list[object], connectivity_check: str | None) -> int:
@@ -108,7 +79,7 @@ def test_a_hung_target_goes_down_at_the_smallest_timeout_preview_accepts(
     states = []
     for minute in (1, 0):  # a minute apart, the last one now
         moment = (now - timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        entrypoint.handler({"time": moment}, _LambdaContext(minimum))
+        entrypoint.handler({"time": moment}, LambdaContext(minimum))
         item = dynamodb.get_item(TableName=state_table, Key={"Id": {"S": "hung"}}, ConsistentRead=True).get("Item")
         states.append(item["State"]["S"] if item else None)
 

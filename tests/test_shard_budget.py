@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from healthcheck import budget
 from healthcheck.check import runner
 from healthcheck.history import reader
 from infra.settings import SettingsError, StackSettings
-from tests.hostile import Peer, Request, raw_server
+from tests.lambda_context import LambdaContext
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -32,29 +31,6 @@ if TYPE_CHECKING:
 IN_FLIGHT = 4
 TARGETS = 10
 TIMEOUT_S = 1.0
-
-
-class _LambdaContext:
-    aws_request_id = "req-shard-budget"
-
-    def __init__(self, timeout_s: int) -> None:
-        self._end = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - time.monotonic()) * 1000)
-
-
-@pytest.fixture
-def hung_url() -> Iterator[str]:
-    release = threading.Event()
-
-    def hang(peer: Peer, request: Request) -> bool:
-        release.wait(60)
-        return False
-
-    with raw_server(hang) as server:
-        yield f"{server.base_url}/health"
-        release.set()
 
 
 def _targets(url: str) -> list[object]:
@@ -71,6 +47,26 @@ def _preview_minimum(targets: list[object]) -> int:
     raise AssertionError("preview accepts no timeout at all")
 
 
+def _run_at(
+    minimum: int,
+    targets: list[object],
+    in_flight: int,
+    dynamodb: DynamoDBClient,
+    table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[reader.Check]:
+    """One handler run as deployed, records only, with Lambda's timeout at ``minimum``: the checks it stored."""
+    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
+    monkeypatch.setenv("TABLE_NAME", table)
+    monkeypatch.setenv("TARGETS", json.dumps(targets))
+    monkeypatch.setenv("MAX_CONCURRENCY", str(in_flight))
+    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
+        monkeypatch.delenv(name, raising=False)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entrypoint.handler({"time": now}, LambdaContext(minimum))
+    return list(reader.checks(dynamodb, table, since=now, until=now))
+
+
 @pytest.mark.slow
 def test_every_hanging_target_of_a_shard_taking_several_turns_is_timed_out_not_inconclusive(
     hung_url: str, dynamodb: DynamoDBClient, table: str, monkeypatch: pytest.MonkeyPatch
@@ -82,15 +78,7 @@ def test_every_hanging_target_of_a_shard_taking_several_turns_is_timed_out_not_i
     minimum = _preview_minimum(targets)
     # 10 targets, 4 at once: 3 turns of 1 s, and 1 s to write. One turn (2 s) would cut 6 of them short.
     assert minimum == 4
-    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
-    monkeypatch.setenv("TABLE_NAME", table)
-    monkeypatch.setenv("TARGETS", json.dumps(targets))
-    monkeypatch.setenv("MAX_CONCURRENCY", str(IN_FLIGHT))
-    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
-        monkeypatch.delenv(name, raising=False)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entrypoint.handler({"time": now}, _LambdaContext(minimum))
-    stored = list(reader.checks(dynamodb, table, since=now, until=now))
+    stored = _run_at(minimum, targets, IN_FLIGHT, dynamodb, table, monkeypatch)
     # Each hung target's own failure, after its whole timeout (the last turn's a few ms short, which
     # the runner counts as whole): never "not checked", never inconclusive.
     outcomes = [((check.error or "").startswith("timed out after "), check.inconclusive) for check in stored]
@@ -147,15 +135,8 @@ def test_a_name_lookup_that_outlasts_its_checks_timeout_delays_no_hung_target_pa
     ]
     minimum = _preview_minimum(targets)
     assert minimum == 7  # 3 turns: two of 2.5 s, the last of 1 s; 1 s to write
-    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
-    monkeypatch.setenv("TABLE_NAME", table)
-    monkeypatch.setenv("TARGETS", json.dumps(targets))
-    monkeypatch.setenv("MAX_CONCURRENCY", "2")
-    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
-        monkeypatch.delenv(name, raising=False)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entrypoint.handler({"time": now}, _LambdaContext(minimum))
-    stored = {check.target: check for check in reader.checks(dynamodb, table, since=now, until=now)}
+    stored_list = _run_at(minimum, targets, 2, dynamodb, table, monkeypatch)
+    stored = {check.target: check for check in stored_list}
     assert [name for name, check in stored.items() if check.inconclusive] == []
     assert all((stored[f"hung-{i}"].error or "").startswith("timed out after ") for i in range(4))
 
@@ -181,14 +162,6 @@ def test_hanging_https_targets_that_wait_their_turn_to_connect_are_still_timed_o
     minimum = _preview_minimum(targets)
     # 1 s, 0.7 s late (0.8 s less the 0.1 s allowed), 1 s to write.
     assert minimum == 3
-    monkeypatch.setattr(entrypoint, "_dynamodb", dynamodb)
-    monkeypatch.setenv("TABLE_NAME", table)
-    monkeypatch.setenv("TARGETS", json.dumps(targets))
-    monkeypatch.setenv("MAX_CONCURRENCY", str(TARGETS))
-    for name in ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ROLLUP_TABLE_NAME", "CONNECTIVITY_CHECK"):
-        monkeypatch.delenv(name, raising=False)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entrypoint.handler({"time": now}, _LambdaContext(minimum))
-    stored = list(reader.checks(dynamodb, table, since=now, until=now))
+    stored = _run_at(minimum, targets, TARGETS, dynamodb, table, monkeypatch)
     outcomes = [((check.error or "").startswith("timed out after "), check.inconclusive) for check in stored]
     assert outcomes == [(True, False)] * TARGETS

@@ -19,6 +19,7 @@ from healthcheck.config import Settings
 from healthcheck.handler import check_and_record
 from healthcheck.history.record_store import ResultStore
 from tests.conftest import server_context
+from tests.lambda_context import LambdaContext
 from tests.records import Check, latest_checks
 from tests.servers import FaultServer, closed_port, running
 
@@ -243,16 +244,6 @@ def test_without_retention_records_never_expire(
     assert _expiries(dynamodb, table) == {"run#default": None}
 
 
-class _LambdaContext:
-    aws_request_id = "req-1"
-
-    def __init__(self, remaining_ms: int) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
-
-
 @pytest.mark.slow
 def test_a_target_the_run_had_no_time_for_is_recorded_inconclusive(
     http_server: FaultServer, probe: Probe, dynamodb: DynamoDBClient, table: str
@@ -264,7 +255,7 @@ def test_a_target_the_run_had_no_time_for_is_recorded_inconclusive(
     ]
     check_and_record(
         {"time": EVENT_TIME},
-        _LambdaContext(remaining_ms=2000),
+        LambdaContext(2),
         settings=Settings(table, targets, max_concurrency=1),
         probe=probe,
         store=ResultStore(dynamodb, table),
