@@ -146,15 +146,7 @@ class Monitor:
 
     def alerts(self) -> list[Alert]:
         """Every alert delivered to the queue since the last call, oldest first."""
-        received: list[Alert] = []
-        while True:
-            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not batch:
-                return received
-            for message in batch:
-                envelope = json.loads(message["Body"])
-                received.append(Alert(envelope["Subject"], json.loads(envelope["Message"])))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return delivered_alerts(self.sqs, self.queue_url)
 
     def put_state(self, item: dict[str, Any]) -> None:
         """An item written as a user would in the console (the README tells them how)."""
@@ -177,3 +169,16 @@ class Monitor:
     def records(self, name: str) -> list[Check]:
         """Every check of ``name`` stored, oldest first."""
         return [check for check in all_checks(self.dynamodb, self.results_table) if check.target == name]
+
+
+def delivered_alerts(sqs: Any, queue_url: str) -> list[Alert]:
+    """Every alert SNS delivered to the queue since the last call, oldest first (each taken off the queue)."""
+    received: list[Alert] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return received
+        for message in batch:
+            envelope = json.loads(message["Body"])
+            received.append(Alert(envelope["Subject"], json.loads(envelope["Message"])))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

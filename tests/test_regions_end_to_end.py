@@ -21,7 +21,7 @@ import pytest
 
 from healthcheck import handler as entrypoint
 from healthcheck.exceptions import HealthcheckError
-from tests.alerting_harness import Alert, aws_client
+from tests.alerting_harness import Alert, aws_client, delivered_alerts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -103,15 +103,7 @@ class Stack:
                     raise AssertionError(f"{region} at {at(minute)}: {exc}") from exc
 
     def alerts(self) -> list[Alert]:
-        received: list[Alert] = []
-        while True:
-            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not batch:
-                return received
-            for message in batch:
-                envelope = json.loads(message["Body"])
-                received.append(Alert(envelope["Subject"], json.loads(envelope["Message"])))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return delivered_alerts(self.sqs, self.queue_url)
 
     def state(self, name: str) -> tuple[str, str] | None:
         item = self.dynamodb.get_item(TableName=self.state_table, Key={"Id": {"S": name}}, ConsistentRead=True)
