@@ -170,19 +170,58 @@ MANY_UP: dict[str, Vote | None] = {f"t{n}": "PASS" for n in range(4)}
 @pytest.mark.parametrize(
     ("runs", "impaired"),
     [
-        ([run("a", 0, MANY_UP, canary=False), run("b", 0, MANY_UP)], {"a"}),
+        ([run("a", 0, MANY_UP, canary=False), run("b", 0, MANY_UP)], set()),  # unanswered: inconclusive already
         ([run("a", 0, MANY_DOWN), run("b", 0, MANY_UP), run("c", 0, MANY_UP)], {"a"}),
         ([run("a", 0, MANY_DOWN), run("b", 0, MANY_DOWN), run("c", 0, MANY_UP)], set()),  # others split: no majority
         ([run("a", 0, MANY_DOWN), run("b", 0, MANY_DOWN), run("c", 0, MANY_DOWN)], set()),  # a real outage
         ([run("a", 0, {"t0": "FAIL", "t1": "FAIL"}), run("b", 0, {"t0": "PASS", "t1": "PASS"})], set()),  # too few
-        ([run("a", 0, MANY_DOWN), run("b", 0, MANY_UP, canary=False)], {"b"}),  # a blind region's view: no say
+        ([run("a", 0, MANY_DOWN), run("b", 0, MANY_UP, canary=False)], {"a"}),  # b's answers still say up
         ([run("a", 0, {**MANY_DOWN, "t3": "PASS", "t4": "PASS"}), run("b", 0, MANY_UP)], {"a"}),
         ([run("a", 0, {**MANY_DOWN, "t3": "PASS", "t4": "PASS", "t5": "PASS"}), run("b", 0, MANY_UP)], set()),
     ],
-    ids=["canary", "most-failed", "others-split", "outage", "few-targets", "blind-witness", "3-of-5", "3-of-6"],
+    ids=["canary", "most-failed", "others-split", "outage", "few-targets", "canary-witness", "3-of-5", "3-of-6"],
 )
 def test_impaired(runs: list[RegionRun], impaired: set[str]) -> None:
     assert impaired_regions(runs) == impaired
+
+
+@pytest.mark.parametrize(
+    "order",
+    [("r1", "r2", "r3", "r4"), ("r3", "r4", "r1", "r2"), ("r1", "r3", "r2", "r4")],
+    ids=["failing-first", "failing-last", "interleaved"],
+)
+def test_two_of_four_regions_failing_everything_is_never_down_whatever_order_they_finish(
+    order: tuple[str, ...],
+) -> None:
+    # Found by attack: with the default quorum of 2, r1 and r2 (their own network) decided DOWN before r3
+    # and r4 arrived, and r3 and r4 undid it. A region that ran the event time before is pending until it
+    # runs this one, and pending regions are taken to see every target up.
+    policy = AlertPolicy(failure_threshold=1, success_threshold=1)
+    arrived = [run(region, 9, MANY_UP) for region in ("r1", "r2", "r3", "r4")]
+    states = []
+    for region in order:
+        arrived.append(run(region, 10, MANY_DOWN if region in ("r1", "r2") else MANY_UP))
+        states.append(decide("UP", None, votes_by_region(arrived, "t0"), at(10), default_quorum(4), policy).state)
+    assert states == ["UP"] * 4
+
+
+def test_regions_missing_two_event_times_running_are_not_waited_for() -> None:
+    # Two of four regions die at 09:00 while a real outage begins: at 09:00 they are pending (they ran at
+    # 08:00), so the two left wait; at 10:00 they are gone, and the two left are a quorum of 2.
+    policy = AlertPolicy(failure_threshold=1, success_threshold=1)
+    runs = [run(region, 8, MANY_UP) for region in ("a", "b", "c", "d")]
+    runs += [run(region, 9, MANY_DOWN) for region in ("a", "b")]
+    assert decide("UP", None, votes_by_region(runs, "t0"), at(9), 2, policy).state == "UP"
+    runs += [run(region, 10, MANY_DOWN) for region in ("a", "b")]
+    assert decide("UP", None, votes_by_region(runs, "t0"), at(10), 2, policy).state == "DOWN"
+
+
+def test_answered_failures_vote_while_every_regions_canary_is_unanswered() -> None:
+    # Found by attack: one connectivity URL serves every region; were it down, treating each region as blind
+    # would hide every outage. With one region, answered failures count; with several, too.
+    runs = [run(region, minute, MANY_DOWN, canary=False) for minute in (8, 9, 10) for region in ("us", "eu", "ap")]
+    decision = decide("UP", None, votes_by_region(runs, "t0"), at(10), default_quorum(3), POLICY)
+    assert (decision.state, decision.held) == ("DOWN", False)
 
 
 def test_an_impaired_region_does_not_vote_and_its_failures_are_never_down() -> None:

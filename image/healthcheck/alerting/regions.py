@@ -13,9 +13,10 @@ the regions that vote at the event time decided:
 - and when fewer than ``quorum`` regions vote, the state **holds**: missing votes
   never make a target UP or DOWN.
 
-An **impaired** region does not vote at all at that event time: its connectivity
-canary got no answer, or it failed most of its targets (at least
-``MIN_IMPAIRED_FAILURES``) while the other regions that voted saw those targets up.
+An **impaired** region does not vote at all at that event time: it failed most of
+its targets (at least ``MIN_IMPAIRED_FAILURES``) while the other regions that voted
+saw those targets up. A region whose connectivity canary got no answer has its
+unanswered checks inconclusive (no vote), as with one region; its answered ones count.
 A single target failing from one region alone is that target's PARTIAL, not the
 region's trouble: only a region failing many targets the others see up is impaired.
 
@@ -26,13 +27,14 @@ With one region and a quorum of one, this is exactly the single-region debounce 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from .policy import AlertPolicy
 
 __all__ = [
+    "DEGRADED_AFTER",
     "MIN_IMPAIRED_FAILURES",
     "Decision",
     "RegionRun",
@@ -51,6 +53,9 @@ State = Literal["UP", "DOWN", "PARTIAL"]
 # A region failing fewer targets than this is never impaired by the others' view: with one or two
 # targets in a shard, one region failing them alone is what PARTIAL is for.
 MIN_IMPAIRED_FAILURES: Final = 3
+# DEGRADED starts, or ends, only when this many event times in a row agree: a quorum lost every other
+# interval says nothing, instead of a message each interval.
+DEGRADED_AFTER: Final = 2
 
 
 def default_quorum(regions: int) -> int:
@@ -98,26 +103,31 @@ def streak(votes: Sequence[tuple[str, Vote | None]]) -> Streak:
     return Streak(passes=count, start=start, last=last_at)
 
 
-def impaired_regions(runs: Sequence[RegionRun]) -> frozenset[str]:
+def impaired_regions(runs: Sequence[RegionRun], pending: Collection[str] = ()) -> frozenset[str]:
     """The regions whose votes at one event time don't count (``runs``: every region's run at that time).
 
-    A canary with no answer impairs its region outright. Otherwise a region is
-    impaired when more than half its votes are FAILs, at least
+    A region is impaired when more than half its votes are FAILs, at least
     ``MIN_IMPAIRED_FAILURES`` of them, and most of its FAILs are of targets the other
-    regions that voted (canaries answered) saw up, by a majority of them.
+    regions saw up, by a majority of those that voted on each. ``pending`` regions have
+    not reported this event time yet but did the one before: each is taken to see every
+    target up, so a DOWN waits for them instead of being decided by the first regions
+    to finish and undone by the last (with a quorum of half the regions or less).
+
+    A canary with no answer impairs nothing by itself: its region's unanswered checks
+    are inconclusive already, so no vote, and its answered ones count, as with one
+    region. (One connectivity URL serves every region: were it down, treating every
+    region as blind would hide every outage.) DEGRADED still counts it as not reporting.
     """
-    blind = {run.region for run in runs if not run.canary_answered}
-    seeing = [run for run in runs if run.canary_answered]
-    impaired = set(blind)
-    for run in seeing:
+    impaired: set[str] = set()
+    for run in runs:
         counted = {name: vote for name, vote in run.votes.items() if vote is not None}
         failed = [name for name, vote in counted.items() if vote == "FAIL"]
         if len(failed) < MIN_IMPAIRED_FAILURES or len(failed) * 2 <= len(counted):
             continue
         seen_up = 0
         for name in failed:
-            others = [other.votes.get(name) for other in seeing if other.region != run.region]
-            others_voting = [vote for vote in others if vote is not None]
+            others = [other.votes.get(name) for other in runs if other.region != run.region]
+            others_voting = [vote for vote in others if vote is not None] + ["PASS" for _ in pending]
             if others_voting and sum(vote == "PASS" for vote in others_voting) * 2 > len(others_voting):
                 seen_up += 1
         if seen_up * 2 > len(failed):
@@ -128,14 +138,20 @@ def impaired_regions(runs: Sequence[RegionRun]) -> frozenset[str]:
 def votes_by_region(runs: Sequence[RegionRun], target: str) -> dict[str, list[tuple[str, Vote | None]]]:
     """Each region's votes on ``target``, oldest first; a run of an impaired region at its time is no vote.
 
-    ``runs`` are every region's runs of the shard over the last few event times, in any order.
+    ``runs`` are every region's runs of the shard over the last few event times, in any order. At the
+    latest of them, the regions that ran the time before but not yet this one are pending
+    (``impaired_regions``): the last region to finish decides with every vote.
     """
     by_time: dict[str, list[RegionRun]] = {}
     for run in runs:
         by_time.setdefault(run.at, []).append(run)
+    times = sorted(by_time)
     votes: dict[str, list[tuple[str, Vote | None]]] = {}
-    for at in sorted(by_time):
-        blind = impaired_regions(by_time[at])
+    for index, at in enumerate(times):
+        pending: set[str] = set()
+        if index == len(times) - 1 and index > 0:
+            pending = {run.region for run in by_time[times[index - 1]]} - {run.region for run in by_time[at]}
+        blind = impaired_regions(by_time[at], pending)
         for run in by_time[at]:
             vote = None if run.region in blind else run.votes.get(target)
             votes.setdefault(run.region, []).append((at, vote))

@@ -268,7 +268,12 @@ def next_state(
     """
     if state.stale(at) or result.inconclusive or result.maintenance:
         return None
-    moved, alerts = _check_health(state, result, policy, at)
+    # Left by several regions (a stack that went back to one): PARTIAL was never paged, so it is UP with no
+    # streak here, and its failing regions go; DOWN stays DOWN. The write below clears both.
+    one_region = dataclasses.replace(state, failing=())
+    if state.state == "PARTIAL":
+        one_region = dataclasses.replace(one_region, state="UP", failures=0, streak_start=None)
+    moved, alerts = _check_health(one_region, result, policy, at)
     moved, cert_alerts = _check_certificate(moved, result, cert_min_days, at)
     alerts += [dataclasses.replace(alert, at=at, since=at) for alert in cert_alerts]
     unchanged = dataclasses.replace(moved, last_event=state.last_event) == state

@@ -40,7 +40,7 @@ from .messages import Message, build_messages, degraded_message
 from .notify import Notifier
 from .policy import AlertPolicy
 from .region_state import next_region_state
-from .regions import RegionRun, Vote, decide, impaired_regions, streak, votes_by_region
+from .regions import DEGRADED_AFTER, RegionRun, Vote, decide, impaired_regions, streak, votes_by_region
 from .state import TRANSITIONS, Alert, TargetState, next_state
 from .state_store import ABSENT, Refused, ShardIndex, StateStore, Stored
 from .watch import ReadPlan, misindexed, plan_reads, reconcile_hour, seen, watch_for
@@ -442,19 +442,21 @@ def _degradation(
 ) -> None:
     """Tell the alert topic once when fewer than a quorum of regions report, and once when enough do again.
 
-    Judged on the latest event time before this run's, which every region has had a whole interval to
-    finish: this run's own time is still being written by the others.
+    Judged on the ``DEGRADED_AFTER`` event times before this run's, which every region has had a whole
+    interval to finish (this run's own time is still being written by the others), and said only when
+    they agree: a region missing every other interval makes no message at all, not one each time.
     """
-    earlier = sorted({run.at for run in runs if run.at < at})
-    if not earlier:
+    earlier = sorted({run.at for run in runs if run.at < at})[-DEGRADED_AFTER:]
+    if len(earlier) < DEGRADED_AFTER:
         return
-    previous = [run for run in runs if run.at == earlier[-1]]
-    blind = impaired_regions(previous)
-    reporting = sorted({run.region for run in previous if run.region not in blind})
+    judged = [_reporting([run for run in runs if run.at == moment]) for moment in earlier]
+    if len({len(reporting) < voting.quorum for reporting in judged}) > 1:
+        return  # not settled
+    reporting = judged[-1]
     degraded = len(reporting) < voting.quorum
     now = ",".join(reporting) or "-" if degraded else None
-    if now == index.degraded or (not degraded and index.degraded is None):
-        return
+    if degraded == (index.degraded is not None):
+        return  # said already: which regions report may change while degraded, without a message each time
     try:
         if not store.mark_degraded(shard, index.degraded, now, deadline):
             return  # another run recorded the same change and sends its message
@@ -473,6 +475,12 @@ def _degradation(
         log.error("publishing %s failed: %s", message.subject, published.error)
         outcome.unsent.append(message)
         outcome.errors.append(f"alert {message.subject!r} may not have been sent: {published.error}")
+
+
+def _reporting(runs: Sequence[RegionRun]) -> list[str]:
+    """The regions that reported at one event time: ran, not impaired, and their canary answered."""
+    blind = impaired_regions(runs) | {run.region for run in runs if not run.canary_answered}
+    return sorted({run.region for run in runs if run.region not in blind})
 
 
 def _reconciled(

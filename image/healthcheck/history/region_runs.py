@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..alerting.regions import RegionRun, Vote
+from ..alerting.regions import DEGRADED_AFTER, RegionRun, Vote
 from ..exceptions import StateNotSavedError
 from ..retrying import retry_until
 from ..text import clip
@@ -52,10 +52,11 @@ def _run(item: Mapping[str, Any], roster: Roster) -> RegionRun | None:
     except (KeyError, TypeError, ValueError) as exc:
         log.warning("run item unreadable, no vote: %s (%s)", clip(repr(item.get(RANGE_KEY)), 200), exc)
         return None
-    if roster_id != roster.id or len(entries) != len(roster.targets):
-        # Another target list (a deploy between runs): its positions are not this run's targets.
-        return None
     canary = item.get("Canary", {}).get("BOOL", True) is not False
+    if roster_id != roster.id or len(entries) != len(roster.targets):
+        # Another target list (a deploy that reached the regions at different times): its positions are not
+        # this run's targets, so no votes; but the region ran, so it reports (no DEGRADED for a deploy).
+        return RegionRun(region, at, {}, canary_answered=canary)
     votes = {name: vote_of(entry) for name, entry in zip(roster.names, entries, strict=True)}
     return RegionRun(region, at, votes, canary_answered=canary)
 
@@ -75,7 +76,8 @@ class RecentRuns:
         found: dict[tuple[str, str], dict[str, Vote | None]] = {}
         canaries: dict[tuple[str, str], bool] = {}
         for part, piece in self._parts:
-            for item in self._query(part, at, runs * self._regions, deadline):
+            # Event times before the window too: DEGRADED is judged on those before this run's.
+            for item in self._query(part, at, (runs + DEGRADED_AFTER) * self._regions, deadline):
                 run = _run(item, piece)
                 if run is None:
                     continue
