@@ -19,7 +19,7 @@ from ..alerting.state import TargetState, next_state, parse_time
 from ..check.probe import CheckResult
 from .reader import Check
 
-__all__ = ["Figures", "Incident", "Replay", "Sparkline", "Tally", "figures", "percentile", "replay", "sparkline"]
+__all__ = ["Figures", "Incident", "Replay", "Sparkline", "Tally", "figures", "percentile", "sparkline"]
 
 BLOCKS: Final = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH: Final = 24
@@ -181,16 +181,6 @@ class Replay:
     def incidents(self) -> list[Incident]:
         """The DOWN periods so far, the one still open last."""
         return [*self.found, *([self._opened] if self._opened is not None else [])]
-
-
-def replay(
-    name: str, checks: Sequence[Check], policy: AlertPolicy, initial: TargetState | None = None
-) -> tuple[TargetState, list[Incident]]:
-    """The state after ``checks`` and the DOWN periods they went through, by the function's own state rules."""
-    replayed = Replay(name, policy, initial)
-    for check in checks:
-        replayed.add(check)
-    return replayed.state, replayed.incidents()
 
 
 def _seconds(timestamp: str) -> float:
