@@ -7,7 +7,7 @@ configured locally). ``--runs N`` runs N cycles a minute apart (event time),
 so a failing target can reach its failure threshold.
 
 ``--regions a,b,c`` runs each region's checker as deployed (the handler with that
-region's environment: its AWS_REGION, REGIONS, HOME_REGION the first) against the
+region's environment: its AWS_REGION, REGIONS, HOME_REGION the local stack's) against the
 one embedded DynamoDB, every region at each event time in turn; ``--cut b`` makes
 that region's network fail inside this process only (every connection it opens,
 its canary's included, goes to a closed port), as a region's own outage would.
@@ -40,6 +40,7 @@ from healthcheck.event import format_timestamp
 from healthcheck.history.reader import Check, checks
 from healthcheck.status import page_html
 from localdev.dynamodb import (
+    LOCAL_AWS_ENV,
     create_results_table,
     create_rollup_table,
     create_state_table,
@@ -170,6 +171,14 @@ def parse_regions(text: str | None, cut: str | None) -> tuple[str, ...]:
     regions = tuple(name.strip() for name in (text or "").split(",") if name.strip())
     if len(set(regions)) != len(regions):
         raise SystemExit(f"error: --regions names a region twice: {text}")
+    # By the stack's own rules (a typo would reach the embedded DynamoDB as a region it does not know).
+    from infra.regions import region_mistakes
+
+    mistakes = [
+        mistake.replace("healthcheck:regions", "--regions") for mistake in region_mistakes(list(regions), HOME_REGION)
+    ]
+    if mistakes:
+        raise SystemExit("\n".join(f"error: {mistake}" for mistake in mistakes))
     if cut is not None and cut not in regions:
         raise SystemExit(f"error: --cut {cut} is not one of --regions ({', '.join(regions) or 'none given'})")
     return regions
@@ -207,9 +216,13 @@ def local_canary() -> Iterator[str]:
         server.server_close()
 
 
+# The local stack's own region: where the embedded DynamoDB's tables are, whichever regions check.
+HOME_REGION = LOCAL_AWS_ENV["AWS_REGION"]
+
+
 def region_environment(region: str, regions: tuple[str, ...]) -> dict[str, str]:
     """What the stack gives a region's function (issue 17): its own AWS_REGION, the same REGIONS and HOME_REGION."""
-    return {"AWS_REGION": region, "REGIONS": ",".join(regions), "HOME_REGION": regions[0]}
+    return {"AWS_REGION": region, "REGIONS": ",".join(regions), "HOME_REGION": HOME_REGION}
 
 
 def main(argv: list[str] | None = None) -> int:

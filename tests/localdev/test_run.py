@@ -449,6 +449,15 @@ def test_regions_run_each_regions_checker_and_a_cut_region_is_impaired(
     assert "would have been sent" not in result.stdout  # a region's own outage pages nobody
 
 
+def test_regions_that_leave_out_the_home_region_write_to_its_tables(http_server: FaultServer, tmp_path: Path) -> None:
+    # Found by a trial: HOME_REGION was the first region listed, whose tables the embedded DynamoDB never had.
+    url = f"{http_server.base_url}/ok"
+    result = run_local("--url", url, "--regions", "eu-west-1,ap-southeast-1", "--status-html", str(tmp_path / "s.html"))
+    assert result.returncode == 0, result.stderr
+    assert "2 run item(s) recorded in healthcheck-local at " in result.stdout
+    assert f"{url}: UP" in result.stdout.splitlines()
+
+
 def test_regions_below_quorum_hold_and_say_the_monitor_is_degraded(http_server: FaultServer, tmp_path: Path) -> None:
     url = f"{http_server.base_url}/ok"
     args = ("--url", url, "--regions", "us-east-1,eu-west-1", "--cut", "eu-west-1", "--runs", "3")
@@ -462,8 +471,15 @@ def test_regions_below_quorum_hold_and_say_the_monitor_is_degraded(http_server: 
     [
         (("--regions", "us-east-1,us-east-1"), "error: --regions names a region twice"),
         (("--regions", "us-east-1,eu-west-1", "--cut", "ap-south-1"), "error: --cut ap-south-1 is not one of"),
+        (
+            ("--regions", "eu-wset-1,us-east-1"),
+            (
+                "error: --regions: 'eu-wset-1' is not an AWS region that offers Lambda and EventBridge Scheduler; "
+                "did you mean 'eu-west-1'?"
+            ),
+        ),
     ],
-    ids=["duplicate", "cut-unknown"],
+    ids=["duplicate", "cut-unknown", "typo"],
 )
 def test_regions_mistakes_are_named(args: tuple[str, ...], error: str) -> None:
     result = subprocess.run(
