@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -36,6 +37,8 @@ INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 # The status function's Function URL, on the same port: /status/, /status/?format=json, /status/badge/<t>.svg.
 STATUS_PREFIX = "/status"
 JSON = {"Content-Type": "application/json"}
+# How long the function may take to go once told to, before it is killed: serve must always stop.
+STOP_WAIT_S = 5.0
 
 
 class _InvokeHandler(QuietHandler):
@@ -124,7 +127,11 @@ def serve(port: int, config: FunctionConfig) -> int:
                 server.serve_forever()
             finally:
                 function.terminate()
-                function.wait()
+                try:
+                    function.wait(timeout=STOP_WAIT_S)
+                except subprocess.TimeoutExpired:  # a function stuck past SIGTERM must not keep serve up
+                    function.kill()
+                    function.wait()
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
+import hypothesis
 import pytest
 import trustme
 
@@ -45,6 +46,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+# CI runs the same examples every time (a landing must not hang on what one random draw found); a local
+# run draws new ones, so `make test` keeps exploring. .ci/run sets HYPOTHESIS_PROFILE=ci.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

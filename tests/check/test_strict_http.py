@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 
 from healthcheck.check.strict_http import MalformedHeaderError, StrictHTTPResponse
 
-TOKEN = st.text(alphabet="!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1)
+# Field names, but not the two that frame the body: the reader refuses framing http.client would guess at
+# (an empty Content-Length, found by hypothesis in CI), which tests/check/test_hostile_servers.py holds.
+TOKEN = st.text(
+    alphabet="!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1
+).filter(lambda name: name.lower() not in ("content-length", "transfer-encoding"))
 # Field text, as bytes read as latin-1: visible ASCII, space, tab, and obs-text (0x80-0xFF).
 VALUE = st.text(alphabet="".join(map(chr, [9, *range(0x20, 0x7F), *range(0x80, 0x100)])), max_size=40)
 EOL = st.sampled_from(["\r\n", "\n"])

@@ -75,7 +75,7 @@ def invoke(url: str, body: bytes = EVENT, method: str = "POST") -> tuple[int, di
 
 def stop(serve: subprocess.Popen[str], how: Callable[[subprocess.Popen[str]], None]) -> tuple[int, str]:
     how(serve)
-    _, stderr = serve.communicate(timeout=15)
+    _, stderr = serve.communicate(timeout=30)
     return serve.returncode, stderr
 
 
