@@ -142,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="serve this stack's targets (Pulumi.<stack>.yaml); default dev")
     args = parser.parse_args(argv)
 
-    # Stop as on Ctrl-C, so the function process and the servers are shut down too.
+    # Stop as on Ctrl-C, so the function process and the servers are shut down too. SIGINT too, explicitly:
+    # a shell starts a background job with it ignored, and Python then leaves it ignored (serve would not stop).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config = configure(args.url, args.stack)
     try:
         return serve(args.port, config)
