@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, NamedTuple, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -154,8 +154,7 @@ class _Change:
         return last_event is not None and last_event >= self.at
 
 
-@dataclass(frozen=True, slots=True)
-class RegionVoting:
+class RegionVoting(NamedTuple):
     """Several regions check the same targets (issue 17): how this run reads their votes and decides."""
 
     region: str
