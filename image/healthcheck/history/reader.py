@@ -306,19 +306,26 @@ def decode_runs(
     return decoded
 
 
+def _between(table: str, item_id: str, since: str, until: str) -> dict[str, Any]:
+    """A ``Query`` of the items of one ``Id`` (a shard's runs, a target's failures) from ``since`` to ``until``.
+
+    Event times, both included, every region's.
+    """
+    start, end = time_range(since, until)
+    return {
+        "TableName": table,
+        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
+        "ExpressionAttributeValues": {":id": {"S": item_id}, ":start": {"S": start}, ":end": {"S": end}},
+    }
+
+
 def run_items(
     client: DynamoDBClient, table: str, shard: str, since: str, until: str, *, limit: int, deadline: float
 ) -> tuple[list[dict[str, Any]], bool]:
     """Run items of ``shard`` from ``since`` to ``until`` (event times), oldest first, at most ``limit``;
     and whether they are all there are."""
-    start, end = time_range(since, until)
-    request: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
-        "ExpressionAttributeValues": {":id": {"S": run_id(shard)}, ":start": {"S": start}, ":end": {"S": end}},
-        "Limit": limit,
-    }
+    request = {**_between(table, run_id(shard), since, until), "Limit": limit}
     items: list[dict[str, Any]] = []
     while True:
 
@@ -382,13 +389,7 @@ def _failure_items(
     client: DynamoDBClient, table: str, name: str, since: str, until: str, deadline: float | None
 ) -> dict[tuple[str, str], Check]:
     """A target's failure items from ``since`` to ``until`` (event times), by (time, region)."""
-    start, end = time_range(since, until)
-    request = {
-        "TableName": table,
-        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
-        "ExpressionAttributeValues": {":id": {"S": check_id(name)}, ":start": {"S": start}, ":end": {"S": end}},
-    }
+    request = _between(table, check_id(name), since, until)
     found: dict[tuple[str, str], Check] = {}
     for page in _query(client, request, deadline, f"reading the failures of {name}"):
         for item in page:
@@ -455,13 +456,7 @@ def _shard_checks(
     on_page: Callable[[int], None],
     page_size: int | None,
 ) -> Iterator[Check]:
-    start, end = time_range(since, until)
-    request: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
-        "ExpressionAttributeValues": {":id": {"S": run_id(shard)}, ":start": {"S": start}, ":end": {"S": end}},
-    }
+    request = _between(table, run_id(shard), since, until)
     if page_size is not None:
         request["Limit"] = page_size
     for page in _query(client, request, None, f"reading the runs of shard {shard}"):
@@ -527,15 +522,7 @@ def newest_runs(
     A page asks only for as many items as the rest of the budget holds at the largest item read so
     far, so the read stops at the budget, not at DynamoDB's 1 MB page.
     """
-    start, end = time_range(since, until)
-    request: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "#id = :id AND #t BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#id": HASH_KEY, "#t": RANGE_KEY},
-        "ExpressionAttributeValues": {":id": {"S": run_id(shard)}, ":start": {"S": start}, ":end": {"S": end}},
-        "ScanIndexForward": False,
-        "Limit": FIRST_PAGE,
-    }
+    request = {**_between(table, run_id(shard), since, until), "ScanIndexForward": False, "Limit": FIRST_PAGE}
     items: list[dict[str, Any]] = []
     billed = largest = 0
     while True:
