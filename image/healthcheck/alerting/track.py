@@ -284,7 +284,8 @@ def track(
 
     # A target left unread has a clean item or none: both are ABSENT to its result (alerting/watch.py).
     items = {result.name: read.get(result.name, ABSENT) for result in checked}
-    unread = _passes_unread(checked, items, index.items, shard, at, passed_between)
+    # Several regions count streaks from the regions' run items (below), so only one region reads for passes.
+    unread = _passes_unread(checked, items, index.items, shard, at, passed_between if voting is None else None)
     changes: list[tuple[str, _Change | _RegionChange]] = []
     for result in checked:
         target = targets[result.name]
